@@ -1,0 +1,3 @@
+from qmfa_tui.cli import main
+
+raise SystemExit(main())

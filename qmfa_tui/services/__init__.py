@@ -1,0 +1,30 @@
+"""The rules of qmfa in plain Python: no Textual here (a test checks it).
+
+Modules: accounts, twofactor, recovery, policy, audit, throttle, session, clock.
+"""
+
+from qmfa_tui.errors import (
+    AuthenticationFailed,
+    BadInput,
+    CodeAlreadyUsed,
+    Conflict,
+    DatabaseBusy,
+    NotFound,
+    NotPermitted,
+    QmfaError,
+    StorageError,
+    Throttled,
+)
+
+__all__ = [
+    "AuthenticationFailed",
+    "BadInput",
+    "CodeAlreadyUsed",
+    "Conflict",
+    "DatabaseBusy",
+    "NotFound",
+    "NotPermitted",
+    "QmfaError",
+    "StorageError",
+    "Throttled",
+]

@@ -1,0 +1,230 @@
+"""Accounts: creating users, passwords (argon2id), and the first login step."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from peewee import IntegrityError
+
+from qmfa_tui.errors import AuthenticationFailed, BadInput, Conflict, NotPermitted
+from qmfa_tui.services import audit, clock, policy, throttle
+from qmfa_tui.services.session import Actor, NextStep, PendingLogin, issue_pending, shell_actor
+from qmfa_tui.storage import Account, Device, InstanceSettings, RecoveryCode, db, translate_errors
+
+USERNAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,149}")
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024
+AUTH_SOURCES = ("local", "ldap", "sso")
+ROLES = ("admin", "user")
+_LOGIN_REFUSED = "Wrong username or password."
+
+_hasher = PasswordHasher()  # argon2id with the RFC 9106 low-memory parameters
+_dummy_hash: str | None = None
+
+
+def set_password_hasher(hasher: PasswordHasher) -> None:
+    """Replace the hasher (tests use cheap parameters; hashes made either way still verify)."""
+    global _hasher, _dummy_hash
+    _hasher, _dummy_hash = hasher, None
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _burn_a_verify(password: str) -> None:
+    """Spend what a real check costs, so unknown usernames take as long as known ones."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash("qmfa: no such user")
+    with contextlib.suppress(VerificationError):
+        _hasher.verify(_dummy_hash, password)
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """A user as the screens and commands see it."""
+
+    id: int
+    username: str
+    display_name: str
+    email: str
+    auth_source: str
+    role: str
+    users_module: bool
+    active: bool
+    created_at: datetime
+    two_factor: bool
+    recovery_codes_left: int | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def user_info(account: Account) -> UserInfo:
+    device = Device.get_or_none(Device.account == account.id)
+    left = None
+    if device is not None:
+        left = RecoveryCode.select().where(RecoveryCode.device == device.id).count()
+    return UserInfo(account.id, account.username, account.display_name, account.email,
+                    account.auth_source, account.role, account.users_module, account.active,
+                    account.created_at, device is not None, left)
+
+
+def validate_username(username: str) -> str:
+    username = username.strip()
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise BadInput("A username is 1 to 150 letters, digits or . _ @ + - "
+                       "and starts with a letter or digit.")
+    return username
+
+
+def validate_password(password: str) -> str:
+    password = unicodedata.normalize("NFC", password)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise BadInput(f"A password has at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise BadInput(f"A password has at most {MAX_PASSWORD_LENGTH} characters.")
+    return password
+
+
+def _new_account(username: str, password: str | None, *, display_name: str, email: str,
+                 auth_source: str, role: str, users_module: bool, active: bool) -> Account:
+    username = validate_username(username)
+    if auth_source not in AUTH_SOURCES:
+        raise BadInput(f"The auth source is one of: {', '.join(AUTH_SOURCES)}.")
+    if role not in ROLES:
+        raise BadInput(f"The role is one of: {', '.join(ROLES)}.")
+    if auth_source == "local":
+        if password is None:
+            raise BadInput("A local user needs a password.")
+        password_hash: str | None = hash_password(validate_password(password))
+    elif password is not None:
+        raise BadInput(f"A {auth_source.upper()} user signs in through the identity provider "
+                       "and has no password here.")
+    else:
+        password_hash = None
+    try:
+        return Account.create(username=username, display_name=display_name.strip(),
+                              email=email.strip(), auth_source=auth_source, role=role,
+                              users_module=users_module, active=active,
+                              password_hash=password_hash, created_at=clock.utc(clock.now()))
+    except IntegrityError:
+        raise Conflict(f"The username {username!r} is taken.") from None
+
+
+@translate_errors
+def create_first_admin(username: str, password: str, *, display_name: str = "",
+                       email: str = "", deployment: str = "on-prem") -> UserInfo:
+    """``qmfa init``: the first user, an admin (and on SaaS the super-admin)."""
+    if deployment not in ("on-prem", "saas"):
+        raise BadInput("The deployment is 'on-prem' or 'saas'.")
+    with db.atomic():
+        if Account.select().exists():
+            raise Conflict("This database already has users; `qmfa init` runs only once.")
+        account = _new_account(username, password, display_name=display_name, email=email,
+                               auth_source="local", role="admin", users_module=True, active=True)
+        InstanceSettings.update(deployment=deployment).where(
+            InstanceSettings.id == 1).execute()
+        audit.record(shell_actor(), "instance.initialized", target=account,
+                     detail=f"deployment: {deployment}")
+    return user_info(account)
+
+
+@translate_errors
+def create_user(actor: Actor, username: str, *, password: str | None = None,
+                display_name: str = "", email: str = "", auth_source: str = "local",
+                role: str = "user", users_module: bool = False,
+                active: bool = True) -> UserInfo:
+    """A new user, by a Users-module holder; only admins create admins."""
+    acting = policy.require_users_module(actor)
+    if role == "admin" and not policy.is_admin(acting):
+        raise NotPermitted("Only admins can create admins.")
+    with db.atomic():
+        account = _new_account(username, password, display_name=display_name, email=email,
+                               auth_source=auth_source, role=role, users_module=users_module,
+                               active=active)
+        audit.record(actor, "user.created", target=account,
+                     detail=f"auth: {auth_source}, role: {role}")
+    return user_info(account)
+
+
+@translate_errors
+def get_user(actor: Actor, username: str) -> UserInfo:
+    target = policy.find_account(username)
+    policy.require_self_or_users_module(actor, target)
+    return user_info(target)
+
+
+@translate_errors
+def set_active(actor: Actor, username: str, active: bool) -> UserInfo:
+    """Activate or deactivate a user (Users-module holders; nobody deactivates themselves)."""
+    policy.require_users_module(actor)
+    target = policy.find_account(username)
+    if not active and target.id == actor.user_id:
+        raise NotPermitted("You cannot deactivate your own account.")
+    with db.atomic():
+        if Account.update(active=active).where(Account.id == target.id,
+                                               Account.active != active).execute():
+            audit.record(actor, "user.activated" if active else "user.deactivated",
+                         target=target)
+    return user_info(policy.find_account(username))
+
+
+@translate_errors
+def change_password(actor: Actor, current_password: str, new_password: str) -> None:
+    """A user changes their own password, proving the current one."""
+    account = policy.acting_account(actor)
+    if account is None or account.password_hash is None:
+        raise NotPermitted("Only a local user can change their password here.")
+    try:
+        _hasher.verify(account.password_hash, current_password)
+    except (VerificationError, InvalidHashError):
+        raise AuthenticationFailed("The current password is wrong.") from None
+    new_hash = hash_password(validate_password(new_password))
+    with db.atomic():
+        Account.update(password_hash=new_hash).where(Account.id == account.id).execute()
+        audit.record(actor, "user.password_changed", target=account)
+
+
+@translate_errors
+def login_password(username: str, password: str) -> PendingLogin:
+    """The first login step. The result says what comes next; only DONE carries an actor."""
+    now = clock.now()
+    account = Account.get_or_none(Account.username == username.strip())
+    if account is None or account.password_hash is None:
+        _burn_a_verify(password)
+        if account is not None:
+            raise AuthenticationFailed(
+                f"{account.username} signs in through {account.auth_source.upper()}, "
+                "not with a qmfa password.")
+        raise AuthenticationFailed(_LOGIN_REFUSED)
+    throttle.check(account.id, throttle.PASSWORD, now)
+    try:
+        _hasher.verify(account.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        with db.atomic():
+            throttle.record_failure(account.id, throttle.PASSWORD, now)
+            audit.record(account, "login.failed", target=account, detail="wrong password")
+        raise AuthenticationFailed(_LOGIN_REFUSED) from None
+    if not account.active:
+        raise AuthenticationFailed("This account is inactive. Ask an admin to activate it.")
+    has_device = Device.select().where(Device.account == account.id).exists()
+    if has_device:
+        next_step = NextStep.SECURITY_CODE
+    elif policy.registration_required(account):
+        next_step = NextStep.REGISTER_DEVICE
+    else:
+        next_step = NextStep.DONE
+    with db.atomic():
+        throttle.reset(account.id, throttle.PASSWORD)
+        if next_step is NextStep.DONE:
+            audit.record(account, "login.succeeded", target=account, detail="password only")
+    return issue_pending(account.id, account.username, next_step, now)

@@ -1,0 +1,156 @@
+"""Who may do what, and the instance-wide two-step verification policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from peewee import JOIN, fn
+
+from qmfa_tui.errors import AuthenticationFailed, BadInput, NotFound, NotPermitted
+from qmfa_tui.services import audit
+from qmfa_tui.services.session import Actor, NextStep, PendingLogin
+from qmfa_tui.storage import Account, Device, InstanceSettings, db, translate_errors
+
+ADMIN = "admin"
+LOCAL = "local"
+
+
+@dataclass(frozen=True)
+class InstanceInfo:
+    instance_name: str
+    deployment: str
+    mandatory: bool
+    grace_period_hours: int
+    demo: bool
+
+
+def acting_account(actor: Actor) -> Account | None:
+    """The actor's account, reloaded so a deactivation takes effect at once; None for the shell."""
+    if actor.is_shell:
+        return None
+    account = Account.get_or_none(Account.id == actor.user_id)
+    if account is None or not account.active:
+        raise NotPermitted("Your account is no longer active.")
+    return account
+
+
+def find_account(username: str) -> Account:
+    account = Account.get_or_none(Account.username == username)
+    if account is None:
+        raise NotFound(f"There is no user {username!r}.")
+    return account
+
+
+def is_admin(account: Account | None) -> bool:
+    """None is the shell, which holds every permission."""
+    return account is None or account.role == ADMIN
+
+
+def has_users_module(account: Account | None) -> bool:
+    return is_admin(account) or bool(account and account.users_module)
+
+
+def require_users_module(actor: Actor) -> Account | None:
+    account = acting_account(actor)
+    if not has_users_module(account):
+        raise NotPermitted("You need access to the Users module for that.")
+    return account
+
+
+def require_self_or_users_module(actor: Actor, target: Account) -> Account | None:
+    account = acting_account(actor)
+    if account is not None and account.id != target.id and not has_users_module(account):
+        raise NotPermitted("Only the user, a Users-module holder or an admin can do that.")
+    return account
+
+
+def super_admin_id() -> int | None:
+    """The first user registered: on SaaS instances, the only one who may switch mandatory 2FA."""
+    return Account.select(fn.MIN(Account.id)).scalar()
+
+
+def instance() -> InstanceSettings:
+    return InstanceSettings.get_by_id(1)
+
+
+@translate_errors
+def instance_info() -> InstanceInfo:
+    row = instance()
+    return InstanceInfo(row.instance_name, row.deployment, row.mandatory,
+                        row.grace_period_hours, row.demo)
+
+
+def covered_by_rules(account: Account) -> bool:
+    """LDAP and SSO users sign in elsewhere; the 2FA rules cover local users only."""
+    return account.auth_source == LOCAL
+
+
+def registration_required(account: Account) -> bool:
+    """Must this user register a device before getting in?"""
+    return covered_by_rules(account) and instance().mandatory
+
+
+@translate_errors
+def mandatory_refusal(actor: Actor) -> str | None:
+    """Why ``actor`` may not switch mandatory 2FA, in words, or None if they may."""
+    account = acting_account(actor)
+    if account is None:
+        return None
+    if account.role != ADMIN:
+        return "Only admins can change this."
+    if instance().deployment == "saas" and account.id != super_admin_id():
+        return "Only the super-admin can change this on SaaS instances."
+    if not Device.select().where(Device.account == account.id).exists():
+        return "Turn on two-step verification for your own account first."
+    return None
+
+
+def _affected_query():
+    return (Account.select()
+            .join(Device, JOIN.LEFT_OUTER, on=(Device.account == Account.id))
+            .where(Account.active, Account.auth_source == LOCAL, Device.id.is_null()))
+
+
+@translate_errors
+def count_affected() -> int:
+    """Active, locally authenticated users without a device: locked out if 2FA becomes mandatory."""
+    return _affected_query().count()
+
+
+@translate_errors
+def set_mandatory(actor: Actor, enabled: bool) -> InstanceInfo:
+    refusal = mandatory_refusal(actor)
+    if refusal is not None:
+        raise NotPermitted(refusal)
+    with db.atomic():
+        changed = (InstanceSettings.update(mandatory=enabled)
+                   .where(InstanceSettings.id == 1, InstanceSettings.mandatory != enabled)
+                   .execute())
+        if changed:
+            detail = f"affected users: {count_affected()}" if enabled else ""
+            audit.record(actor, "settings.mandatory_on" if enabled else "settings.mandatory_off",
+                         detail=detail)
+    return instance_info()
+
+
+@translate_errors
+def set_deployment(actor: Actor, deployment: str) -> InstanceInfo:
+    """On-prem or SaaS; only the shell (the installer) decides this."""
+    if not actor.is_shell:
+        raise NotPermitted("The deployment is set by the operator from the shell.")
+    if deployment not in ("on-prem", "saas"):
+        raise BadInput("The deployment is 'on-prem' or 'saas'.")
+    with db.atomic():
+        if InstanceSettings.update(deployment=deployment).where(
+                InstanceSettings.id == 1, InstanceSettings.deployment != deployment).execute():
+            audit.record(actor, "settings.deployment", detail=deployment)
+    return instance_info()
+
+
+def pending_account(pending: PendingLogin, step: NextStep, now: float) -> Account:
+    """The account of a login waiting for ``step``, still allowed to finish it."""
+    pending.require(step, now)
+    account = Account.get_or_none(Account.id == pending.user_id)
+    if account is None or not account.active:
+        raise AuthenticationFailed("This account is inactive. Ask an admin to activate it.")
+    return account

@@ -1,0 +1,144 @@
+"""Recovery codes: 8 one-time codes per registration, sealed at rest, consumed exactly once."""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+from qmfa_tui.errors import AuthenticationFailed, BadInput, NotFound
+from qmfa_tui.services import audit, clock, policy, throttle
+from qmfa_tui.services.session import Actor, NextStep, PendingLogin, issue_actor
+from qmfa_tui.storage import Device, RecoveryCode, db, sealer, translate_errors
+
+CODE_COUNT = 8
+# Crockford's base32 alphabet: no i, l, o or u, so nothing reads as another character.
+ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+CODE_LENGTH = 10  # 10 symbols of 5 bits: 50 bits each
+_READ_AS = str.maketrans({"o": "0", "i": "1", "l": "1"})
+FEW_LEFT = 2
+
+
+def generate_codes(count: int = CODE_COUNT) -> list[str]:
+    """Fresh codes, shown as ``xxxxx-xxxxx``."""
+    return [format_code("".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH)))
+            for _ in range(count)]
+
+
+def format_code(normalized: str) -> str:
+    return f"{normalized[:5]}-{normalized[5:]}"
+
+
+def normalize(raw: str) -> str:
+    """The canonical form of a typed code: any case, dash and spaces optional.
+
+    Unicode compatibility forms (full-width letters and digits) fold to ASCII,
+    and o/i/l read as 0/1 as Crockford's base32 intends.
+    """
+    text = unicodedata.normalize("NFKC", raw).strip().lower().translate(_READ_AS)
+    text = text.replace("-", "").replace(" ", "")
+    if len(text) != CODE_LENGTH or any(ch not in ALPHABET for ch in text):
+        raise BadInput("A recovery code looks like xxxxx-xxxxx (10 letters and digits).")
+    return text
+
+
+def _context(account_id: int) -> str:
+    return f"recovery-code:{account_id}"
+
+
+def store_codes(device: Device, account_id: int, codes: list[str]) -> None:
+    """Seal and insert ``codes`` for ``device`` (call inside the registration's transaction)."""
+    keys = sealer()
+    context = _context(account_id)
+    RecoveryCode.insert_many([
+        {"device": device.id, "position": position,
+         "digest": keys.digest(normalize(code), context),
+         "code_sealed": keys.seal(format_code(normalize(code)), context)}
+        for position, code in enumerate(codes, start=1)
+    ]).execute()
+
+
+def _remaining(device_id: int) -> int:
+    return RecoveryCode.select().where(RecoveryCode.device == device_id).count()
+
+
+@dataclass(frozen=True)
+class RecoveryLogin:
+    actor: Actor
+    remaining: int
+
+    @property
+    def few_left(self) -> bool:
+        return self.remaining <= FEW_LEFT
+
+
+@translate_errors
+def login_with_recovery_code(pending: PendingLogin, raw_code: str) -> RecoveryLogin:
+    """The second login step with a recovery code instead of a security code."""
+    now = clock.now()
+    account = policy.pending_account(pending, NextStep.SECURITY_CODE, now)
+    throttle.check(account.id, throttle.CODE, now)
+    code = normalize(raw_code)
+    device = Device.get_or_none(Device.account == account.id)
+    digest = sealer().digest(code, _context(account.id))
+    with db.atomic():
+        used = 0
+        if device is not None:
+            used = (RecoveryCode.delete()
+                    .where(RecoveryCode.device == device.id, RecoveryCode.digest == digest)
+                    .execute())
+        if used == 1:
+            remaining = _remaining(device.id)
+            throttle.reset(account.id, throttle.CODE)
+            audit.record(account, "login.recovery_code", target=account,
+                         detail=f"recovery codes left: {remaining}")
+    if used == 1:
+        return RecoveryLogin(issue_actor(account.id, account.username), remaining)
+    with db.atomic():
+        throttle.record_failure(account.id, throttle.CODE, now)
+        audit.record(account, "login.failed", target=account, detail="wrong recovery code")
+    raise AuthenticationFailed("That recovery code is not valid or was already used.")
+
+
+@translate_errors
+def remaining_codes(actor: Actor, username: str) -> int | None:
+    """How many codes ``username`` has left, or None without a device."""
+    target = policy.find_account(username)
+    policy.require_self_or_users_module(actor, target)
+    device = Device.get_or_none(Device.account == target.id)
+    return None if device is None else _remaining(device.id)
+
+
+@translate_errors
+def reveal_codes(actor: Actor, username: str) -> list[str]:
+    """The unused codes in clear, for the owner or a Users-module holder; always audited."""
+    target = policy.find_account(username)
+    policy.require_self_or_users_module(actor, target)
+    device = Device.get_or_none(Device.account == target.id)
+    if device is None:
+        raise NotFound(f"{target.username} has no two-step verification device.")
+    with db.atomic():
+        rows = list(RecoveryCode.select()
+                    .where(RecoveryCode.device == device.id)
+                    .order_by(RecoveryCode.position))
+        audit.record(actor, "recovery.revealed", target=target,
+                     detail=f"{len(rows)} codes shown to {actor.username}")
+    keys = sealer()
+    return [keys.unseal(row.code_sealed, _context(target.id)) for row in rows]
+
+
+def codes_text(username: str, instance_name: str, codes: list[str], at: datetime) -> str:
+    """The .txt a user saves: whose codes, from where, when, and how to use them."""
+    lines = [
+        f"qmfa recovery codes for {username} on {instance_name}",
+        f"Generated {at:%Y-%m-%d %H:%M} UTC",
+        "",
+        *codes,
+        "",
+        "Each code works once. At the security code prompt choose",
+        "'Login with Recovery Code' and type one of these codes.",
+        "Keep this file somewhere safe, away from your phone.",
+        "Registering your authenticator again replaces all of these codes.",
+    ]
+    return "\n".join(lines) + "\n"

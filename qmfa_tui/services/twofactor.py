@@ -1,0 +1,335 @@
+"""Two-step verification devices: registration, security codes, drift, resync, removal.
+
+TOTP itself is pyotp's (RFC 6238); this module adds what a server needs around
+it: a learned clock drift per device, one acceptance per time step, enforced
+by a conditional UPDATE, and a throttle shared with recovery codes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import unicodedata
+from dataclasses import dataclass
+
+import pyotp
+
+from qmfa_tui.errors import (
+    AuthenticationFailed,
+    BadInput,
+    CodeAlreadyUsed,
+    Conflict,
+    NotFound,
+    NotPermitted,
+)
+from qmfa_tui.services import audit, clock, policy, recovery, throttle
+from qmfa_tui.services.session import Actor, NextStep, PendingLogin, issue_actor
+from qmfa_tui.storage import Account, Device, RecoveryCode, db, sealer, translate_errors
+
+ISSUER = "qmfa"
+ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
+DEFAULT_ALGORITHM = "sha1"
+DEFAULT_DIGITS = 6
+DEFAULT_INTERVAL = 30
+VERIFY_WINDOW = 1  # steps either side of the learned drift, as django-otp's default
+RESYNC_WINDOW = 2880  # steps either side of now for resync: 24 hours at 30 s
+
+
+def normalize_security_code(raw: str, digits: int = DEFAULT_DIGITS) -> str:
+    """The digits of a typed code. Spaces are ignored; full-width digits fold to ASCII (NFKC)."""
+    text = unicodedata.normalize("NFKC", raw).replace(" ", "").strip()
+    if len(text) != digits or not text.isascii() or not text.isdigit():
+        raise BadInput(f"A security code is {digits} digits.")
+    return text
+
+
+def make_totp(secret: str, *, algorithm: str = DEFAULT_ALGORITHM, digits: int = DEFAULT_DIGITS,
+              interval: int = DEFAULT_INTERVAL) -> pyotp.TOTP:
+    return pyotp.TOTP(secret, digits=digits, digest=ALGORITHMS[algorithm], interval=interval)
+
+
+def time_step(totp: pyotp.TOTP, now: float) -> int:
+    return math.floor(now / totp.interval)
+
+
+def code_at_step(totp: pyotp.TOTP, step: int) -> str:
+    return totp.generate_otp(step)
+
+
+@dataclass(frozen=True)
+class StepMatch:
+    step: int
+    already_used: bool
+
+
+def match_step(totp: pyotp.TOTP, code: str, *, center: int, window: int,
+               last_used: int) -> StepMatch | None:
+    """The step within ``center`` +- ``window`` whose code is ``code``, nearest first.
+
+    A step at or before ``last_used`` never counts as a match, but is reported
+    so that the person can be told the code was already used.
+    """
+    used_match: StepMatch | None = None
+    for distance in range(window + 1):
+        for step in {center - distance, center + distance}:
+            if hmac.compare_digest(code_at_step(totp, step), code):
+                if step > last_used:
+                    return StepMatch(step, already_used=False)
+                used_match = used_match or StepMatch(step, already_used=True)
+    return used_match
+
+
+def _device_totp(device: Device) -> pyotp.TOTP:
+    secret = sealer().unseal(device.secret_sealed, _secret_context(device.account_id))
+    return make_totp(secret, algorithm=device.algorithm, digits=device.digits,
+                     interval=device.interval)
+
+
+def _secret_context(account_id: int) -> str:
+    return f"totp-secret:{account_id}"
+
+
+@dataclass(frozen=True)
+class PendingRegistration:
+    """A secret offered to the user, not stored until a code from it is confirmed."""
+
+    user_id: int
+    username: str
+    secret: str
+    algorithm: str = DEFAULT_ALGORITHM
+    digits: int = DEFAULT_DIGITS
+    interval: int = DEFAULT_INTERVAL
+
+    @property
+    def uri(self) -> str:
+        return make_totp(self.secret, algorithm=self.algorithm, digits=self.digits,
+                         interval=self.interval).provisioning_uri(
+            name=self.username, issuer_name=ISSUER)
+
+    @property
+    def secret_groups(self) -> str:
+        """The secret in groups of 4, for typing into an app by hand."""
+        return " ".join(self.secret[i:i + 4] for i in range(0, len(self.secret), 4))
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    """A confirmed device: the recovery codes to show once, and who is now logged in."""
+
+    recovery_codes: list[str]
+    actor: Actor
+
+
+def _registering_account(who: Actor | PendingLogin, now: float) -> Account:
+    if isinstance(who, PendingLogin):
+        return policy.pending_account(who, NextStep.REGISTER_DEVICE, now)
+    account = policy.acting_account(who)
+    if account is None:
+        raise NotPermitted("A device is registered by its owner, from their own login.")
+    return account
+
+
+@translate_errors
+def begin_registration(who: Actor | PendingLogin, *, algorithm: str = DEFAULT_ALGORITHM,
+                       digits: int = DEFAULT_DIGITS) -> PendingRegistration:
+    """A new random 160-bit secret for the user's authenticator app (nothing is stored)."""
+    account = _registering_account(who, clock.now())
+    if not policy.covered_by_rules(account):
+        raise NotPermitted(f"{account.username}'s two-step verification is managed by "
+                           f"{account.auth_source.upper()}.")
+    if Device.select().where(Device.account == account.id).exists():
+        raise Conflict("Two-step verification is already on; remove the device to register anew.")
+    if algorithm not in ALGORITHMS or digits not in (6, 8):
+        raise BadInput("Devices use SHA1, SHA256 or SHA512 with 6 or 8 digits.")
+    return PendingRegistration(account.id, account.username, pyotp.random_base32(),
+                               algorithm, digits)
+
+
+@translate_errors
+def confirm_registration(who: Actor | PendingLogin, pending: PendingRegistration,
+                         code: str) -> Enrollment:
+    """Activate the device with a current code and create its 8 recovery codes, atomically."""
+    now = clock.now()
+    account = _registering_account(who, now)
+    if pending.user_id != account.id:
+        raise NotPermitted("That registration belongs to another user.")
+    throttle.check(account.id, throttle.CODE, now)
+    code = normalize_security_code(code, pending.digits)
+    totp = make_totp(pending.secret, algorithm=pending.algorithm, digits=pending.digits,
+                     interval=pending.interval)
+    found = match_step(totp, code, center=time_step(totp, now), window=VERIFY_WINDOW,
+                       last_used=-1)
+    if found is None:
+        _record_code_failure(account, now, "wrong confirmation code", "device.code_failed")
+        raise AuthenticationFailed("That code does not match. Check the app and try again.")
+    codes = recovery.generate_codes()
+    with db.atomic():
+        device = Device.create(
+            account=account.id,
+            secret_sealed=sealer().seal(pending.secret, _secret_context(account.id)),
+            algorithm=pending.algorithm, digits=pending.digits, interval=pending.interval,
+            drift=found.step - time_step(totp, now), last_step=found.step,
+            registered_at=clock.utc(now))
+        recovery.store_codes(device, account.id, codes)
+        throttle.reset(account.id, throttle.CODE)
+        audit.record(account, "device.registered", target=account,
+                     detail=f"{len(codes)} recovery codes")
+    return Enrollment(codes, issue_actor(account.id, account.username))
+
+
+def _record_code_failure(account: Account, now: float, detail: str,
+                         action: str = "login.failed") -> None:
+    with db.atomic():
+        throttle.record_failure(account.id, throttle.CODE, now)
+        audit.record(account, action, target=account, detail=detail)
+
+
+@translate_errors
+def verify_login_code(pending: PendingLogin, raw_code: str) -> Actor:
+    """The second login step: a security code within +-1 step of the device's drift.
+
+    The accepted step is recorded with a conditional UPDATE (``last_step <
+    step``), so a code is accepted once even by two logins at the same instant.
+    """
+    now = clock.now()
+    account = policy.pending_account(pending, NextStep.SECURITY_CODE, now)
+    throttle.check(account.id, throttle.CODE, now)
+    device = Device.get_or_none(Device.account == account.id)
+    if device is None:
+        raise Conflict("Two-step verification was removed from this account; log in again.")
+    code = normalize_security_code(raw_code, device.digits)
+    totp = _device_totp(device)
+    now_step = time_step(totp, now)
+    found = match_step(totp, code, center=now_step + device.drift, window=VERIFY_WINDOW,
+                       last_used=device.last_step)
+    if found is None or found.already_used:
+        _record_code_failure(account, now, "replayed security code" if found else
+                             "wrong security code")
+        if found:
+            raise CodeAlreadyUsed("That code was already used. Wait for the next one.")
+        raise AuthenticationFailed("That security code is not valid.")
+    with db.atomic():
+        accepted = (Device.update(last_step=found.step, drift=found.step - now_step)
+                    .where(Device.id == device.id, Device.last_step < found.step)
+                    .execute())
+        if accepted:
+            throttle.reset(account.id, throttle.CODE)
+            audit.record(account, "login.succeeded", target=account, detail="security code")
+    if not accepted:
+        _record_code_failure(account, now, "replayed security code")
+        raise CodeAlreadyUsed("That code was already used. Wait for the next one.")
+    return issue_actor(account.id, account.username)
+
+
+@dataclass(frozen=True)
+class ResyncResult:
+    drift_steps: int
+    drift_seconds: int
+
+    @property
+    def description(self) -> str:
+        return describe_drift(self.drift_seconds)
+
+
+def describe_drift(seconds: int) -> str:
+    if seconds == 0:
+        return "your app's clock agrees with the server"
+    minutes, rest = divmod(abs(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{hours} h"] if hours else []
+    parts += [f"{minutes} min"] if minutes else []
+    parts += [f"{rest} s"] if rest else []
+    return f"your app's clock is {' '.join(parts)} {'ahead' if seconds > 0 else 'behind'}"
+
+
+@translate_errors
+def resync(actor: Actor, first_code: str, second_code: str) -> ResyncResult:
+    """Learn the app's clock drift from two consecutive codes found within +-24 hours."""
+    now = clock.now()
+    account = policy.acting_account(actor)
+    if account is None:
+        raise NotPermitted("Resync needs codes from the owner's phone: the owner does it.")
+    throttle.check(account.id, throttle.CODE, now)
+    device = Device.get_or_none(Device.account == account.id)
+    if device is None:
+        raise NotFound("You have no device to resync.")
+    first = normalize_security_code(first_code, device.digits)
+    second = normalize_security_code(second_code, device.digits)
+    totp = _device_totp(device)
+    now_step = time_step(totp, now)
+    found = _find_consecutive(totp, first, second, now_step, device.last_step)
+    if found is None or found.already_used:
+        _record_code_failure(account, now, "resync codes not found", "device.code_failed")
+        if found is not None:
+            behind = describe_drift((found.step + 1 - now_step) * device.interval)
+            raise CodeAlreadyUsed(
+                f"Those codes come before the last code this device used ({behind}). "
+                "Set the phone's clock to automatic time, then try again.")
+        raise AuthenticationFailed(
+            "Those two codes were not found as consecutive codes within 24 hours of now. "
+            "Enter two codes in a row, waiting for the app to change between them.")
+    step = found.step
+    drift = step + 1 - now_step
+    with db.atomic():
+        accepted = (Device.update(drift=drift, last_step=step + 1)
+                    .where(Device.id == device.id, Device.last_step < step)
+                    .execute())
+        if accepted:
+            throttle.reset(account.id, throttle.CODE)
+            audit.record(actor, "device.resynced", target=account,
+                         detail=f"drift {drift * device.interval:+d} s")
+    if not accepted:
+        raise CodeAlreadyUsed("Those codes were just used. Try again with the next two codes.")
+    return ResyncResult(drift, drift * device.interval)
+
+
+def _find_consecutive(totp: pyotp.TOTP, first: str, second: str, now_step: int,
+                      last_used: int) -> StepMatch | None:
+    """The step showing ``first`` then ``second`` nearest to now; fresh steps win over used."""
+    used_match: StepMatch | None = None
+    for distance in range(RESYNC_WINDOW + 1):
+        for step in {now_step - distance, now_step + distance}:
+            if (hmac.compare_digest(code_at_step(totp, step), first)
+                    and hmac.compare_digest(code_at_step(totp, step + 1), second)):
+                if step > last_used:
+                    return StepMatch(step, already_used=False)
+                used_match = used_match or StepMatch(step, already_used=True)
+    return used_match
+
+
+@dataclass(frozen=True)
+class Removal:
+    username: str
+    registration_required_next_login: bool
+
+
+@translate_errors
+def remove_device(actor: Actor, username: str) -> Removal:
+    """Delete the user's device and its recovery codes (self, Users-module holders, admins)."""
+    target = policy.find_account(username)
+    policy.require_self_or_users_module(actor, target)
+    with db.atomic():
+        device_ids = Device.select(Device.id).where(Device.account == target.id)
+        RecoveryCode.delete().where(RecoveryCode.device.in_(device_ids)).execute()
+        removed = Device.delete().where(Device.account == target.id).execute()
+        if removed:
+            audit.record(actor, "device.removed", target=target)
+    if not removed:
+        raise NotFound(f"{target.username} has no two-step verification device.")
+    return Removal(target.username, policy.registration_required(target))
+
+
+@translate_errors
+def demo_security_code(username: str) -> tuple[str, int]:
+    """On a demo database only: the code the user's app shows now, and seconds it stays."""
+    if not policy.instance().demo:
+        raise NotPermitted("Security codes are printed only for demo databases.")
+    account = policy.find_account(username)
+    device = Device.get_or_none(Device.account == account.id)
+    if device is None:
+        raise NotFound(f"{account.username} has no two-step verification device.")
+    totp = _device_totp(device)
+    now = clock.now()
+    step = time_step(totp, now)
+    return code_at_step(totp, step), int(totp.interval - now % totp.interval)

@@ -1,0 +1,46 @@
+"""Storage: peewee models, opening a database by URL, migrations, sealing of secrets.
+
+Nothing here imports Textual or the services.
+"""
+
+from qmfa_tui.storage.database import (
+    OpenDatabase,
+    close_database,
+    current,
+    data_dir,
+    default_url,
+    is_sqlite,
+    open_database,
+    resolve_url,
+    sealer,
+    translate_errors,
+)
+from qmfa_tui.storage.models import (
+    Account,
+    AuditEvent,
+    Device,
+    InstanceSettings,
+    RecoveryCode,
+    Throttle,
+    db,
+)
+
+__all__ = [
+    "Account",
+    "AuditEvent",
+    "Device",
+    "InstanceSettings",
+    "OpenDatabase",
+    "RecoveryCode",
+    "Throttle",
+    "close_database",
+    "current",
+    "data_dir",
+    "db",
+    "default_url",
+    "is_sqlite",
+    "open_database",
+    "resolve_url",
+    "sealer",
+    "translate_errors",
+]

@@ -1,0 +1,251 @@
+"""Opening a database by URL: SQLite (the default) or PostgreSQL, migrated and keyed."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import peewee
+import platformdirs
+from playhouse import db_url
+from playhouse.migrations import MigrationError, Runner
+
+from qmfa_tui.errors import Conflict, DatabaseBusy, StorageError
+from qmfa_tui.storage import sealing
+from qmfa_tui.storage.models import InstanceSettings, db
+
+DATABASE_URL_ENV = "QMFA_DATABASE_URL"
+KEY_FILE_ENV = "QMFA_KEY_FILE"
+BUSY_TIMEOUT_SECONDS = 10
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+_KEY_CHECK_TEXT = "qmfa key check"
+_KEY_CHECK_CONTEXT = "key-check"
+_SCHEMES = {"sqlite": "sqlite", "postgres": "postgresql", "postgresql": "postgresql"}
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def data_dir() -> Path:
+    """Where qmfa keeps its files unless told otherwise (the platform's user data dir)."""
+    return platformdirs.user_data_path("qmfa", appauthor=False)
+
+
+def default_url(name: str = "qmfa.db") -> str:
+    return f"sqlite:///{data_dir() / name}"
+
+
+def resolve_url(url: str | None) -> str:
+    return url or os.environ.get(DATABASE_URL_ENV) or default_url()
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced, fit for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@dataclass(frozen=True)
+class OpenDatabase:
+    """What is open now: the database, where its key came from, and the sealer."""
+
+    url: str
+    backend: str
+    sqlite_path: Path | None
+    key_file: Path | None
+    sealer: sealing.Sealer
+
+    @property
+    def display_url(self) -> str:
+        return redact(self.url)
+
+
+_current: OpenDatabase | None = None
+
+
+def current() -> OpenDatabase:
+    if _current is None:
+        raise StorageError("No database is open.")
+    return _current
+
+
+def sealer() -> sealing.Sealer:
+    return current().sealer
+
+
+def is_sqlite() -> bool:
+    return current().backend == "sqlite"
+
+
+def open_database(url: str | None = None, *, key_file: str | Path | None = None) -> OpenDatabase:
+    """Open (creating and migrating as needed) the database at ``url`` and load its key.
+
+    Every failure a person can cause or fix is raised as StorageError with a
+    message naming the URL or file concerned.
+    """
+    global _current
+    close_database()
+    url = resolve_url(url)
+    backend, database, sqlite_path = _connect(url)
+    db.initialize(database)
+    try:
+        _migrate(database, url)
+        key_path, sealer = _load_key(url, backend, sqlite_path, key_file)
+    except BaseException:
+        db.close()
+        raise
+    _current = OpenDatabase(url, backend, sqlite_path, key_path, sealer)
+    return _current
+
+
+def close_database() -> None:
+    global _current
+    if _current is not None and not db.is_closed():
+        db.close()
+    _current = None
+
+
+def _connect(url: str) -> tuple[str, peewee.Database, Path | None]:
+    scheme = urlsplit(url).scheme.lower()
+    backend = _SCHEMES.get(scheme)
+    if backend is None:
+        raise StorageError(
+            f"Unsupported database URL {redact(url)!r}: use sqlite:///PATH or "
+            "postgresql://USER@HOST/NAME."
+        )
+    try:
+        if backend == "sqlite":
+            path = Path(db_url.parse(url)["database"]).expanduser()
+            if str(path) == ":memory:":
+                raise StorageError(
+                    "An in-memory SQLite database is private to one thread; give a file path."
+                )
+            _make_parent(path)
+            database = peewee.SqliteDatabase(
+                str(path),
+                pragmas={"journal_mode": "wal", "foreign_keys": 1},
+                timeout=BUSY_TIMEOUT_SECONDS,
+                lock_type="IMMEDIATE",
+            )
+            database.connect()
+            return backend, database, path
+        database = db_url.connect(url.replace(f"{scheme}://", "postgresql://", 1))
+        database.connect()
+        return backend, database, None
+    except peewee.ImproperlyConfigured as error:
+        raise StorageError(
+            f"Cannot open {redact(url)}: the PostgreSQL driver is not installed "
+            "(pip install 'qmfa[postgres]')."
+        ) from error
+    except (peewee.DatabaseError, ValueError) as error:
+        message = f"Cannot open the database {redact(url)}: {_first_line(error)}"
+        raise StorageError(message) from error
+
+
+def _make_parent(path: Path) -> None:
+    parent = path.parent
+    if parent.exists():
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise StorageError(f"Cannot write to the directory {parent}.")
+        return
+    try:
+        parent.mkdir(mode=0o700, parents=True)
+    except OSError as error:
+        raise StorageError(f"Cannot create the directory {parent}: {error.strerror}.") from error
+
+
+def _migrate(database: peewee.Database, url: str) -> None:
+    try:
+        Runner(database, directory=str(MIGRATIONS_DIR)).up()
+    except (peewee.DatabaseError, MigrationError) as error:
+        raise StorageError(
+            f"Cannot prepare the schema of {redact(url)}: {_first_line(error)}"
+        ) from error
+
+
+def _default_key_path(url: str, backend: str, sqlite_path: Path | None) -> Path:
+    if sqlite_path is not None:
+        return sqlite_path.with_suffix(".key")
+    parts = urlsplit(url)
+    name = f"{parts.hostname or 'localhost'}-{parts.path.strip('/') or 'qmfa'}"
+    return data_dir() / f"{backend}-{name}.key"
+
+
+def _load_key(
+    url: str, backend: str, sqlite_path: Path | None, key_file: str | Path | None
+) -> tuple[Path | None, sealing.Sealer]:
+    key_check = InstanceSettings.get_by_id(1).key_check
+    env_key = os.environ.get(sealing.SECRET_KEY_ENV)
+    if env_key and key_file is None:
+        path = None
+        source = f"${sealing.SECRET_KEY_ENV}"
+        key = sealing.decode_key(env_key, source)
+    else:
+        path = Path(key_file or os.environ.get(KEY_FILE_ENV) or
+                    _default_key_path(url, backend, sqlite_path)).expanduser()
+        source = str(path)
+        try:
+            key = sealing.read_key_file(path)
+        except FileNotFoundError:
+            if key_check is not None:
+                raise StorageError(
+                    f"The key file {path} is missing. This database's secrets were sealed "
+                    f"with it: restore it, or set ${sealing.SECRET_KEY_ENV} to its key."
+                ) from None
+            _make_parent(path)
+            key = sealing.create_key_file(path)
+    sealer = sealing.Sealer(key, source)
+    if key_check is None:
+        check = sealer.seal(_KEY_CHECK_TEXT, _KEY_CHECK_CONTEXT)
+        with db.atomic():
+            claimed = (InstanceSettings.update(key_check=check)
+                       .where(InstanceSettings.id == 1, InstanceSettings.key_check.is_null())
+                       .execute())
+        if claimed:
+            return path, sealer
+        key_check = InstanceSettings.get_by_id(1).key_check
+    try:
+        sealer.unseal(key_check, _KEY_CHECK_CONTEXT)
+    except StorageError:
+        raise StorageError(
+            f"The key from {source} does not open this database's secrets: "
+            "it is not the key this database was created with."
+        ) from None
+    return path, sealer
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0]
+
+
+def translate_errors(function: Callable[P, R]) -> Callable[P, R]:
+    """Turn database failures inside ``function`` into messages fit to show."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except peewee.IntegrityError as error:
+            raise Conflict(
+                "Someone else changed this at the same moment; look again and retry."
+            ) from error
+        except peewee.OperationalError as error:
+            text = str(error).lower()
+            if "locked" in text or "busy" in text:
+                raise DatabaseBusy(
+                    "The database is busy (locked by another process); try again in a moment."
+                ) from error
+            raise StorageError(f"The database failed: {_first_line(error)}") from error
+        except peewee.DatabaseError as error:
+            raise StorageError(f"The database failed: {_first_line(error)}") from error
+
+    return wrapper

@@ -1,0 +1,117 @@
+"""Peewee models of the current schema, bound to a proxy that ``open_database`` fills.
+
+The schema itself is made by the numbered scripts in ``migrations/``; these
+classes must describe what the newest migration leaves behind.
+"""
+
+from __future__ import annotations
+
+from peewee import (
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    DatabaseProxy,
+    DateTimeField,
+    DoubleField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    SmallIntegerField,
+    TextField,
+)
+
+db = DatabaseProxy()
+
+AUTH_SOURCES = ("local", "ldap", "sso")
+ROLES = ("admin", "user")
+DEPLOYMENTS = ("on-prem", "saas")
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class Account(BaseModel):
+    """A user of the instance. The smallest id is the first user registered."""
+
+    username = CharField(max_length=150, unique=True)
+    display_name = CharField(max_length=200, default="")
+    email = CharField(max_length=254, default="", index=True)
+    auth_source = CharField(max_length=10, default="local", index=True)
+    role = CharField(max_length=10, default="user")
+    users_module = BooleanField(default=False)
+    active = BooleanField(default=True, index=True)
+    password_hash = TextField(null=True)
+    created_at = DateTimeField()
+
+
+class Device(BaseModel):
+    """A user's registered authenticator (at most one per user)."""
+
+    account = ForeignKeyField(Account, unique=True, on_delete="CASCADE", backref="devices")
+    secret_sealed = TextField()
+    algorithm = CharField(max_length=10, default="sha1")
+    digits = SmallIntegerField(default=6)
+    interval = SmallIntegerField(default=30)
+    drift = IntegerField(default=0)
+    last_step = BigIntegerField(default=0)
+    registered_at = DateTimeField()
+
+
+class RecoveryCode(BaseModel):
+    """One unused recovery code; using it deletes the row."""
+
+    device = ForeignKeyField(Device, on_delete="CASCADE", backref="recovery_codes")
+    digest = CharField(max_length=64)
+    code_sealed = TextField()
+    position = SmallIntegerField()
+
+    class Meta:
+        indexes = ((("device", "digest"), True),)
+
+
+class InstanceSettings(BaseModel):
+    """The single row (id 1) of instance-wide settings."""
+
+    instance_name = CharField(max_length=100, default="qmfa")
+    mandatory = BooleanField(default=False)
+    deployment = CharField(max_length=10, default="on-prem")
+    grace_period_hours = IntegerField(default=0)
+    demo = BooleanField(default=False)
+    key_check = TextField(null=True)
+
+
+class AuditEvent(BaseModel):
+    """Who did what to whom. No foreign keys: events outlive the users they name."""
+
+    at = DateTimeField(index=True)
+    actor = CharField(max_length=150)
+    actor_id = IntegerField(null=True)
+    target = CharField(max_length=150, null=True, index=True)
+    target_id = IntegerField(null=True)
+    action = CharField(max_length=50, index=True)
+    detail = TextField(default="")
+
+
+class Throttle(BaseModel):
+    """Consecutive failures of one kind ("code" or "password") for one user."""
+
+    account = ForeignKeyField(Account, on_delete="CASCADE")
+    kind = CharField(max_length=10)
+    failures = IntegerField(default=0)
+    locked_until = DoubleField(default=0.0)
+
+    class Meta:
+        indexes = ((("account", "kind"), True),)
+
+
+ALL_MODELS: tuple[type[BaseModel], ...] = (
+    Account,
+    Device,
+    RecoveryCode,
+    InstanceSettings,
+    AuditEvent,
+    Throttle,
+)

@@ -1,0 +1,68 @@
+"""Small steps the tests share: a fixed clock, an admin, a logged-in user, a device."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyotp
+
+from qmfa_tui.services import accounts, twofactor
+from qmfa_tui.services.session import Actor, NextStep, PendingLogin
+
+PASSWORD = "correct horse"
+# 2027-01-15 08:00:00 UTC, on a 30 s boundary, so time steps are easy to reason about.
+START = 1_800_000_000.0
+
+
+class FakeClock:
+    def __init__(self, t: float = START) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+def admin() -> Actor:
+    accounts.create_first_admin("admin", PASSWORD, display_name="Ada Admin")
+    return login("admin")
+
+
+def login(username: str, password: str = PASSWORD) -> Actor:
+    """Log in a user who has no device (the password step is all there is)."""
+    pending = accounts.login_password(username, password)
+    assert pending.next_step is NextStep.DONE and pending.actor is not None
+    return pending.actor
+
+
+def start_login(username: str, password: str = PASSWORD) -> PendingLogin:
+    pending = accounts.login_password(username, password)
+    assert pending.next_step is NextStep.SECURITY_CODE
+    return pending
+
+
+def code_at(secret: str, when: float) -> str:
+    return pyotp.TOTP(secret).at(when)
+
+
+@dataclass
+class Registered:
+    actor: Actor
+    secret: str
+    codes: list[str]
+
+
+def register(actor: Actor, clock: FakeClock) -> Registered:
+    """Register a device for ``actor``; the clock moves on to the next time step."""
+    pending = twofactor.begin_registration(actor)
+    enrollment = twofactor.confirm_registration(actor, pending, code_at(pending.secret, clock.t))
+    clock.advance(30)
+    return Registered(actor, pending.secret, enrollment.recovery_codes)
+
+
+def add_user(by: Actor, username: str, **fields: object) -> Actor:
+    """Create a local user and log them in."""
+    accounts.create_user(by, username, password=PASSWORD, **fields)  # type: ignore[arg-type]
+    return login(username)
