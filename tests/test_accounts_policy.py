@@ -1,0 +1,192 @@
+from __future__ import annotations
+
+import pytest
+from helpers import PASSWORD, add_user, admin, code_at, login, register
+
+from qmfa_tui.errors import AuthenticationFailed, BadInput, Conflict, NotPermitted
+from qmfa_tui.services import accounts, audit, policy, twofactor
+from qmfa_tui.services.session import Actor, NextStep, PendingLogin
+
+
+def test_init_creates_the_first_admin_once(database):
+    info = accounts.create_first_admin("root", PASSWORD, deployment="saas")
+    assert info.is_admin and info.users_module and info.active
+    assert policy.instance_info().deployment == "saas"
+    with pytest.raises(Conflict):
+        accounts.create_first_admin("other", PASSWORD)
+
+
+def test_passwords_are_argon2id_hashes(database):
+    admin()
+    from qmfa_tui.storage import Account
+
+    stored = Account.get(Account.username == "admin").password_hash
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+@pytest.mark.parametrize(("username", "password"), [
+    ("", PASSWORD), ("-dash", PASSWORD), ("sp ace", PASSWORD), ("x" * 151, PASSWORD),
+    ("ok", "short"),
+])
+def test_bad_usernames_and_passwords_are_refused(database, username, password):
+    boss = admin()
+    with pytest.raises(BadInput):
+        accounts.create_user(boss, username, password=password)
+
+
+def test_duplicate_usernames_are_a_conflict(database):
+    boss = admin()
+    accounts.create_user(boss, "alice", password=PASSWORD)
+    with pytest.raises(Conflict, match="taken"):
+        accounts.create_user(boss, "alice", password=PASSWORD)
+
+
+def test_who_may_create_users(database):
+    boss = admin()
+    plain = add_user(boss, "plain")
+    helpdesk = add_user(boss, "helpdesk", users_module=True)
+    with pytest.raises(NotPermitted):
+        accounts.create_user(plain, "x1", password=PASSWORD)
+    accounts.create_user(helpdesk, "x2", password=PASSWORD)
+    with pytest.raises(NotPermitted):
+        accounts.create_user(helpdesk, "x3", password=PASSWORD, role="admin")
+    assert [e.target for e in audit.list_events(boss, action="user.created")][:2] == [
+        "x2", "helpdesk"]
+
+
+def test_login_outcomes(database, fixed_clock):
+    boss = admin()
+    accounts.create_user(boss, "carol", auth_source="ldap")
+    accounts.create_user(boss, "dave", password=PASSWORD, active=False)
+    with pytest.raises(AuthenticationFailed, match="Wrong username or password"):
+        accounts.login_password("nobody", PASSWORD)
+    with pytest.raises(AuthenticationFailed, match="Wrong username or password"):
+        accounts.login_password("admin", "not the password")
+    with pytest.raises(AuthenticationFailed, match="LDAP"):
+        accounts.login_password("carol", PASSWORD)
+    with pytest.raises(AuthenticationFailed, match="inactive"):
+        accounts.login_password("dave", PASSWORD)
+    assert accounts.login_password("admin", PASSWORD).next_step is NextStep.DONE
+
+
+def test_mandatory_sends_users_without_a_device_to_registration(database, fixed_clock):
+    boss = admin()
+    add_user(boss, "alice")
+    register(boss, fixed_clock)
+    boss = login_with_code(fixed_clock)
+    policy.set_mandatory(boss, True)
+    pending = accounts.login_password("alice", PASSWORD)
+    assert pending.next_step is NextStep.REGISTER_DEVICE and pending.actor is None
+    registration = twofactor.begin_registration(pending)
+    enrollment = twofactor.confirm_registration(
+        pending, registration, code_at(registration.secret, fixed_clock.t))
+    assert enrollment.actor.username == "alice" and len(enrollment.recovery_codes) == 8
+
+
+def login_with_code(fixed_clock) -> Actor:
+    from qmfa_tui.storage import Device
+
+    device = Device.get(Device.account == 1)
+    secret = twofactor._device_totp(device).secret
+    fixed_clock.advance(30)
+    pending = accounts.login_password("admin", PASSWORD)
+    return twofactor.verify_login_code(pending, code_at(secret, fixed_clock.t))
+
+
+def test_a_login_half_done_cannot_act(database, fixed_clock):
+    register(admin(), fixed_clock)
+    pending = accounts.login_password("admin", PASSWORD)
+    assert pending.actor is None
+    with pytest.raises(NotPermitted):
+        Actor(pending.user_id, pending.username)
+    with pytest.raises(NotPermitted):
+        PendingLogin(1, "admin", NextStep.DONE, fixed_clock.t)
+    # A pending login cannot be used for a step it is not waiting for.
+    with pytest.raises(NotPermitted):
+        twofactor.begin_registration(pending)
+
+
+def test_a_pending_login_expires(database, fixed_clock):
+    device = register(admin(), fixed_clock)
+    pending = accounts.login_password("admin", PASSWORD)
+    fixed_clock.advance(601)
+    with pytest.raises(AuthenticationFailed, match="expired"):
+        twofactor.verify_login_code(pending, code_at(device.secret, fixed_clock.t))
+
+
+def test_deactivated_users_lose_their_session_and_their_second_step(database, fixed_clock):
+    boss = admin()
+    alice = add_user(boss, "alice")
+    device = register(alice, fixed_clock)
+    pending = accounts.login_password("alice", PASSWORD)
+    accounts.set_active(boss, "alice", False)
+    with pytest.raises(NotPermitted, match="no longer active"):
+        accounts.get_user(alice, "alice")
+    with pytest.raises(AuthenticationFailed, match="inactive"):
+        twofactor.verify_login_code(pending, code_at(device.secret, fixed_clock.t))
+    with pytest.raises(NotPermitted):
+        accounts.set_active(boss, "admin", False)
+
+
+def test_mandatory_switch_rules(database, fixed_clock):
+    boss = admin()
+    other_admin = add_user(boss, "root2", role="admin")
+    plain = add_user(boss, "plain")
+    assert policy.mandatory_refusal(plain) == "Only admins can change this."
+    assert policy.mandatory_refusal(boss) == (
+        "Turn on two-step verification for your own account first.")
+    with pytest.raises(NotPermitted):
+        policy.set_mandatory(boss, True)
+    register(boss, fixed_clock)
+    register(other_admin, fixed_clock)
+    assert policy.mandatory_refusal(boss) is None
+    assert policy.mandatory_refusal(other_admin) is None
+    from qmfa_tui.services.session import shell_actor
+
+    policy.set_deployment(shell_actor(), "saas")
+    assert policy.mandatory_refusal(other_admin) == (
+        "Only the super-admin can change this on SaaS instances.")
+    assert policy.mandatory_refusal(boss) is None
+    assert policy.set_mandatory(boss, True).mandatory
+    events = audit.list_events(boss, action="settings.mandatory_on")
+    assert len(events) == 1 and events[0].actor == "admin"
+
+
+def test_affected_users_are_active_local_and_without_device(database, fixed_clock):
+    boss = admin()
+    register(boss, fixed_clock)
+    add_user(boss, "alice")
+    register(add_user(boss, "bob"), fixed_clock)
+    accounts.create_user(boss, "carol", auth_source="ldap")
+    accounts.create_user(boss, "erin", auth_source="sso")
+    accounts.create_user(boss, "dave", password=PASSWORD, active=False)
+    add_user(boss, "frank")
+    assert policy.count_affected() == 2  # alice and frank
+
+
+def test_the_shell_can_always_switch_mandatory_off_and_remove_a_device(database, fixed_clock):
+    from qmfa_tui.services.session import shell_actor
+
+    boss = admin()
+    register(boss, fixed_clock)
+    policy.set_mandatory(boss, True)
+    shell = shell_actor()
+    assert not policy.set_mandatory(shell, False).mandatory
+    twofactor.remove_device(shell, "admin")
+    assert [e.actor for e in audit.list_events(shell)][:2] == ["shell", "shell"]
+
+
+def test_only_admins_read_the_audit_log(database):
+    boss = admin()
+    helpdesk = add_user(boss, "helpdesk", users_module=True)
+    with pytest.raises(NotPermitted):
+        audit.list_events(helpdesk)
+    assert audit.list_events(boss, username="helpdesk")[0].action == "login.succeeded"
+
+
+def test_change_password(database):
+    boss = admin()
+    with pytest.raises(AuthenticationFailed):
+        accounts.change_password(boss, "wrong", "new password 1")
+    accounts.change_password(boss, PASSWORD, "new password 1")
+    assert login("admin", "new password 1")
