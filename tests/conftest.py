@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-
 from helpers import FakeClock
 
 from qmfa_tui import storage

@@ -30,7 +30,8 @@ def test_input_forms_normalize_to_the_same_code(shape):
 
 def test_lookalike_letters_read_as_digits():
     assert recovery.normalize("OaIb2-c3dLe") == "0a1b2c3d1e"
-    assert recovery.normalize("ｏａｉｂ２－ｃ３ｄ４ｅ") == "0a1b2c3d4e"  # full-width forms
+    fullwidth = "".join(chr(ord(c) + 0xFEE0) for c in "oaib2-c3d4e")  # ｏａｉｂ２－… # noqa: RUF003
+    assert recovery.normalize(fullwidth) == "0a1b2c3d4e"
 
 
 @pytest.mark.parametrize("junk", ["", "abc", "0a1b2-c3d4", "0a1b2-c3d4e5", "uuuuu-uuuuu",

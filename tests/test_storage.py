@@ -129,14 +129,14 @@ def test_an_unwritable_directory_is_named(tmp_path):
 
 def test_a_directory_that_cannot_be_made_is_named(tmp_path):
     (tmp_path / "plainfile").write_text("")
-    with pytest.raises(StorageError, match="Cannot create the directory .*plainfile"):
+    with pytest.raises(StorageError, match=r"Cannot create the directory .*plainfile"):
         storage.open_database(f"sqlite:///{tmp_path}/plainfile/sub/qmfa.db")
 
 
 def test_a_file_that_is_not_a_database(tmp_path):
     bogus = tmp_path / "bogus.db"
     bogus.write_text("this is not sqlite " * 100)
-    with pytest.raises(StorageError, match="bogus.db"):
+    with pytest.raises(StorageError, match=r"bogus\.db"):
         storage.open_database(f"sqlite:///{bogus}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 import unicodedata
 from dataclasses import dataclass
@@ -20,9 +21,14 @@ _READ_AS = str.maketrans({"o": "0", "i": "1", "l": "1"})
 FEW_LEFT = 2
 
 
+_FROM_RFC4648 = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALPHABET.encode())
+
+
 def generate_codes(count: int = CODE_COUNT) -> list[str]:
-    """Fresh codes, shown as ``xxxxx-xxxxx``."""
-    return [format_code("".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH)))
+    """Fresh codes of 50 random bits each, shown as ``xxxxx-xxxxx``."""
+    # base32 of 7 random bytes, cut to its first 10 symbols, is 50 uniform random bits.
+    return [format_code(base64.b32encode(secrets.token_bytes(7))[:CODE_LENGTH]
+                        .translate(_FROM_RFC4648).decode("ascii"))
             for _ in range(count)]
 
 
@@ -47,16 +53,25 @@ def _context(account_id: int) -> str:
     return f"recovery-code:{account_id}"
 
 
-def store_codes(device: Device, account_id: int, codes: list[str]) -> None:
-    """Seal and insert ``codes`` for ``device`` (call inside the registration's transaction)."""
+def code_rows(device_id: int, account_id: int, codes: list[str]) -> list[tuple[object, ...]]:
+    """The sealed rows of ``codes`` for one device, in the order of CODE_FIELDS."""
     keys = sealer()
     context = _context(account_id)
-    RecoveryCode.insert_many([
-        {"device": device.id, "position": position,
-         "digest": keys.digest(normalize(code), context),
-         "code_sealed": keys.seal(format_code(normalize(code)), context)}
-        for position, code in enumerate(codes, start=1)
-    ]).execute()
+    rows = []
+    for position, code in enumerate(codes, start=1):
+        plain = normalize(code)
+        rows.append((device_id, position, keys.digest(plain, context),
+                     keys.seal(format_code(plain), context)))
+    return rows
+
+
+CODE_FIELDS = (RecoveryCode.device, RecoveryCode.position, RecoveryCode.digest,
+               RecoveryCode.code_sealed)
+
+
+def store_codes(device: Device, account_id: int, codes: list[str]) -> None:
+    """Insert ``codes`` for ``device`` (call inside the registration's transaction)."""
+    RecoveryCode.insert_many(code_rows(device.id, account_id, codes), CODE_FIELDS).execute()
 
 
 def _remaining(device_id: int) -> int:

@@ -81,12 +81,12 @@ def match_step(totp: pyotp.TOTP, code: str, *, center: int, window: int,
 
 
 def _device_totp(device: Device) -> pyotp.TOTP:
-    secret = sealer().unseal(device.secret_sealed, _secret_context(device.account_id))
+    secret = sealer().unseal(device.secret_sealed, secret_context(device.account_id))
     return make_totp(secret, algorithm=device.algorithm, digits=device.digits,
                      interval=device.interval)
 
 
-def _secret_context(account_id: int) -> str:
+def secret_context(account_id: int) -> str:
     return f"totp-secret:{account_id}"
 
 
@@ -167,7 +167,7 @@ def confirm_registration(who: Actor | PendingLogin, pending: PendingRegistration
     with db.atomic():
         device = Device.create(
             account=account.id,
-            secret_sealed=sealer().seal(pending.secret, _secret_context(account.id)),
+            secret_sealed=sealer().seal(pending.secret, secret_context(account.id)),
             algorithm=pending.algorithm, digits=pending.digits, interval=pending.interval,
             drift=found.step - time_step(totp, now), last_step=found.step,
             registered_at=clock.utc(now))

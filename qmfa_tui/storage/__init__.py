@@ -5,6 +5,7 @@ Nothing here imports Textual or the services.
 
 from qmfa_tui.storage.database import (
     OpenDatabase,
+    bulk_insert,
     close_database,
     current,
     data_dir,
@@ -33,6 +34,7 @@ __all__ = [
     "OpenDatabase",
     "RecoveryCode",
     "Throttle",
+    "bulk_insert",
     "close_database",
     "current",
     "data_dir",

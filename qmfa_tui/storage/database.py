@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -21,7 +21,8 @@ from qmfa_tui.storage.models import InstanceSettings, db
 
 DATABASE_URL_ENV = "QMFA_DATABASE_URL"
 KEY_FILE_ENV = "QMFA_KEY_FILE"
-BUSY_TIMEOUT_SECONDS = 10
+BUSY_TIMEOUT_ENV = "QMFA_BUSY_TIMEOUT"
+DEFAULT_BUSY_TIMEOUT_SECONDS = 10.0
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _KEY_CHECK_TEXT = "qmfa key check"
 _KEY_CHECK_CONTEXT = "key-check"
@@ -132,7 +133,7 @@ def _connect(url: str) -> tuple[str, peewee.Database, Path | None]:
             database = peewee.SqliteDatabase(
                 str(path),
                 pragmas={"journal_mode": "wal", "foreign_keys": 1},
-                timeout=BUSY_TIMEOUT_SECONDS,
+                timeout=_busy_timeout(),
                 lock_type="IMMEDIATE",
             )
             database.connect()
@@ -148,6 +149,14 @@ def _connect(url: str) -> tuple[str, peewee.Database, Path | None]:
     except (peewee.DatabaseError, ValueError) as error:
         message = f"Cannot open the database {redact(url)}: {_first_line(error)}"
         raise StorageError(message) from error
+
+
+def _busy_timeout() -> float:
+    """How long SQLite waits for another process's lock before giving up."""
+    try:
+        return float(os.environ.get(BUSY_TIMEOUT_ENV, DEFAULT_BUSY_TIMEOUT_SECONDS))
+    except ValueError:
+        raise StorageError(f"${BUSY_TIMEOUT_ENV} is a number of seconds.") from None
 
 
 def _make_parent(path: Path) -> None:
@@ -249,3 +258,24 @@ def translate_errors(function: Callable[P, R]) -> Callable[P, R]:
             raise StorageError(f"The database failed: {_first_line(error)}") from error
 
     return wrapper
+
+
+def bulk_insert(model: type[peewee.Model], fields: Sequence[peewee.Field],
+                rows: Sequence[Sequence[object]]) -> None:
+    """Insert many rows with one prepared statement (peewee writes the SQL, the driver batches).
+
+    ``insert_many`` renders every value into one SQL string, which costs more
+    than the database's work at demo sizes; ``executemany`` does not. Fields
+    left out take their (constant) defaults, which peewee appends after ``fields``.
+    """
+    if not rows:
+        return
+    if any(callable(field.default) for field in model._meta.sorted_fields
+           if field not in fields and not field.primary_key):
+        raise ValueError("bulk_insert needs constant defaults for the fields it leaves out")
+    sql, params = model.insert_many(rows[:1], fields).sql()
+    defaults = params[len(fields):]
+    converters = [field.db_value for field in fields]
+    db.cursor().executemany(
+        sql, [[*(convert(value) for convert, value in zip(converters, row, strict=True)),
+               *defaults] for row in rows])

@@ -1,0 +1,209 @@
+"""The `qmfa` command: the TUI by default, and set-up commands for the operator."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable, Sequence
+
+from qmfa_tui import __version__
+from qmfa_tui.errors import BadInput, QmfaError
+
+EXAMPLES = """\
+examples:
+  qmfa demo                      try it: demo users, then the app (log in as admin / qmfa-demo)
+  qmfa demo codes admin          the security code admin's phone would show now (demo only)
+  qmfa init                      create the database and its first admin
+  qmfa --database postgresql://qmfa@db.internal/qmfa
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except QmfaError as error:
+        print(f"qmfa: {error.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("qmfa: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--database", metavar="URL", default=argparse.SUPPRESS,
+                        help="sqlite:///PATH or postgresql://USER@HOST/NAME "
+                             "(default: $QMFA_DATABASE_URL, else qmfa.db in the user data dir)")
+    common.add_argument("--key-file", metavar="PATH", default=argparse.SUPPRESS,
+                        help="the instance key sealing secrets at rest "
+                             "(default: $QMFA_SECRET_KEY, else a .key file beside the database)")
+
+    parser = argparse.ArgumentParser(
+        prog="qmfa", parents=[common], epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Two-step verification (TOTP) for a team's user accounts.")
+    parser.add_argument("--version", action="version", version=f"qmfa {__version__}")
+    parser.set_defaults(handler=run_app)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    init = commands.add_parser(
+        "init", parents=[common], help="create the database and its first admin",
+        description="Create the database (if needed) and its first user, an admin.",
+        epilog="example:\n  echo 'a long passphrase' | qmfa init --username root "
+               "--password-stdin --saas",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    init.add_argument("--username", default="admin", help="the admin's username (default: admin)")
+    init.add_argument("--display-name", default="", help="the admin's full name")
+    init.add_argument("--email", default="", help="the admin's email")
+    init.add_argument("--saas", action="store_true",
+                      help="a SaaS instance: only this first user may make 2FA mandatory")
+    init.add_argument("--password-stdin", action="store_true",
+                      help="read the password from standard input instead of prompting")
+    init.set_defaults(handler=run_init)
+
+    demo = commands.add_parser(
+        "demo", parents=[common], help="create or reuse a demo database and open the app",
+        description="Create (or reuse) a demo database with a mix of users, then open the app. "
+                    "Every demo user's password is qmfa-demo.",
+        epilog="examples:\n  qmfa demo\n  qmfa demo --users 100000 --no-launch\n"
+               "  qmfa demo codes admin",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    demo.add_argument("--users", type=_positive_int, default=50, metavar="N",
+                      help="how many users (default: 50)")
+    demo.add_argument("--no-launch", action="store_true",
+                      help="create the data, do not open the app")
+    demo.set_defaults(handler=run_demo)
+    demo_commands = demo.add_subparsers(metavar="COMMAND")
+    codes = demo_commands.add_parser(
+        "codes", parents=[common], help="print a demo user's current security code",
+        description="Print the security code USER's authenticator would show now. "
+                    "Only on demo databases.",
+        epilog="example:\n  qmfa demo codes admin",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    codes.add_argument("user", metavar="USER")
+    codes.set_defaults(handler=run_demo_codes)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("give at least 1")
+    return value
+
+
+def _open(args: argparse.Namespace, default_name: str | None = None):
+    from qmfa_tui import storage
+
+    url = getattr(args, "database", None)
+    if url is None and default_name is not None:
+        url = storage.resolve_url(None) if _env_url() else storage.default_url(default_name)
+    return storage.open_database(url, key_file=getattr(args, "key_file", None))
+
+
+def _env_url() -> str | None:
+    import os
+
+    from qmfa_tui.storage.database import DATABASE_URL_ENV
+
+    return os.environ.get(DATABASE_URL_ENV)
+
+
+def run_app(args: argparse.Namespace, default_name: str | None = None) -> int:
+    opened = _open(args, default_name)
+    from qmfa_tui.app import QmfaApp
+
+    QmfaApp(opened).run()
+    return 0
+
+
+def run_init(args: argparse.Namespace) -> int:
+    password = _read_password(args.password_stdin)
+    opened = _open(args)
+    from qmfa_tui.services import accounts
+
+    info = accounts.create_first_admin(
+        args.username, password, display_name=args.display_name, email=args.email,
+        deployment="saas" if args.saas else "on-prem")
+    print(f"Created {info.username}, the first admin, in {opened.display_url}.")
+    if opened.key_file is not None:
+        print(f"Secrets are sealed with the key in {opened.key_file}: back it up with the "
+              "database; without it no device and no recovery code can be read.")
+    return 0
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            raise BadInput("--password-stdin read nothing from standard input.")
+        return line.rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise BadInput("No terminal to ask for the password; use --password-stdin.")
+    first = getpass.getpass("Password for the first admin: ")
+    if first != getpass.getpass("Again: "):
+        raise BadInput("The two passwords differ.")
+    return first
+
+
+DEMO_DATABASE = "demo.db"
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    opened = _open(args, DEMO_DATABASE)
+    from qmfa_tui.services import demo
+
+    with _progress_bar(f"Creating {args.users:,} demo users") as advance:
+        summary = demo.create_demo(args.users, advance)
+    verb = "Created" if summary.created else "Reusing"
+    print(f"{verb} the demo database {opened.display_url} ({summary.users:,} users).",
+          file=sys.stderr)
+    print(f"Log in as admin / {demo.DEMO_PASSWORD}; `qmfa demo codes admin` prints "
+          "the security code.", file=sys.stderr)
+    if args.no_launch or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return 0
+    from qmfa_tui.app import QmfaApp
+
+    QmfaApp(opened).run()
+    return 0
+
+
+def run_demo_codes(args: argparse.Namespace) -> int:
+    _open(args, DEMO_DATABASE)
+    from qmfa_tui.services import twofactor
+
+    code, seconds_left = twofactor.demo_security_code(args.user)
+    print(code)
+    print(f"(valid for {seconds_left} more s)", file=sys.stderr)
+    return 0
+
+
+class _progress_bar:
+    """A progress bar on stderr (rich, which Textual brings) while demo data is written."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+    def __enter__(self) -> Callable[[int, int], None]:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        self._progress = Progress(
+            "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+        self._progress.start()
+        task = self._progress.add_task(self.label, total=None)
+
+        def advance(done: int, total: int) -> None:
+            self._progress.update(task, completed=done, total=total)
+
+        return advance
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
