@@ -1,0 +1,41 @@
+"""Layering: the rules and the storage never pull in Textual."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "qmfa_tui"
+
+
+def modules_under(folder: str) -> list[str]:
+    return [f"qmfa_tui.{folder}.{path.stem}" for path in sorted((PACKAGE / folder).glob("*.py"))
+            if path.stem != "__init__"]
+
+
+def test_importing_services_and_storage_does_not_import_textual():
+    modules = ["qmfa_tui.services", "qmfa_tui.storage", *modules_under("services"),
+               *modules_under("storage")]
+    program = ("import sys\n" + "".join(f"import {m}\n" for m in modules) +
+               "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'textual')\n"
+               "print(bad)\n")
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_no_service_or_storage_module_names_textual_or_a_screen():
+    for folder in ("services", "storage"):
+        for path in (PACKAGE / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    names = [node.module or ""]
+                for name in names:
+                    assert not name.startswith(("textual", "qmfa_tui.screens",
+                                                "qmfa_tui.widgets", "qmfa_tui.app",
+                                                "qmfa_tui.cli")), f"{path}: {name}"
