@@ -143,3 +143,31 @@ def test_a_file_that_is_not_a_database(tmp_path):
 def test_the_password_is_hidden_in_messages():
     assert storage.database.redact("postgresql://qa:s3cret@db/qmfa") == (
         "postgresql://qa:***@db/qmfa")
+
+
+def test_a_database_made_now_upgrades_under_the_next_version(database, db_path, tmp_path,
+                                                              fixed_clock):
+    """The next version adds a migration file; opening runs it and keeps the data."""
+    from playhouse.migrations import Runner
+
+    device = register(admin(), fixed_clock)
+    storage.close_database()
+    next_version = tmp_path / "next-migrations"
+    next_version.mkdir()
+    for script in storage.database.MIGRATIONS_DIR.glob("[0-9]*.py"):
+        (next_version / script.name).write_text(script.read_text())
+    (next_version / "0002_add_locale.py").write_text(
+        "from peewee import CharField\n\n"
+        "def up(migrator, db):\n"
+        "    migrator.migrate(migrator.add_column('account', 'locale', "
+        "CharField(default='en')))\n")
+    storage.database.MIGRATIONS_DIR, saved = next_version, storage.database.MIGRATIONS_DIR
+    try:
+        storage.open_database(f"sqlite:///{db_path}")
+        assert [m.name for m in Runner(storage.db.obj, str(next_version)).status()
+                if m.applied] == ["0001_initial", "0002_add_locale"]
+        assert storage.db.execute_sql("SELECT locale FROM account").fetchall() == [("en",)]
+        assert twofactor.verify_login_code(start_login("admin"),
+                                           code_at(device.secret, fixed_clock.t))
+    finally:
+        storage.database.MIGRATIONS_DIR = saved

@@ -198,7 +198,10 @@ def change_password(actor: Actor, current_password: str, new_password: str) -> N
 def login_password(username: str, password: str) -> PendingLogin:
     """The first login step. The result says what comes next; only DONE carries an actor."""
     now = clock.now()
-    account = Account.get_or_none(Account.username == username.strip())
+    username = username.strip()
+    account = None
+    if USERNAME_PATTERN.fullmatch(username):
+        account = Account.get_or_none(Account.username == username)
     if account is None or account.password_hash is None:
         _burn_a_verify(password)
         if account is not None:

@@ -138,7 +138,8 @@ def _connect(url: str) -> tuple[str, peewee.Database, Path | None]:
             )
             database.connect()
             return backend, database, path
-        database = db_url.connect(url.replace(f"{scheme}://", "postgresql://", 1))
+        settings = db_url.parse(url)
+        database = _postgresql_class()(**settings)
         database.connect()
         return backend, database, None
     except peewee.ImproperlyConfigured as error:
@@ -157,6 +158,17 @@ def _busy_timeout() -> float:
         return float(os.environ.get(BUSY_TIMEOUT_ENV, DEFAULT_BUSY_TIMEOUT_SECONDS))
     except ValueError:
         raise StorageError(f"${BUSY_TIMEOUT_ENV} is a number of seconds.") from None
+
+
+def _postgresql_class() -> type[peewee.Database]:
+    """psycopg 3 when installed (the ``postgres`` extra), else psycopg2 if that is there."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        return peewee.PostgresqlDatabase
+    from playhouse.postgres_ext import Psycopg3Database
+
+    return Psycopg3Database
 
 
 def _make_parent(path: Path) -> None:
