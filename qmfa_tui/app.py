@@ -1,25 +1,69 @@
-"""The Textual app (screens arrive with the TUI issue; this shell shows where it runs)."""
+"""The Textual app: the session (set only after both login steps), modes and navigation."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
-from textual.app import App, ComposeResult
-from textual.widgets import Footer, Header, Static
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.events import DeliveryComplete, DeliveryFailed
 
+from qmfa_tui.screens.commands import NavigationCommands
+from qmfa_tui.screens.login import LoginScreen
+from qmfa_tui.screens.main import MainScreen
+from qmfa_tui.screens.recovery_codes import FileSaved
+from qmfa_tui.services.session import Actor
 from qmfa_tui.storage import OpenDatabase
 
 
 class QmfaApp(App[None]):
+    """Two modes: "login" until an Actor exists, then "main"; logging out drops "main"."""
+
     TITLE = "qmfa"
     SUB_TITLE = "two-step verification"
-    BINDINGS: ClassVar = [("ctrl+q", "quit", "Quit")]
+    MODES: ClassVar = {"login": LoginScreen}
+    DEFAULT_MODE = "login"
+    COMMANDS: ClassVar = App.COMMANDS | {NavigationCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
 
-    def __init__(self, database: OpenDatabase) -> None:
+    def __init__(self, database: OpenDatabase, *, downloads_dir: Path | None = None) -> None:
         super().__init__()
         self.database = database
+        self.downloads_dir = downloads_dir
+        self.session: Actor | None = None
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static(f"Database: {self.database.display_url}")
-        yield Footer()
+    def log_in(self, actor: Actor, *, notice: str | None = None, warning: bool = False) -> None:
+        self.session = actor
+        self.sub_title = actor.username
+        self.add_mode("main", lambda: MainScreen(actor))
+        self.switch_mode("main")
+        self.remove_mode("login")  # nothing of the login steps survives
+        self.add_mode("login", LoginScreen)
+        if notice:
+            self.notify(notice, severity="warning" if warning else "information",
+                        timeout=12 if warning else 6)
+
+    def log_out(self) -> None:
+        self.session = None
+        self.sub_title = self.SUB_TITLE
+        self.switch_mode("login")
+        self.remove_mode("main")
+
+    def action_my_account(self) -> None:
+        from qmfa_tui.screens.my_account import MyAccountScreen
+
+        if self.session is not None:
+            self.push_screen(MyAccountScreen(self.session))
+
+    def action_log_out(self) -> None:
+        if self.session is not None:
+            self.log_out()
+
+    def on_delivery_complete(self, event: DeliveryComplete) -> None:
+        self.screen.post_message(FileSaved(event.path))
+
+    def on_delivery_failed(self, event: DeliveryFailed) -> None:
+        self.notify(f"Could not save the file: {event.exception}", severity="error")

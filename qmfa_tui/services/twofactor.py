@@ -119,6 +119,7 @@ class Enrollment:
 
     recovery_codes: list[str]
     actor: Actor
+    instance_name: str
 
 
 def _registering_account(who: Actor | PendingLogin, now: float) -> Account:
@@ -175,7 +176,8 @@ def confirm_registration(who: Actor | PendingLogin, pending: PendingRegistration
         throttle.reset(account.id, throttle.CODE)
         audit.record(account, "device.registered", target=account,
                      detail=f"{len(codes)} recovery codes")
-    return Enrollment(codes, issue_actor(account.id, account.username))
+    return Enrollment(codes, issue_actor(account.id, account.username),
+                      policy.instance().instance_name)
 
 
 def _record_code_failure(account: Account, now: float, detail: str,

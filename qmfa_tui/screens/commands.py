@@ -1,0 +1,32 @@
+"""Command palette entries: every screen of a logged-in session, nothing before that."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+NAVIGATION = (
+    ("My Account", "Your details and two-step verification", "my_account"),
+    ("Log out", "End this session and return to the login screen", "log_out"),
+)
+
+
+class NavigationCommands(Provider):
+    def _commands(self) -> list[tuple[str, str, str]]:
+        if getattr(self.app, "session", None) is None:
+            return []
+        return list(NAVIGATION)
+
+    async def discover(self) -> Hits:
+        for name, help_text, action in self._commands():
+            yield DiscoveryHit(name, partial(self.app.run_action, f"app.{action}"),
+                               help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, action in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name),
+                          partial(self.app.run_action, f"app.{action}"), help=help_text)

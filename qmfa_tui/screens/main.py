@@ -1,0 +1,80 @@
+"""Where a completed login lands: the menu of the product being modelled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets.option_list import Option
+
+from qmfa_tui.errors import QmfaError
+from qmfa_tui.services import accounts
+from qmfa_tui.services.accounts import UserInfo
+from qmfa_tui.services.session import Actor
+
+
+class MainScreen(Screen[None]):
+    CSS_PATH = "main.tcss"
+    AUTO_FOCUS = "#menu"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "my_account", "My Account"),
+        Binding("ctrl+l", "log_out", "Log out"),
+    ]
+
+    @dataclass
+    class Loaded(Message):
+        user: UserInfo
+
+    def __init__(self, actor: Actor) -> None:
+        super().__init__()
+        self.actor = actor
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="main"):
+            yield Static(f"Logged in as {self.actor.username}", id="welcome")
+            yield Static("", id="summary")
+            yield OptionList(
+                Option("My Account", id="my_account"),
+                Option("Log out", id="log_out"),
+                id="menu",
+            )
+        yield Footer()
+
+    def on_screen_resume(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True)
+    def load(self) -> None:
+        try:
+            self.post_message(self.Loaded(accounts.get_user(self.actor, self.actor.username)))
+        except QmfaError as error:
+            self.app.call_from_thread(self.notify, error.message, severity="error")
+
+    def on_main_screen_loaded(self, message: Loaded) -> None:
+        user = message.user
+        if user.two_factor:
+            left = user.recovery_codes_left or 0
+            text = f"Two-step verification is on; {left} of 8 recovery codes left."
+        elif user.auth_source != "local":
+            text = f"You sign in through {user.auth_source.upper()}."
+        else:
+            text = "Two-step verification is off: turn it on in My Account."
+        self.query_one("#summary", Static).update(text)
+
+    @on(OptionList.OptionSelected, "#menu")
+    def choose(self, event: OptionList.OptionSelected) -> None:
+        self.run_action(event.option.id or "")
+
+    def action_my_account(self) -> None:
+        self.app.run_action("my_account")
+
+    def action_log_out(self) -> None:
+        self.app.log_out()  # type: ignore[attr-defined]

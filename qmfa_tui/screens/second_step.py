@@ -1,0 +1,90 @@
+"""What the security-code and recovery-code screens share: a prompt, one field, a worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Center, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Static
+
+from qmfa_tui.errors import QmfaError
+from qmfa_tui.services.session import PendingLogin
+from qmfa_tui.widgets.status_line import StatusLine
+
+
+class SecondStepScreen(Screen[None]):
+    """A second login step; subclasses name the field and call their service."""
+
+    CSS_PATH = "second_step.tcss"
+    AUTO_FOCUS = "#code"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
+
+    TITLE_TEXT = ""
+    PLACEHOLDER = ""
+    MAX_LENGTH = 0
+
+    @dataclass
+    class Refused(Message):
+        error: QmfaError
+
+    def __init__(self, pending: PendingLogin) -> None:
+        super().__init__()
+        self.pending = pending
+
+    def prompt(self) -> str:
+        raise NotImplementedError
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Center(), Vertical(id="form"):
+            yield Static(self.TITLE_TEXT, classes="title")
+            yield Static(self.prompt(), classes="prompt")
+            yield Input(id="code", placeholder=self.PLACEHOLDER, max_length=self.MAX_LENGTH)
+            yield Button("Verify", id="submit", variant="primary")
+            yield StatusLine(id="status")
+            yield from self.compose_extra()
+        yield Footer()
+
+    def compose_extra(self) -> ComposeResult:
+        yield from ()
+
+    @on(Input.Submitted, "#code")
+    @on(Button.Pressed, "#submit")
+    def submit(self) -> None:
+        code = self.query_one("#code", Input).value
+        if not code.strip():
+            self.query_one(StatusLine).show_error(f"Enter the {self.PLACEHOLDER or 'code'}.")
+            return
+        self._set_busy(True)
+        self.check(code)
+
+    @work(thread=True, exclusive=True)
+    def check(self, code: str) -> None:
+        try:
+            self.succeed(code)
+        except QmfaError as error:
+            self.post_message(self.Refused(error))
+
+    def succeed(self, code: str) -> None:
+        """Run in a worker thread: call the service, then post the outcome."""
+        raise NotImplementedError
+
+    def on_second_step_screen_refused(self, message: Refused) -> None:
+        self._set_busy(False)
+        field = self.query_one("#code", Input)
+        field.value = ""
+        field.focus()
+        self.query_one(StatusLine).show_error(message.error)
+
+    def _set_busy(self, busy: bool) -> None:
+        self.query_one("#code", Input).disabled = busy
+        self.query_one("#submit", Button).disabled = busy
+
+    def action_back(self) -> None:
+        self.dismiss()

@@ -1,0 +1,52 @@
+"""The second step: the 6-digit code from the authenticator app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+
+from qmfa_tui.screens.second_step import SecondStepScreen
+from qmfa_tui.services import twofactor
+from qmfa_tui.services.session import Actor
+from qmfa_tui.widgets.action_link import ActionLink
+
+
+class SecurityCodeScreen(SecondStepScreen):
+    TITLE_TEXT = "Two-step verification"
+    PLACEHOLDER = "security code"
+    MAX_LENGTH = 16
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+r", "use_recovery_code", "Login with Recovery Code"),
+    ]
+
+    @dataclass
+    class Passed(Message):
+        actor: Actor
+
+    def prompt(self) -> str:
+        return (f"Enter the 6-digit security code that your authenticator app shows "
+                f"for {self.pending.username}.")
+
+    def compose_extra(self) -> ComposeResult:
+        yield ActionLink("Login with Recovery Code", id="use-recovery")
+
+    def succeed(self, code: str) -> None:
+        self.post_message(self.Passed(twofactor.verify_login_code(self.pending, code)))
+
+    def on_security_code_screen_passed(self, message: Passed) -> None:
+        self.app.log_in(message.actor)  # type: ignore[attr-defined]
+
+    @on(ActionLink.Followed, "#use-recovery")
+    def action_use_recovery_code(self) -> None:
+        from qmfa_tui.screens.recovery_code import RecoveryCodeScreen
+
+        self.app.push_screen(RecoveryCodeScreen(self.pending))
+
+    def action_back(self) -> None:
+        """Back to the password step, forgetting this one."""
+        self.dismiss()

@@ -1,0 +1,60 @@
+"""One line under a form for what went wrong, with a live countdown when throttled."""
+
+from __future__ import annotations
+
+from textual.timer import Timer
+from textual.widgets import Static
+
+from qmfa_tui.errors import QmfaError, Throttled
+
+
+class StatusLine(Static):
+    DEFAULT_CSS = """
+    StatusLine {
+        height: auto;
+        min-height: 1;
+        color: $text-muted;
+        &.-error { color: $text-error; }
+        &.-success { color: $text-success; }
+    }
+    """
+
+    _countdown: Timer | None = None
+    _seconds_left = 0
+
+    def show_error(self, error: QmfaError | str) -> None:
+        """Show an error; a Throttled error counts its seconds down to zero."""
+        self._stop_countdown()
+        self.set_class(True, "-error")
+        self.remove_class("-success")
+        if isinstance(error, Throttled):
+            self._seconds_left = error.retry_after
+            self._show_wait()
+            self._countdown = self.set_interval(1, self._tick)
+        else:
+            self.update(error.message if isinstance(error, QmfaError) else error)
+
+    def show_info(self, text: str, *, success: bool = False) -> None:
+        self._stop_countdown()
+        self.remove_class("-error")
+        self.set_class(success, "-success")
+        self.update(text)
+
+    def clear(self) -> None:
+        self.show_info("")
+
+    def _show_wait(self) -> None:
+        unit = "second" if self._seconds_left == 1 else "seconds"
+        self.update(f"Too many failed attempts. Try again in {self._seconds_left} {unit}.")
+
+    def _tick(self) -> None:
+        self._seconds_left -= 1
+        if self._seconds_left > 0:
+            self._show_wait()
+        else:
+            self.show_info("You can try again now.")
+
+    def _stop_countdown(self) -> None:
+        if self._countdown is not None:
+            self._countdown.stop()
+            self._countdown = None

@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+from helpers import PASSWORD, add_user, admin, code_at, register
+from tui import SIZE, log_in_password, screen_text, settle, type_into
+
+from qmfa_tui.app import QmfaApp
+from qmfa_tui.screens.login import LoginScreen
+from qmfa_tui.screens.main import MainScreen
+from qmfa_tui.screens.recovery_code import RecoveryCodeScreen
+from qmfa_tui.screens.security_code import SecurityCodeScreen
+from qmfa_tui.services import recovery
+
+
+async def test_login_with_password_and_security_code(database, fixed_clock):
+    device = register(admin(), fixed_clock)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.screen, LoginScreen)
+        await log_in_password(pilot, "admin", PASSWORD)
+        assert isinstance(app.screen, SecurityCodeScreen)
+        assert app.session is None
+        await type_into(pilot, "#code", code_at(device.secret, fixed_clock.t))
+        assert isinstance(app.screen, MainScreen)
+        assert app.session is not None and app.session.username == "admin"
+        assert "Logged in as admin" in screen_text(app)
+
+
+async def test_login_with_a_recovery_code_uses_it_up(database, fixed_clock):
+    device = register(admin(), fixed_clock)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in_password(pilot, "admin", PASSWORD)
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert isinstance(app.screen, RecoveryCodeScreen)
+        await type_into(pilot, "#code", device.codes[0].upper().replace("-", ""))
+        assert isinstance(app.screen, MainScreen)
+        assert any("7 recovery codes left" in n.message for n in app._notifications)
+        assert device.codes[0] not in recovery.reveal_codes(app.session, "admin")
+        # Log out, and the same code again is refused on screen.
+        app.log_out()
+        await settle(pilot)
+        await log_in_password(pilot, "admin", PASSWORD)
+        await pilot.click("#use-recovery")
+        await pilot.pause()
+        await type_into(pilot, "#code", device.codes[0])
+        assert isinstance(app.screen, RecoveryCodeScreen)
+        assert "not valid or was already used" in screen_text(app)
+        assert app.session is None
+
+
+async def test_few_recovery_codes_left_warns(database, fixed_clock):
+    device = register(admin(), fixed_clock)
+    pending_codes = device.codes[:5]
+    from helpers import start_login
+
+    for code in pending_codes:
+        recovery.login_with_recovery_code(start_login("admin"), code)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in_password(pilot, "admin", PASSWORD)
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        await type_into(pilot, "#code", device.codes[6])
+        warnings = [n for n in app._notifications if n.severity == "warning"]
+        assert warnings and "2 recovery codes left" in warnings[0].message
+        assert "register your authenticator again" in warnings[0].message
+
+
+async def test_wrong_password_stays_on_login_with_a_message(database, fixed_clock):
+    admin()
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in_password(pilot, "admin", "not the password")
+        assert isinstance(app.screen, LoginScreen)
+        assert "Wrong username or password." in screen_text(app)
+        assert app.screen.focused is app.screen.query_one("#password")
+        assert app.screen.query_one("#password").value == ""
+        await log_in_password(pilot, "nobody", PASSWORD)
+        assert "Wrong username or password." in screen_text(app)
+
+
+async def test_empty_fields_are_pointed_out(database, fixed_clock):
+    admin()
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "Enter your username." in screen_text(app)
+
+
+async def test_wrong_replayed_and_throttled_codes(database, fixed_clock):
+    device = register(admin(), fixed_clock)
+    used = code_at(device.secret, fixed_clock.t)
+    from helpers import start_login
+
+    from qmfa_tui.services import twofactor
+
+    twofactor.verify_login_code(start_login("admin"), used)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in_password(pilot, "admin", PASSWORD)
+        await type_into(pilot, "#code", used)
+        assert "already used" in screen_text(app)
+        await type_into(pilot, "#code", "12 34")
+        assert "6 digits" in screen_text(app)
+        await type_into(pilot, "#code", code_at(device.secret, fixed_clock.t + 600))
+        assert "not valid" in screen_text(app)
+        assert app.screen.focused is app.screen.query_one("#code")
+        await type_into(pilot, "#code", code_at(device.secret, fixed_clock.t + 900))
+        # Third failure (replay, wrong, wrong): even the right code must wait now.
+        await type_into(pilot, "#code", code_at(device.secret, fixed_clock.t + 30))
+        assert "Too many failed attempts. Try again in 1 second." in screen_text(app)
+        assert isinstance(app.screen, SecurityCodeScreen) and app.session is None
+
+
+async def test_the_throttle_message_counts_down(database, fixed_clock):
+    from qmfa_tui.errors import Throttled
+    from qmfa_tui.widgets.status_line import StatusLine
+
+    admin()
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        status = app.screen.query_one(StatusLine)
+        status.show_error(Throttled(2))
+        assert "2 seconds" in str(status.render())
+        status._tick()  # what the 1 s interval timer calls
+        assert "1 second." in str(status.render())
+        status._tick()
+        assert "You can try again now." in str(status.render())
+        assert status._countdown is None
+
+
+async def test_escape_from_the_second_step_forgets_the_first(database, fixed_clock):
+    register(admin(), fixed_clock)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in_password(pilot, "admin", PASSWORD)
+        assert isinstance(app.screen, SecurityCodeScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, LoginScreen)
+        assert app.screen.query_one("#password").value == ""
+        assert len(app.screen_stack) == 1
+
+
+async def test_a_user_without_2fa_logs_in_with_the_password(database, fixed_clock):
+    add_user(admin(), "alice")
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in_password(pilot, "alice", PASSWORD)
+        assert isinstance(app.screen, MainScreen)
+        await settle(pilot)
+        assert "Two-step verification is off" in screen_text(app)
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen) and app.session is None

@@ -1,0 +1,40 @@
+"""Driving the app as a person would: 80x24, keys, waiting for workers."""
+
+from __future__ import annotations
+
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from qmfa_tui.app import QmfaApp
+
+SIZE = (80, 24)
+
+
+async def settle(pilot: Pilot) -> None:
+    """Let workers finish and the screen catch up with their messages."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def type_into(pilot: Pilot, selector: str, text: str, *, submit: bool = True) -> None:
+    field = pilot.app.screen.query_one(selector, Input)
+    field.focus()
+    field.value = text
+    if submit:
+        await pilot.press("enter")
+    await settle(pilot)
+
+
+async def log_in_password(pilot: Pilot, username: str, password: str) -> None:
+    await type_into(pilot, "#username", username)
+    await type_into(pilot, "#password", password)
+
+
+def screen_text(app: QmfaApp) -> str:
+    """The text of every visible Static (labels, messages, buttons) on the current screen."""
+    from textual.widgets import Static
+
+    return "\n".join(str(widget.render()) for widget in app.screen.query(Static)
+                     if widget.display)
