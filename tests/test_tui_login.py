@@ -121,7 +121,7 @@ async def test_the_throttle_message_counts_down(database, fixed_clock):
 
     admin()
     app = QmfaApp(database)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE):
         status = app.screen.query_one(StatusLine)
         status.show_error(Throttled(2))
         assert "2 seconds" in str(status.render())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 NAVIGATION = (
@@ -20,7 +18,7 @@ class NavigationCommands(Provider):
 
     async def discover(self) -> Hits:
         for name, help_text, action in self._commands():
-            yield DiscoveryHit(name, partial(self.app.run_action, f"app.{action}"),
+            yield DiscoveryHit(name, getattr(self.app, f"action_{action}"),
                                help=help_text)
 
     async def search(self, query: str) -> Hits:
@@ -29,4 +27,4 @@ class NavigationCommands(Provider):
             score = matcher.match(name)
             if score > 0:
                 yield Hit(score, matcher.highlight(name),
-                          partial(self.app.run_action, f"app.{action}"), help=help_text)
+                          getattr(self.app, f"action_{action}"), help=help_text)

@@ -74,7 +74,7 @@ class MainScreen(Screen[None]):
         self.run_action(event.option.id or "")
 
     def action_my_account(self) -> None:
-        self.app.run_action("my_account")
+        self.app.action_my_account()  # type: ignore[attr-defined]
 
     def action_log_out(self) -> None:
         self.app.log_out()  # type: ignore[attr-defined]

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import re
+
+import pyotp
+from helpers import PASSWORD, add_user, admin, register
+from tui import SIZE, log_in_password, screen_text, settle, type_into
+
+from qmfa_tui.app import QmfaApp
+from qmfa_tui.screens.main import MainScreen
+from qmfa_tui.screens.my_account import MyAccountScreen
+from qmfa_tui.screens.recovery_codes import RecoveryCodesScreen
+from qmfa_tui.screens.register_device import RegisterDeviceScreen
+from qmfa_tui.services import accounts, policy, recovery
+from qmfa_tui.widgets.qr_code import QRCode
+
+CODE = re.compile(r"\b[0-9a-z]{5}-[0-9a-z]{5}\b")
+
+
+def shown_secret(app: QmfaApp) -> str:
+    text = str(app.screen.query_one("#secret").render())
+    return "".join(text.removeprefix("Key:").split())
+
+
+async def open_registration(pilot) -> None:
+    await pilot.press("a")  # My Account
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, MyAccountScreen)
+    assert "Disabled. Optional on this instance." in screen_text(pilot.app)
+    await pilot.click("#register")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, RegisterDeviceScreen)
+
+
+async def test_register_from_my_account_then_download_and_copy(database, fixed_clock, tmp_path):
+    admin()
+    app = QmfaApp(database, downloads_dir=tmp_path / "downloads")
+    (tmp_path / "downloads").mkdir()
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in_password(pilot, "admin", PASSWORD)
+        await open_registration(pilot)
+        qr = app.screen.query_one(QRCode)
+        assert "secret=" in qr.data and qr.data.startswith("otpauth://totp/qmfa:admin")
+        assert qr.region.bottom <= SIZE[1] - 1 and qr.region.right <= SIZE[0]
+        secret = shown_secret(app)
+        assert f"secret={secret}" in qr.data
+        await type_into(pilot, "#code", pyotp.TOTP(secret).at(fixed_clock.t))
+        assert isinstance(app.screen, RecoveryCodesScreen)
+        codes = CODE.findall(screen_text(app))
+        assert len(codes) == 8 == len(set(codes))
+        await pilot.click("#download")
+        await settle(pilot)
+        saved = tmp_path / "downloads" / "qmfa-recovery-codes-admin.txt"
+        for _ in range(50):
+            if saved.exists() and "Saved to" in screen_text(app):
+                break
+            await pilot.pause(0.05)
+        assert CODE.findall(saved.read_text()) == codes
+        assert str(saved) in screen_text(app)
+        await pilot.click("#copy")
+        assert CODE.findall(app.clipboard) == codes
+        await pilot.click("#done")
+        await settle(pilot)
+        assert isinstance(app.screen, MyAccountScreen)
+        assert "Enabled. 8 of 8 recovery codes left." in screen_text(app)
+        assert recovery.reveal_codes(app.session, "admin") == codes
+
+
+async def test_a_wrong_code_keeps_the_screen_and_cancel_stores_nothing(database, fixed_clock):
+    boss = admin()
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in_password(pilot, "admin", PASSWORD)
+        await open_registration(pilot)
+        secret = shown_secret(app)
+        await type_into(pilot, "#code", pyotp.TOTP(secret).at(fixed_clock.t + 3600))
+        assert isinstance(app.screen, RegisterDeviceScreen)
+        assert "does not match" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, MyAccountScreen)
+    assert not accounts.get_user(boss, "admin").two_factor
+
+
+async def test_mandatory_2fa_forces_registration_after_the_password(database, fixed_clock):
+    boss = admin()
+    add_user(boss, "alice")
+    register(boss, fixed_clock)
+    from qmfa_tui.services.session import shell_actor
+
+    policy.set_mandatory(shell_actor(), True)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in_password(pilot, "alice", PASSWORD)
+        assert isinstance(app.screen, RegisterDeviceScreen)
+        assert app.session is None
+        assert "required on this instance" in screen_text(app)
+        # Nothing else is reachable: the palette has no entries, Escape logs out.
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.session is None and not isinstance(app.screen, MainScreen)
+        await log_in_password(pilot, "alice", PASSWORD)
+        secret = shown_secret(app)
+        await type_into(pilot, "#code", pyotp.TOTP(secret).at(fixed_clock.t))
+        assert isinstance(app.screen, RecoveryCodesScreen) and app.session is None
+        await pilot.click("#done")
+        await settle(pilot)
+        assert isinstance(app.screen, MainScreen)
+        assert app.session is not None and app.session.username == "alice"
