@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+import platformdirs
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.events import DeliveryComplete, DeliveryFailed
@@ -62,8 +63,16 @@ class QmfaApp(App[None]):
         if self.session is not None:
             self.log_out()
 
+    def save_directory(self) -> Path:
+        """Where downloads go: ~/Downloads (made 0700 if missing, as on a fresh server)."""
+        directory = self.downloads_dir or platformdirs.user_downloads_path()
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return directory
+
     def on_delivery_complete(self, event: DeliveryComplete) -> None:
-        self.screen.post_message(FileSaved(event.path))
+        if event.path is not None:
+            event.path.chmod(0o600)  # recovery codes: for the owner's eyes only
+        self.screen.post_message(FileSaved(event.path, None))
 
     def on_delivery_failed(self, event: DeliveryFailed) -> None:
-        self.notify(f"Could not save the file: {event.exception}", severity="error")
+        self.screen.post_message(FileSaved(None, str(event.exception)))

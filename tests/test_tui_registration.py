@@ -34,8 +34,7 @@ async def open_registration(pilot) -> None:
 
 async def test_register_from_my_account_then_download_and_copy(database, fixed_clock, tmp_path):
     admin()
-    app = QmfaApp(database, downloads_dir=tmp_path / "downloads")
-    (tmp_path / "downloads").mkdir()
+    app = QmfaApp(database, downloads_dir=tmp_path / "downloads")  # made when first needed
     async with app.run_test(size=SIZE) as pilot:
         await log_in_password(pilot, "admin", PASSWORD)
         await open_registration(pilot)
@@ -56,6 +55,7 @@ async def test_register_from_my_account_then_download_and_copy(database, fixed_c
                 break
             await pilot.pause(0.05)
         assert CODE.findall(saved.read_text()) == codes
+        assert saved.stat().st_mode & 0o777 == 0o600
         assert str(saved) in screen_text(app)
         await pilot.click("#copy")
         assert CODE.findall(app.clipboard) == codes
@@ -107,3 +107,23 @@ async def test_mandatory_2fa_forces_registration_after_the_password(database, fi
         await settle(pilot)
         assert isinstance(app.screen, MainScreen)
         assert app.session is not None and app.session.username == "alice"
+
+
+def test_half_blocks_draw_exactly_the_qr_matrix():
+    import segno
+
+    from qmfa_tui.widgets.qr_code import half_block_lines
+
+    uri = "otpauth://totp/qmfa:alice?secret=MZXIM7B6WQRVGTNN7HP5IH6PDSCNFIBO&issuer=qmfa"
+    lines = half_block_lines(uri, quiet_zone=4)
+    top = {"█": True, "▀": True, "▄": False, " ": False}
+    bottom = {"█": True, "▀": False, "▄": True, " ": False}
+    drawn = []
+    for line in lines:
+        drawn.append([top[ch] for ch in line])
+        drawn.append([bottom[ch] for ch in line])
+    expected = [[bool(m) for m in row]
+                for row in segno.make(uri, error="l", micro=False).matrix_iter(border=4)]
+    assert drawn[:len(expected)] == expected
+    assert all(not any(row) for row in drawn[len(expected):])  # the odd row's light padding
+    assert len(lines) <= 22 and len(lines[0]) <= 41  # fits 80x24 beside the form

@@ -24,6 +24,7 @@ class FileSaved(Message):
     """The app delivered a file (posted to the screen that asked for it)."""
 
     path: Path | None
+    error: str | None
 
 
 class RecoveryCodesScreen(Screen[None]):
@@ -64,14 +65,23 @@ class RecoveryCodesScreen(Screen[None]):
 
     @on(Button.Pressed, "#download")
     def action_download(self) -> None:
-        self.app.deliver_text(io.StringIO(self.text()),
-                              save_directory=getattr(self.app, "downloads_dir", None),
+        status = self.query_one(StatusLine)
+        try:
+            directory = self.app.save_directory()  # type: ignore[attr-defined]
+        except OSError as error:
+            status.show_error(f"Cannot make a folder for downloads: {error.strerror}.")
+            return
+        self.app.deliver_text(io.StringIO(self.text()), save_directory=directory,
                               save_filename=f"qmfa-recovery-codes-{self.username}.txt")
-        self.query_one(StatusLine).show_info("Saving…")
+        status.show_info("Saving…")
 
     def on_file_saved(self, message: FileSaved) -> None:
-        where = f"Saved to {message.path}" if message.path else "Saved."
-        self.query_one(StatusLine).show_info(where, success=True)
+        status = self.query_one(StatusLine)
+        if message.error is not None:
+            status.show_error(f"Could not save the file: {message.error}")
+        else:
+            status.show_info(f"Saved to {message.path}" if message.path else "Saved.",
+                             success=True)
 
     @on(Button.Pressed, "#copy")
     def action_copy(self) -> None:
