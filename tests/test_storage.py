@@ -50,7 +50,7 @@ def test_reopening_keeps_everything(database, db_path, fixed_clock):
     storage.open_database(f"sqlite:///{db_path}")
     assert twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
     applied = [row[0] for row in storage.db.execute_sql("SELECT name FROM schema_migration")]
-    assert applied == ["0001_initial"]
+    assert applied == ["0001_initial", "0002_users_screen_indexes"]
 
 
 def test_a_missing_key_file_is_named(database, db_path):
@@ -156,7 +156,7 @@ def test_a_database_made_now_upgrades_under_the_next_version(database, db_path, 
     next_version.mkdir()
     for script in storage.database.MIGRATIONS_DIR.glob("[0-9]*.py"):
         (next_version / script.name).write_text(script.read_text())
-    (next_version / "0002_add_locale.py").write_text(
+    (next_version / "0099_add_locale.py").write_text(
         "from peewee import CharField\n\n"
         "def up(migrator, db):\n"
         "    migrator.migrate(migrator.add_column('account', 'locale', "
@@ -165,7 +165,8 @@ def test_a_database_made_now_upgrades_under_the_next_version(database, db_path, 
     try:
         storage.open_database(f"sqlite:///{db_path}")
         assert [m.name for m in Runner(storage.db.obj, str(next_version)).status()
-                if m.applied] == ["0001_initial", "0002_add_locale"]
+                if m.applied] == ["0001_initial", "0002_users_screen_indexes",
+                                  "0099_add_locale"]
         assert storage.db.execute_sql("SELECT locale FROM account").fetchall() == [("en",)]
         assert twofactor.verify_login_code(start_login("admin"),
                                            code_at(device.secret, fixed_clock.t))

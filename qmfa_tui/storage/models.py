@@ -39,12 +39,16 @@ class Account(BaseModel):
     username = CharField(max_length=150, unique=True)
     display_name = CharField(max_length=200, default="")
     email = CharField(max_length=254, default="", index=True)
-    auth_source = CharField(max_length=10, default="local", index=True)
+    auth_source = CharField(max_length=10, default="local")
     role = CharField(max_length=10, default="user")
     users_module = BooleanField(default=False)
-    active = BooleanField(default=True, index=True)
+    active = BooleanField(default=True)
     password_hash = TextField(null=True)
     created_at = DateTimeField()
+
+    class Meta:
+        # Covers the Users screen's pages and searches (migration 0002).
+        indexes = ((("username", "active", "auth_source", "display_name", "email"), False),)
 
 
 class Device(BaseModel):
@@ -63,7 +67,7 @@ class Device(BaseModel):
 class RecoveryCode(BaseModel):
     """One unused recovery code; using it deletes the row."""
 
-    device = ForeignKeyField(Device, on_delete="CASCADE", backref="recovery_codes")
+    device = ForeignKeyField(Device, on_delete="CASCADE", backref="recovery_codes", index=False)
     digest = CharField(max_length=64)
     code_sealed = TextField()
     position = SmallIntegerField()
@@ -98,7 +102,7 @@ class AuditEvent(BaseModel):
 class Throttle(BaseModel):
     """Consecutive failures of one kind ("code" or "password") for one user."""
 
-    account = ForeignKeyField(Account, on_delete="CASCADE")
+    account = ForeignKeyField(Account, on_delete="CASCADE", index=False)
     kind = CharField(max_length=10)
     failures = IntegerField(default=0)
     locked_until = DoubleField(default=0.0)
