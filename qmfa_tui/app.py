@@ -35,6 +35,8 @@ class QmfaApp(App[None]):
         self.database = database
         self.downloads_dir = downloads_dir
         self.session: Actor | None = None
+        # Learned after login (MainScreen loads the user); the services check again anyway.
+        self.may_manage_users = False
 
     def log_in(self, actor: Actor, *, notice: str | None = None, warning: bool = False) -> None:
         self.session = actor
@@ -49,15 +51,22 @@ class QmfaApp(App[None]):
 
     def log_out(self) -> None:
         self.session = None
+        self.may_manage_users = False
         self.sub_title = self.SUB_TITLE
         self.switch_mode("login")
         self.remove_mode("main")
 
     def action_my_account(self) -> None:
-        from qmfa_tui.screens.my_account import MyAccountScreen
+        from qmfa_tui.screens.user_edit import UserEditScreen
 
         if self.session is not None:
-            self.push_screen(MyAccountScreen(self.session))
+            self.push_screen(UserEditScreen(self.session, self.session.username))
+
+    def action_users(self) -> None:
+        from qmfa_tui.screens.users import UsersScreen
+
+        if self.session is not None and self.may_manage_users:
+            self.push_screen(UsersScreen(self.session))
 
     def action_log_out(self) -> None:
         if self.session is not None:

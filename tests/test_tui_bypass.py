@@ -9,7 +9,7 @@ from tui import SIZE, log_in_password, settle
 from qmfa_tui.app import QmfaApp
 from qmfa_tui.screens.commands import NavigationCommands
 from qmfa_tui.screens.main import MainScreen
-from qmfa_tui.screens.my_account import MyAccountScreen
+from qmfa_tui.screens.user_edit import UserEditScreen
 from qmfa_tui.services import policy
 from qmfa_tui.services.session import shell_actor
 
@@ -18,8 +18,8 @@ NEVER_PRESS = {"ctrl+q", "ctrl+c"}  # quitting ends the test, not the login
 
 def assert_logged_out(app: QmfaApp) -> None:
     assert app.session is None
-    assert not isinstance(app.screen, MainScreen | MyAccountScreen)
-    assert all(not isinstance(s, MainScreen | MyAccountScreen) for s in app.screen_stack)
+    assert not isinstance(app.screen, MainScreen | UserEditScreen)
+    assert all(not isinstance(s, MainScreen | UserEditScreen) for s in app.screen_stack)
     assert "main" not in app._modes
 
 

@@ -8,7 +8,7 @@ from tui import SIZE, log_in_password, screen_text, settle, type_into
 
 from qmfa_tui.app import QmfaApp
 from qmfa_tui.screens.main import MainScreen
-from qmfa_tui.screens.my_account import MyAccountScreen
+from qmfa_tui.screens.user_edit import UserEditScreen
 from qmfa_tui.screens.recovery_codes import RecoveryCodesScreen
 from qmfa_tui.screens.register_device import RegisterDeviceScreen
 from qmfa_tui.services import accounts, policy, recovery
@@ -25,8 +25,8 @@ def shown_secret(app: QmfaApp) -> str:
 async def open_registration(pilot) -> None:
     await pilot.press("a")  # My Account
     await settle(pilot)
-    assert isinstance(pilot.app.screen, MyAccountScreen)
-    assert "Disabled. Optional on this instance." in screen_text(pilot.app)
+    assert isinstance(pilot.app.screen, UserEditScreen)
+    assert "Optional on this instance." in screen_text(pilot.app)
     await pilot.click("#register")
     await settle(pilot)
     assert isinstance(pilot.app.screen, RegisterDeviceScreen)
@@ -61,8 +61,8 @@ async def test_register_from_my_account_then_download_and_copy(database, fixed_c
         assert CODE.findall(app.clipboard) == codes
         await pilot.click("#done")
         await settle(pilot)
-        assert isinstance(app.screen, MyAccountScreen)
-        assert "Enabled. 8 of 8 recovery codes left." in screen_text(app)
+        assert isinstance(app.screen, UserEditScreen)
+        assert "Recovery codes: 8 of 8 left" in screen_text(app)
         assert recovery.reveal_codes(app.session, "admin") == codes
 
 
@@ -78,7 +78,7 @@ async def test_a_wrong_code_keeps_the_screen_and_cancel_stores_nothing(database,
         assert "does not match" in screen_text(app)
         await pilot.press("escape")
         await settle(pilot)
-        assert isinstance(app.screen, MyAccountScreen)
+        assert isinstance(app.screen, UserEditScreen)
     assert not accounts.get_user(boss, "admin").two_factor
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 NAVIGATION = (
+    ("Customization > Users", "Filter users by 2FA; remove, resync, recovery codes", "users"),
     ("My Account", "Your details and two-step verification", "my_account"),
     ("Log out", "End this session and return to the login screen", "log_out"),
 )
@@ -14,7 +15,8 @@ class NavigationCommands(Provider):
     def _commands(self) -> list[tuple[str, str, str]]:
         if getattr(self.app, "session", None) is None:
             return []
-        return list(NAVIGATION)
+        may_manage = getattr(self.app, "may_manage_users", False)
+        return [entry for entry in NAVIGATION if entry[2] != "users" or may_manage]
 
     async def discover(self) -> Hits:
         for name, help_text, action in self._commands():

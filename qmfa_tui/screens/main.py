@@ -20,10 +20,16 @@ from qmfa_tui.services.accounts import UserInfo
 from qmfa_tui.services.session import Actor
 
 
+def menu_options(may_manage_users: bool) -> list[Option]:
+    options = [Option("Customization > Users", id="users")] if may_manage_users else []
+    return [*options, Option("My Account", id="my_account"), Option("Log out", id="log_out")]
+
+
 class MainScreen(Screen[None]):
     CSS_PATH = "main.tcss"
     AUTO_FOCUS = "#menu"
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("u", "users", "Users"),
         Binding("a", "my_account", "My Account"),
         Binding("ctrl+l", "log_out", "Log out"),
     ]
@@ -41,11 +47,7 @@ class MainScreen(Screen[None]):
         with Vertical(id="main"):
             yield Static(f"Logged in as {self.actor.username}", id="welcome")
             yield Static("", id="summary")
-            yield OptionList(
-                Option("My Account", id="my_account"),
-                Option("Log out", id="log_out"),
-                id="menu",
-            )
+            yield OptionList(*menu_options(may_manage_users=False), id="menu")
         yield Footer()
 
     def on_screen_resume(self) -> None:
@@ -60,6 +62,14 @@ class MainScreen(Screen[None]):
 
     def on_main_screen_loaded(self, message: Loaded) -> None:
         user = message.user
+        may_manage = user.is_admin or user.users_module
+        if may_manage != self.app.may_manage_users:  # type: ignore[attr-defined]
+            self.app.may_manage_users = may_manage  # type: ignore[attr-defined]
+            menu = self.query_one("#menu", OptionList)
+            menu.clear_options()
+            menu.add_options(menu_options(may_manage))
+            menu.highlighted = 0
+            self.refresh_bindings()
         if user.two_factor:
             left = user.recovery_codes_left or 0
             text = f"Two-step verification is on; {left} of 8 recovery codes left."
@@ -72,6 +82,14 @@ class MainScreen(Screen[None]):
     @on(OptionList.OptionSelected, "#menu")
     def choose(self, event: OptionList.OptionSelected) -> None:
         self.run_action(event.option.id or "")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "users":
+            return bool(self.app.may_manage_users)  # type: ignore[attr-defined]
+        return True
+
+    def action_users(self) -> None:
+        self.app.action_users()  # type: ignore[attr-defined]
 
     def action_my_account(self) -> None:
         self.app.action_my_account()  # type: ignore[attr-defined]

@@ -27,7 +27,33 @@ class FileSaved(Message):
     error: str | None
 
 
-class RecoveryCodesScreen(Screen[None]):
+class SavesRecoveryCodes:
+    """For a screen with a StatusLine that offers recovery codes as a .txt download."""
+
+    def save_codes(self, username: str, instance_name: str, codes: list[str]) -> None:
+        screen: Screen[object] = self  # type: ignore[assignment]
+        status = screen.query_one(StatusLine)
+        try:
+            directory = screen.app.save_directory()  # type: ignore[attr-defined]
+        except OSError as error:
+            status.show_error(f"Cannot make a folder for downloads: {error.strerror}.")
+            return
+        text = recovery.codes_text(username, instance_name, codes, clock.utc(clock.now()))
+        screen.app.deliver_text(io.StringIO(text), save_directory=directory,
+                                save_filename=f"qmfa-recovery-codes-{username}.txt")
+        status.show_info("Saving…")
+
+    def on_file_saved(self, message: FileSaved) -> None:
+        screen: Screen[object] = self  # type: ignore[assignment]
+        status = screen.query_one(StatusLine)
+        if message.error is not None:
+            status.show_error(f"Could not save the file: {message.error}")
+        else:
+            status.show_info(f"Saved to {message.path}" if message.path else "Saved.",
+                             success=True)
+
+
+class RecoveryCodesScreen(SavesRecoveryCodes, Screen[None]):
     CSS_PATH = "recovery_codes.tcss"
     AUTO_FOCUS = "#download"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -59,29 +85,9 @@ class RecoveryCodesScreen(Screen[None]):
             yield StatusLine(id="status")
         yield Footer()
 
-    def text(self) -> str:
-        return recovery.codes_text(self.username, self.instance_name, self.codes,
-                                   clock.utc(clock.now()))
-
     @on(Button.Pressed, "#download")
     def action_download(self) -> None:
-        status = self.query_one(StatusLine)
-        try:
-            directory = self.app.save_directory()  # type: ignore[attr-defined]
-        except OSError as error:
-            status.show_error(f"Cannot make a folder for downloads: {error.strerror}.")
-            return
-        self.app.deliver_text(io.StringIO(self.text()), save_directory=directory,
-                              save_filename=f"qmfa-recovery-codes-{self.username}.txt")
-        status.show_info("Saving…")
-
-    def on_file_saved(self, message: FileSaved) -> None:
-        status = self.query_one(StatusLine)
-        if message.error is not None:
-            status.show_error(f"Could not save the file: {message.error}")
-        else:
-            status.show_info(f"Saved to {message.path}" if message.path else "Saved.",
-                             success=True)
+        self.save_codes(self.username, self.instance_name, self.codes)
 
     @on(Button.Pressed, "#copy")
     def action_copy(self) -> None:

@@ -111,8 +111,10 @@ def count_users(actor: Actor, user_filter: UserFilter) -> int:
 
 @translate_errors
 def page_users(actor: Actor, user_filter: UserFilter, *, after: str | None = None,
-               before: str | None = None, size: int = PAGE_SIZE) -> UserPage:
-    """The ``size`` users after ``after`` (or before ``before``) in username order."""
+               before: str | None = None, starting_at: str | None = None,
+               size: int = PAGE_SIZE) -> UserPage:
+    """``size`` users in username order: after ``after``, before ``before``, or from
+    ``starting_at`` (to show the same page again after a change)."""
     policy.require_users_module(actor)
     query = _filtered(user_filter, Account.id, Account.username, Account.display_name,
                       Account.email, Account.auth_source, Account.active,
@@ -123,6 +125,8 @@ def page_users(actor: Actor, user_filter: UserFilter, *, after: str | None = Non
     else:
         if after is not None:
             query = query.where(Account.username > after)
+        if starting_at is not None:
+            query = query.where(Account.username >= starting_at)
         query = query.order_by(Account.username)
     found = list(query.limit(size + 1).dicts())
     more = len(found) > size
@@ -139,4 +143,5 @@ def page_users(actor: Actor, user_filter: UserFilter, *, after: str | None = Non
             for row in found]
     if backwards:
         return UserPage(rows, has_previous=more, has_next=True)
-    return UserPage(rows, has_previous=after is not None, has_next=more)
+    return UserPage(rows, has_previous=after is not None or starting_at is not None,
+                    has_next=more)

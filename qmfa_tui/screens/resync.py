@@ -1,0 +1,87 @@
+"""Resync: two consecutive codes from the app teach the server the app's clock drift."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+
+from qmfa_tui.errors import QmfaError
+from qmfa_tui.services import twofactor
+from qmfa_tui.services.session import Actor
+from qmfa_tui.services.twofactor import ResyncResult
+from qmfa_tui.widgets.status_line import StatusLine
+
+
+class ResyncScreen(ModalScreen[ResyncResult | None]):
+    CSS_PATH = "resync.tcss"
+    AUTO_FOCUS = "#first"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    @dataclass
+    class Refused(Message):
+        error: QmfaError
+
+    @dataclass
+    class Learned(Message):
+        result: ResyncResult
+
+    def __init__(self, actor: Actor) -> None:
+        super().__init__()
+        self.actor = actor
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static("Resync your authenticator", classes="title")
+            yield Static("Type the code your app shows now, wait for it to change, then "
+                         "type the next one.", id="body")
+            yield Input(id="first", placeholder="first code", max_length=16)
+            yield Input(id="second", placeholder="next code", max_length=16)
+            yield StatusLine(id="status")
+            with Horizontal(id="buttons"):
+                yield Button("Resync", id="resync", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    @on(Input.Submitted, "#first")
+    def to_second(self) -> None:
+        self.query_one("#second").focus()
+
+    @on(Input.Submitted, "#second")
+    @on(Button.Pressed, "#resync")
+    def submit(self) -> None:
+        first = self.query_one("#first", Input).value
+        second = self.query_one("#second", Input).value
+        if not first.strip() or not second.strip():
+            self.query_one(StatusLine).show_error("Enter two codes, one after the other.")
+            return
+        self.query_one("#resync", Button).disabled = True
+        self.query_one(StatusLine).show_info("Searching ±24 hours for those two codes…")
+        self.resync(first, second)
+
+    @work(thread=True, exclusive=True)
+    def resync(self, first: str, second: str) -> None:
+        try:
+            self.post_message(self.Learned(twofactor.resync(self.actor, first, second)))
+        except QmfaError as error:
+            self.post_message(self.Refused(error))
+
+    def on_resync_screen_learned(self, message: Learned) -> None:
+        self.dismiss(message.result)
+
+    def on_resync_screen_refused(self, message: Refused) -> None:
+        self.query_one("#resync", Button).disabled = False
+        for field in self.query(Input):
+            field.value = ""
+        self.query_one("#first").focus()
+        self.query_one(StatusLine).show_error(message.error)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

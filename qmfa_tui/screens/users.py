@@ -1,0 +1,222 @@
+"""Customization > Users: filter by 2FA, status, auth source and text; one page at a time.
+
+Each query runs in an exclusive thread worker, so a new filter cancels the one
+in flight; results carry the request number they answer and stale ones are
+dropped. Only one page of rows is ever in the table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.worker import get_current_worker
+
+from qmfa_tui.errors import QmfaError
+from qmfa_tui.services import directory
+from qmfa_tui.services.directory import PAGE_SIZE, UserFilter, UserPage, UserRow
+from qmfa_tui.services.session import Actor
+
+TWO_FACTOR_OPTIONS = [("2FA: All", "all"), ("2FA: Enabled", "enabled"),
+                      ("2FA: Disabled", "disabled")]
+STATUS_OPTIONS = [("Active", "active"), ("Inactive", "inactive"), ("Any status", "all")]
+SOURCE_OPTIONS = [("Any source", "any"), ("Local", "local"), ("LDAP", "ldap"), ("SSO", "sso")]
+COLUMNS = ("Username", "Name", "Email", "Source", "Active", "2FA", "Codes")
+SEARCH_DELAY = 0.25
+
+
+def codes_cell(row: UserRow) -> Text | str:
+    if row.codes_left is None:
+        return "-"
+    text = f"{row.codes_left}/8"
+    return Text(text, style="bold red") if row.few_codes_left else text
+
+
+def table_row(row: UserRow) -> tuple[object, ...]:
+    return (row.username, row.display_name, row.email, row.auth_source,
+            "yes" if row.active else "no", "Enabled" if row.two_factor else "Disabled",
+            codes_cell(row))
+
+
+class UsersScreen(Screen[None]):
+    CSS_PATH = "users.tcss"
+    AUTO_FOCUS = "#users"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "next_page", "Next page"),
+        Binding("p", "previous_page", "Prev page"),
+        Binding("slash", "search", "Search"),
+        Binding("escape", "back", "Back"),
+    ]
+
+    @dataclass
+    class Loaded(Message):
+        request: int
+        page: UserPage
+        total: int | None
+
+    @dataclass
+    class Failed(Message):
+        request: int
+        error: QmfaError
+
+    def __init__(self, actor: Actor, user_filter: UserFilter | None = None,
+                 *, origin: str | None = None) -> None:
+        super().__init__()
+        self.actor = actor
+        self.user_filter = user_filter or UserFilter()
+        self.origin = origin
+        self.total: int | None = None
+        self.page: UserPage | None = None
+        self.page_number = 1
+        self._request = 0
+        self._search_timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        f = self.user_filter
+        yield Header()
+        with Horizontal(id="filters"):
+            yield Select(TWO_FACTOR_OPTIONS, value=f.two_factor, allow_blank=False,
+                         compact=True, id="two-factor")
+            yield Select(STATUS_OPTIONS, value=f.status, allow_blank=False, compact=True,
+                         id="status")
+            yield Select(SOURCE_OPTIONS, value=f.auth_source or "any", allow_blank=False,
+                         compact=True, id="source")
+            yield Input(f.search, placeholder="Search name, username, email", compact=True,
+                        id="search")
+        yield Static("", id="summary")
+        table: DataTable[object] = DataTable(id="users", cursor_type="row", zebra_stripes=True)
+        table.add_columns(*COLUMNS)
+        yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.reload(count=True)
+
+    def on_screen_resume(self) -> None:
+        if self.page is not None and self.page.rows:  # back from User Edit: show changes
+            first = self.page.rows[0].username
+            self.reload(count=True, starting_at=first if self.page.has_previous else None)
+
+    def reload(self, *, count: bool, after: str | None = None, before: str | None = None,
+               starting_at: str | None = None) -> None:
+        self._request += 1
+        if count and starting_at is None:
+            self.page_number = 1
+        self._show_summary(loading=True)
+        self.fetch(self._request, self.user_filter, count, after, before, starting_at)
+
+    @work(thread=True, exclusive=True, group="users")
+    def fetch(self, request: int, user_filter: UserFilter, count: bool, after: str | None,
+              before: str | None, starting_at: str | None) -> None:
+        worker = get_current_worker()
+        try:
+            total = directory.count_users(self.actor, user_filter) if count else None
+            if worker.is_cancelled:
+                return
+            page = directory.page_users(self.actor, user_filter, after=after, before=before,
+                                        starting_at=starting_at)
+        except QmfaError as error:
+            self.post_message(self.Failed(request, error))
+            return
+        if not worker.is_cancelled:
+            self.post_message(self.Loaded(request, page, total))
+
+    def on_users_screen_loaded(self, message: Loaded) -> None:
+        if message.request != self._request:
+            return  # an answer to a filter the user has since changed
+        if message.total is not None:
+            self.total = message.total
+        self.page = message.page
+        table = self.query_one("#users", DataTable)
+        selected = table.cursor_row
+        table.clear()
+        for row in message.page.rows:
+            table.add_row(*table_row(row), key=row.username)
+        if message.page.rows:
+            table.move_cursor(row=min(selected, len(message.page.rows) - 1))
+        self._show_summary()
+
+    def on_users_screen_failed(self, message: Failed) -> None:
+        if message.request == self._request:
+            self.query_one("#summary", Static).update(message.error.message)
+            self.notify(message.error.message, severity="error")
+
+    def _show_summary(self, *, loading: bool = False) -> None:
+        described = self.user_filter.describe()
+        if self.origin:
+            described = f"{described} ({self.origin})"
+        if loading or self.total is None or self.page is None:
+            text = f"{described}: loading…"
+        elif not self.page.rows:
+            text = f"{described}: {self.total:,} users"
+        else:
+            first = (self.page_number - 1) * PAGE_SIZE + 1
+            last = first + len(self.page.rows) - 1
+            text = f"{described}: {self.total:,} users · showing {first:,}-{last:,}"
+        self.query_one("#summary", Static).update(text)
+
+    def _set_filter(self, **changes: object) -> None:
+        new = self.user_filter.with_(**changes)
+        if new != self.user_filter:
+            self.user_filter = new
+            self.origin = None
+            self.reload(count=True)
+
+    @on(Select.Changed, "#two-factor")
+    def two_factor_changed(self, event: Select.Changed) -> None:
+        self._set_filter(two_factor=event.value)
+
+    @on(Select.Changed, "#status")
+    def status_changed(self, event: Select.Changed) -> None:
+        self._set_filter(status=event.value)
+
+    @on(Select.Changed, "#source")
+    def source_changed(self, event: Select.Changed) -> None:
+        self._set_filter(auth_source=None if event.value == "any" else event.value)
+
+    @on(Input.Changed, "#search")
+    def search_changed(self, event: Input.Changed) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        value = event.value
+        self._search_timer = self.set_timer(SEARCH_DELAY, lambda: self._set_filter(search=value))
+
+    @on(Input.Submitted, "#search")
+    def search_submitted(self, event: Input.Submitted) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._set_filter(search=event.value)
+        self.query_one("#users").focus()
+
+    def action_search(self) -> None:
+        self.query_one("#search").focus()
+
+    def action_next_page(self) -> None:
+        if self.page is not None and self.page.has_next and self.page.rows:
+            self.page_number += 1
+            self.reload(count=False, after=self.page.rows[-1].username)
+
+    def action_previous_page(self) -> None:
+        if self.page is not None and self.page.has_previous and self.page.rows:
+            self.page_number = max(1, self.page_number - 1)
+            self.reload(count=False, before=self.page.rows[0].username)
+
+    @on(DataTable.RowSelected, "#users")
+    def open_user(self, event: DataTable.RowSelected) -> None:
+        from qmfa_tui.screens.user_edit import UserEditScreen
+
+        username = event.row_key.value
+        if username is not None:
+            self.app.push_screen(UserEditScreen(self.actor, username))
+
+    def action_back(self) -> None:
+        self.dismiss()
