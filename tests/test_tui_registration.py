@@ -8,9 +8,9 @@ from tui import SIZE, log_in_password, screen_text, settle, type_into
 
 from qmfa_tui.app import QmfaApp
 from qmfa_tui.screens.main import MainScreen
-from qmfa_tui.screens.user_edit import UserEditScreen
 from qmfa_tui.screens.recovery_codes import RecoveryCodesScreen
 from qmfa_tui.screens.register_device import RegisterDeviceScreen
+from qmfa_tui.screens.user_edit import UserEditScreen
 from qmfa_tui.services import accounts, policy, recovery
 from qmfa_tui.widgets.qr_code import QRCode
 

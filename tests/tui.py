@@ -38,3 +38,10 @@ def screen_text(app: QmfaApp) -> str:
 
     return "\n".join(str(widget.render()) for widget in app.screen.query(Static)
                      if widget.display)
+
+
+def table_usernames(app: QmfaApp) -> list[str]:
+    from textual.widgets import DataTable
+
+    table = app.screen.query_one("#users", DataTable)
+    return [str(key.value) for key in table.rows]

@@ -196,14 +196,14 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
 
         def answered(remove: bool | None) -> None:
             if remove:
-                self.remove()
+                self.remove_device()
 
         self.app.push_screen(ConfirmScreen(f"Remove two-step verification for "
                                            f"{self.username}?", body,
                                            confirm_label="Remove", dangerous=True), answered)
 
     @work(thread=True, exclusive=True, group="change")
-    def remove(self) -> None:
+    def remove_device(self) -> None:
         try:
             removal = twofactor.remove_device(self.actor, self.username)
         except QmfaError as error:

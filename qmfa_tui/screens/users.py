@@ -30,7 +30,9 @@ TWO_FACTOR_OPTIONS = [("2FA: All", "all"), ("2FA: Enabled", "enabled"),
                       ("2FA: Disabled", "disabled")]
 STATUS_OPTIONS = [("Active", "active"), ("Inactive", "inactive"), ("Any status", "all")]
 SOURCE_OPTIONS = [("Any source", "any"), ("Local", "local"), ("LDAP", "ldap"), ("SSO", "sso")]
-COLUMNS = ("Username", "Name", "Email", "Source", "Active", "2FA", "Codes")
+# (label, width): what matters for 2FA first, so an 80-column terminal shows it whole.
+COLUMNS = (("Username", 18), ("Name", 16), ("2FA", 8), ("Codes", 5), ("Source", 6),
+           ("Active", 6), ("Email", None))
 SEARCH_DELAY = 0.25
 
 
@@ -42,9 +44,8 @@ def codes_cell(row: UserRow) -> Text | str:
 
 
 def table_row(row: UserRow) -> tuple[object, ...]:
-    return (row.username, row.display_name, row.email, row.auth_source,
-            "yes" if row.active else "no", "Enabled" if row.two_factor else "Disabled",
-            codes_cell(row))
+    return (row.username, row.display_name, "Enabled" if row.two_factor else "Disabled",
+            codes_cell(row), row.auth_source, "yes" if row.active else "no", row.email)
 
 
 class UsersScreen(Screen[None]):
@@ -94,7 +95,8 @@ class UsersScreen(Screen[None]):
                         id="search")
         yield Static("", id="summary")
         table: DataTable[object] = DataTable(id="users", cursor_type="row", zebra_stripes=True)
-        table.add_columns(*COLUMNS)
+        for label, width in COLUMNS:
+            table.add_column(label, width=width)
         yield table
         yield Footer()
 

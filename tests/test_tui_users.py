@@ -1,0 +1,228 @@
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from helpers import add_user, admin, code_at, register, start_login
+from textual.widgets import Select, Switch
+from tui import SIZE, screen_text, settle, table_usernames, type_into
+
+from qmfa_tui.app import QmfaApp
+from qmfa_tui.screens.confirm import ConfirmScreen
+from qmfa_tui.screens.resync import ResyncScreen
+from qmfa_tui.screens.user_edit import UserEditScreen
+from qmfa_tui.screens.users import UsersScreen
+from qmfa_tui.services import accounts, audit, demo, directory, recovery, twofactor
+from qmfa_tui.services.session import Actor
+
+
+@pytest.fixture
+def demo_admin(database, fixed_clock) -> Actor:
+    demo.create_demo(130)
+    code, _ = twofactor.demo_security_code("admin")
+    return twofactor.verify_login_code(accounts.login_password("admin", demo.DEMO_PASSWORD), code)
+
+
+async def open_users(pilot, actor: Actor, **kwargs) -> UsersScreen:
+    pilot.app.log_in(actor)
+    await settle(pilot)
+    await pilot.app.push_screen(UsersScreen(actor, **kwargs))
+    await settle(pilot)
+    return pilot.app.screen
+
+
+async def all_pages(pilot) -> list[str]:
+    screen = pilot.app.screen
+    names = table_usernames(pilot.app)
+    while screen.page.has_next:
+        await pilot.press("n")
+        await settle(pilot)
+        names += table_usernames(pilot.app)
+    return names
+
+
+def direct(db_path, where: str) -> list[str]:
+    sql = ("SELECT a.username FROM account a LEFT JOIN device d ON d.account_id = a.id "
+           f"WHERE {where} ORDER BY a.username")
+    return [row[0] for row in sqlite3.connect(db_path).execute(sql)]
+
+
+@pytest.mark.parametrize(("value", "where"), [
+    ("enabled", "a.active AND d.id IS NOT NULL"),
+    ("disabled", "a.active AND d.id IS NULL"),
+    ("all", "a.active"),
+])
+async def test_2fa_filter_lists_exactly_the_matching_users(database, db_path, demo_admin,
+                                                           value, where):
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_users(pilot, demo_admin)
+        app.screen.query_one("#two-factor", Select).value = value
+        await settle(pilot)
+        wanted = direct(db_path, where)
+        assert f"{len(wanted):,} users" in screen_text(app)
+        names = await all_pages(pilot)
+        assert names == wanted  # every page in order: no gaps, no repeats
+        pages = [wanted[i:i + 50] for i in range(0, len(wanted), 50)]
+        await pilot.press("p")  # back one page (on a single page, nowhere to go)
+        await settle(pilot)
+        assert table_usernames(app) == pages[-2 if len(pages) > 1 else 0]
+
+
+async def test_search_and_status_narrow_the_list(database, db_path, demo_admin):
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_users(pilot, demo_admin)
+        await type_into(pilot, "#search", "Abe")
+        wanted = direct(db_path, "a.active AND (a.display_name LIKE '%abe%' OR "
+                                 "a.username LIKE '%abe%' OR a.email LIKE '%abe%')")
+        assert 0 < len(wanted) < 50
+        assert table_usernames(app) == wanted
+        app.screen.query_one("#status", Select).value = "inactive"
+        await settle(pilot)
+        assert table_usernames(app) == direct(
+            db_path, "NOT a.active AND (a.display_name LIKE '%abe%' OR a.username LIKE '%abe%' "
+                     "OR a.email LIKE '%abe%')")
+
+
+async def test_preset_filter_from_the_mandatory_modal(database, db_path, demo_admin):
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_users(pilot, demo_admin, user_filter=directory.AFFECTED_BY_MANDATORY,
+                         origin="affected by mandatory 2FA")
+        text = screen_text(app)
+        assert "Active local users with 2FA disabled (affected by mandatory 2FA)" in text
+        wanted = direct(db_path, "a.active AND a.auth_source = 'local' AND d.id IS NULL")
+        assert await all_pages(pilot) == wanted
+        assert app.screen.query_one("#two-factor", Select).value == "disabled"
+
+
+async def test_admin_removes_a_device_and_the_table_row_follows(database, fixed_clock):
+    boss = admin()
+    register(boss, fixed_clock)
+    alice = add_user(boss, "alice")
+    register(alice, fixed_clock)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_users(pilot, boss)
+        assert table_usernames(app) == ["admin", "alice"]
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, UserEditScreen) and app.screen.username == "alice"
+        assert "Click the toggle to show remove/resync options." in screen_text(app)
+        assert not app.screen.query_one("#remove").display
+        await pilot.click("#two-factor")
+        await settle(pilot)
+        assert app.screen.query_one(Switch).value  # the toggle shows options, changes nothing
+        assert app.screen.query_one("#remove").display
+        assert not app.screen.query_one("#resync").display  # another user's phone
+        await pilot.click("#remove")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen) and "alice" in screen_text(app)
+        await pilot.click("#confirm")
+        await settle(pilot)
+        assert not accounts.get_user(boss, "alice").two_factor
+        assert "Disabled" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, UsersScreen)
+        table = app.screen.query_one("#users")
+        assert str(table.get_row("alice")[2]) == "Disabled"
+    events = audit.list_events(boss, action="device.removed")
+    assert [(e.actor, e.target) for e in events] == [("admin", "alice")]
+
+
+async def test_a_plain_user_has_no_users_screen(database, fixed_clock):
+    plain = add_user(admin(), "plain")
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        app.log_in(plain)
+        await settle(pilot)
+        await pilot.press("u")
+        await settle(pilot)
+        assert not isinstance(app.screen, UsersScreen)
+        assert "Customization > Users" not in str(app.screen.query_one("#menu").options)
+
+
+async def test_resync_at_four_minutes_drift_through_the_modal(database, fixed_clock):
+    boss = admin()
+    device = register(boss, fixed_clock)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        app.log_in(boss)
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        await pilot.click("#two-factor")
+        await settle(pilot)
+        await pilot.click("#resync")
+        await settle(pilot)
+        assert isinstance(app.screen, ResyncScreen)
+        phone = fixed_clock.t + 240
+        await type_into(pilot, "#first", code_at(device.secret, phone + 60))
+        await type_into(pilot, "#second", code_at(device.secret, phone))
+        assert "not found as consecutive codes" in screen_text(app)
+        await type_into(pilot, "#first", code_at(device.secret, phone - 30))
+        await type_into(pilot, "#second", code_at(device.secret, phone))
+        assert isinstance(app.screen, UserEditScreen)
+        assert "your app's clock is 4 min ahead" in screen_text(app)
+    fixed_clock.advance(600)
+    assert twofactor.verify_login_code(start_login("admin"),
+                                       code_at(device.secret, fixed_clock.t + 240))
+
+
+async def test_a_users_module_holder_reveals_codes_and_it_is_audited(database, fixed_clock):
+    boss = admin()
+    helpdesk = add_user(boss, "helpdesk", users_module=True)
+    alice = add_user(boss, "alice")
+    device = register(alice, fixed_clock)
+    recovery.login_with_recovery_code(start_login("alice"), device.codes[0])
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_users(pilot, helpdesk)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert app.screen.username == "alice"
+        assert "Recovery codes: 7 of 8 left" in screen_text(app)
+        await pilot.click("#show-codes")
+        await settle(pilot)
+        shown = screen_text(app)
+        assert all(code in shown for code in device.codes[1:])
+        assert device.codes[0] not in shown
+    reveals = audit.list_events(boss, action="recovery.revealed")
+    assert [(e.actor, e.target) for e in reveals] == [("helpdesk", "alice")]
+
+
+async def test_removing_ones_own_device_under_mandatory_warns(database, fixed_clock):
+    from qmfa_tui.services import policy
+
+    boss = admin()
+    register(boss, fixed_clock)
+    policy.set_mandatory(boss, True)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        app.log_in(boss)
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        await pilot.click("#two-factor")
+        await settle(pilot)
+        await pilot.click("#remove")
+        await settle(pilot)
+        assert "your next login will require registering" in screen_text(app)
+        await pilot.click("#cancel")
+        await settle(pilot)
+    assert accounts.get_user(boss, "admin").two_factor
+
+
+async def test_ldap_users_are_managed_elsewhere(database, fixed_clock):
+    boss = admin()
+    accounts.create_user(boss, "carol", auth_source="ldap")
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        pilot.app.log_in(boss)
+        await settle(pilot)
+        await app.push_screen(UserEditScreen(boss, "carol"))
+        await settle(pilot)
+        assert "managed by their identity provider (LDAP)" in screen_text(app)
+        assert app.screen.query_one(Switch).disabled
