@@ -116,3 +116,29 @@ def test_the_users_screen_query_walks_the_username_index(seeded):
         "ON d.account_id = a.id WHERE a.active ORDER BY a.username LIMIT 51").fetchall()
     text = " ".join(str(step[-1]) for step in plan)
     assert "TEMP B-TREE" not in text  # no sort of the whole table for one page
+
+
+def test_the_two_factor_flag_always_matches_the_device_rows(seeded, fixed_clock):
+    from helpers import register
+
+    def mismatches() -> int:
+        return storage.db.execute_sql(
+            "SELECT count(*) FROM account a LEFT JOIN device d ON d.account_id = a.id "
+            "WHERE a.two_factor != (d.id IS NOT NULL)").fetchone()[0]
+
+    assert mismatches() == 0  # after the demo's bulk insert
+    from qmfa_tui.services import twofactor
+
+    twofactor.remove_device(shell_actor(), "bob")
+    assert mismatches() == 0
+    from qmfa_tui.services import accounts
+
+    accounts.create_user(shell_actor(), "newbie", password="a long password")
+    register(accounts_login("newbie"), fixed_clock)
+    assert mismatches() == 0
+
+
+def accounts_login(username: str):
+    from qmfa_tui.services import accounts
+
+    return accounts.login_password(username, "a long password").actor

@@ -4,7 +4,7 @@ import sqlite3
 
 import pytest
 from helpers import add_user, admin, code_at, register, start_login
-from textual.widgets import Select, Switch
+from textual.widgets import Switch
 from tui import SIZE, screen_text, settle, table_usernames, type_into
 
 from qmfa_tui.app import QmfaApp
@@ -14,6 +14,7 @@ from qmfa_tui.screens.user_edit import UserEditScreen
 from qmfa_tui.screens.users import UsersScreen
 from qmfa_tui.services import accounts, audit, demo, directory, recovery, twofactor
 from qmfa_tui.services.session import Actor
+from qmfa_tui.widgets.cycle_button import CycleButton
 
 
 @pytest.fixture
@@ -57,7 +58,7 @@ async def test_2fa_filter_lists_exactly_the_matching_users(database, db_path, de
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
         await open_users(pilot, demo_admin)
-        app.screen.query_one("#two-factor", Select).value = value
+        app.screen.query_one("#two-factor", CycleButton).value = value
         await settle(pilot)
         wanted = direct(db_path, where)
         assert f"{len(wanted):,} users" in screen_text(app)
@@ -78,7 +79,7 @@ async def test_search_and_status_narrow_the_list(database, db_path, demo_admin):
                                  "a.username LIKE '%abe%' OR a.email LIKE '%abe%')")
         assert 0 < len(wanted) < 50
         assert table_usernames(app) == wanted
-        app.screen.query_one("#status", Select).value = "inactive"
+        app.screen.query_one("#status", CycleButton).value = "inactive"
         await settle(pilot)
         assert table_usernames(app) == direct(
             db_path, "NOT a.active AND (a.display_name LIKE '%abe%' OR a.username LIKE '%abe%' "
@@ -94,7 +95,7 @@ async def test_preset_filter_from_the_mandatory_modal(database, db_path, demo_ad
         assert "Active local users with 2FA disabled (affected by mandatory 2FA)" in text
         wanted = direct(db_path, "a.active AND a.auth_source = 'local' AND d.id IS NULL")
         assert await all_pages(pilot) == wanted
-        assert app.screen.query_one("#two-factor", Select).value == "disabled"
+        assert app.screen.query_one("#two-factor", CycleButton).value == "disabled"
 
 
 async def test_admin_removes_a_device_and_the_table_row_follows(database, fixed_clock):
@@ -226,3 +227,19 @@ async def test_ldap_users_are_managed_elsewhere(database, fixed_clock):
         await settle(pilot)
         assert "managed by their identity provider (LDAP)" in screen_text(app)
         assert app.screen.query_one(Switch).disabled
+
+
+async def test_filter_controls_cycle_with_the_keyboard(database, demo_admin):
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_users(pilot, demo_admin)
+        button = screen.query_one("#two-factor", CycleButton)
+        button.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert button.value == "enabled" and screen.user_filter.two_factor == "enabled"
+        assert "2FA: Enabled" in str(button.label)
+        for _ in range(2):
+            await pilot.press("enter")
+            await settle(pilot)
+        assert button.value == "all"

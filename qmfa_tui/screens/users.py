@@ -18,18 +18,18 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import DataTable, Footer, Header, Input, Static
 from textual.worker import get_current_worker
 
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.services import directory
 from qmfa_tui.services.directory import PAGE_SIZE, UserFilter, UserPage, UserRow
 from qmfa_tui.services.session import Actor
+from qmfa_tui.widgets.cycle_button import CycleButton
 
-TWO_FACTOR_OPTIONS = [("2FA: All", "all"), ("2FA: Enabled", "enabled"),
-                      ("2FA: Disabled", "disabled")]
-STATUS_OPTIONS = [("Active", "active"), ("Inactive", "inactive"), ("Any status", "all")]
-SOURCE_OPTIONS = [("Any source", "any"), ("Local", "local"), ("LDAP", "ldap"), ("SSO", "sso")]
+TWO_FACTOR_OPTIONS = [("All", "all"), ("Enabled", "enabled"), ("Disabled", "disabled")]
+STATUS_OPTIONS = [("Active", "active"), ("Inactive", "inactive"), ("All", "all")]
+SOURCE_OPTIONS = [("All", "any"), ("Local", "local"), ("LDAP", "ldap"), ("SSO", "sso")]
 # (label, width): what matters for 2FA first, so an 80-column terminal shows it whole.
 COLUMNS = (("Username", 18), ("Name", 16), ("2FA", 8), ("Codes", 5), ("Source", 6),
            ("Active", 6), ("Email", None))
@@ -59,14 +59,17 @@ class UsersScreen(Screen[None]):
     ]
 
     @dataclass
-    class Loaded(Message):
+    class PageLoaded(Message):
         request: int
         page: UserPage
-        total: int | None
+
+    @dataclass
+    class Counted(Message):
+        request: int
+        total: int
 
     @dataclass
     class Failed(Message):
-        request: int
         error: QmfaError
 
     def __init__(self, actor: Actor, user_filter: UserFilter | None = None,
@@ -78,19 +81,18 @@ class UsersScreen(Screen[None]):
         self.total: int | None = None
         self.page: UserPage | None = None
         self.page_number = 1
-        self._request = 0
         self._search_timer: Timer | None = None
+        # Each answer carries the request it answers; answers to older requests are dropped.
+        self.page_request = self.count_request = 0
+        self.shown_page = self.shown_count = 0
 
     def compose(self) -> ComposeResult:
         f = self.user_filter
         yield Header()
         with Horizontal(id="filters"):
-            yield Select(TWO_FACTOR_OPTIONS, value=f.two_factor, allow_blank=False,
-                         compact=True, id="two-factor")
-            yield Select(STATUS_OPTIONS, value=f.status, allow_blank=False, compact=True,
-                         id="status")
-            yield Select(SOURCE_OPTIONS, value=f.auth_source or "any", allow_blank=False,
-                         compact=True, id="source")
+            yield CycleButton("2FA", TWO_FACTOR_OPTIONS, f.two_factor, id="two-factor")
+            yield CycleButton("Status", STATUS_OPTIONS, f.status, id="status")
+            yield CycleButton("Source", SOURCE_OPTIONS, f.auth_source or "any", id="source")
             yield Input(f.search, placeholder="Search name, username, email", compact=True,
                         id="search")
         yield Static("", id="summary")
@@ -101,42 +103,51 @@ class UsersScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.reload(count=True)
+        self.recount()
+        self.load_page()
 
     def on_screen_resume(self) -> None:
         if self.page is not None and self.page.rows:  # back from User Edit: show changes
+            self.recount()
             first = self.page.rows[0].username
-            self.reload(count=True, starting_at=first if self.page.has_previous else None)
+            self.load_page(starting_at=first if self.page.has_previous else None)
 
-    def reload(self, *, count: bool, after: str | None = None, before: str | None = None,
-               starting_at: str | None = None) -> None:
-        self._request += 1
-        if count and starting_at is None:
-            self.page_number = 1
-        self._show_summary(loading=True)
-        self.fetch(self._request, self.user_filter, count, after, before, starting_at)
+    def recount(self) -> None:
+        self.count_request += 1
+        self.total = None
+        self._show_summary()
+        self.count(self.count_request, self.user_filter)
 
-    @work(thread=True, exclusive=True, group="users")
-    def fetch(self, request: int, user_filter: UserFilter, count: bool, after: str | None,
-              before: str | None, starting_at: str | None) -> None:
-        worker = get_current_worker()
+    def load_page(self, *, after: str | None = None, before: str | None = None,
+                  starting_at: str | None = None) -> None:
+        self.page_request += 1
+        self.fetch_page(self.page_request, self.user_filter, after, before, starting_at)
+
+    @work(thread=True, exclusive=True, group="users-count")
+    def count(self, request: int, user_filter: UserFilter) -> None:
         try:
-            total = directory.count_users(self.actor, user_filter) if count else None
-            if worker.is_cancelled:
-                return
+            total = directory.count_users(self.actor, user_filter)
+        except QmfaError as error:
+            self.post_message(self.Failed(error))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.Counted(request, total))
+
+    @work(thread=True, exclusive=True, group="users-page")
+    def fetch_page(self, request: int, user_filter: UserFilter, after: str | None,
+                   before: str | None, starting_at: str | None) -> None:
+        try:
             page = directory.page_users(self.actor, user_filter, after=after, before=before,
                                         starting_at=starting_at)
         except QmfaError as error:
-            self.post_message(self.Failed(request, error))
+            self.post_message(self.Failed(error))
             return
-        if not worker.is_cancelled:
-            self.post_message(self.Loaded(request, page, total))
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.PageLoaded(request, page))
 
-    def on_users_screen_loaded(self, message: Loaded) -> None:
-        if message.request != self._request:
-            return  # an answer to a filter the user has since changed
-        if message.total is not None:
-            self.total = message.total
+    def on_users_screen_page_loaded(self, message: PageLoaded) -> None:
+        if message.request != self.page_request:
+            return  # an answer to a filter or page the user has since left
         self.page = message.page
         table = self.query_one("#users", DataTable)
         selected = table.cursor_row
@@ -145,25 +156,28 @@ class UsersScreen(Screen[None]):
             table.add_row(*table_row(row), key=row.username)
         if message.page.rows:
             table.move_cursor(row=min(selected, len(message.page.rows) - 1))
+        self.shown_page = message.request
         self._show_summary()
 
-    def on_users_screen_failed(self, message: Failed) -> None:
-        if message.request == self._request:
-            self.query_one("#summary", Static).update(message.error.message)
-            self.notify(message.error.message, severity="error")
+    def on_users_screen_counted(self, message: Counted) -> None:
+        if message.request == self.count_request:
+            self.total = message.total
+            self.shown_count = message.request
+            self._show_summary()
 
-    def _show_summary(self, *, loading: bool = False) -> None:
+    def on_users_screen_failed(self, message: Failed) -> None:
+        self.query_one("#summary", Static).update(message.error.message)
+        self.notify(message.error.message, severity="error")
+
+    def _show_summary(self) -> None:
         described = self.user_filter.describe()
         if self.origin:
             described = f"{described} ({self.origin})"
-        if loading or self.total is None or self.page is None:
-            text = f"{described}: loading…"
-        elif not self.page.rows:
-            text = f"{described}: {self.total:,} users"
-        else:
+        total = "counting…" if self.total is None else f"{self.total:,} users"
+        text = f"{described}: {total}"
+        if self.page is not None and self.page.rows:
             first = (self.page_number - 1) * PAGE_SIZE + 1
-            last = first + len(self.page.rows) - 1
-            text = f"{described}: {self.total:,} users · showing {first:,}-{last:,}"
+            text += f" · showing {first:,}-{first + len(self.page.rows) - 1:,}"
         self.query_one("#summary", Static).update(text)
 
     def _set_filter(self, **changes: object) -> None:
@@ -171,18 +185,20 @@ class UsersScreen(Screen[None]):
         if new != self.user_filter:
             self.user_filter = new
             self.origin = None
-            self.reload(count=True)
+            self.page_number = 1
+            self.recount()
+            self.load_page()
 
-    @on(Select.Changed, "#two-factor")
-    def two_factor_changed(self, event: Select.Changed) -> None:
+    @on(CycleButton.Changed, "#two-factor")
+    def two_factor_changed(self, event: CycleButton.Changed) -> None:
         self._set_filter(two_factor=event.value)
 
-    @on(Select.Changed, "#status")
-    def status_changed(self, event: Select.Changed) -> None:
+    @on(CycleButton.Changed, "#status")
+    def status_changed(self, event: CycleButton.Changed) -> None:
         self._set_filter(status=event.value)
 
-    @on(Select.Changed, "#source")
-    def source_changed(self, event: Select.Changed) -> None:
+    @on(CycleButton.Changed, "#source")
+    def source_changed(self, event: CycleButton.Changed) -> None:
         self._set_filter(auth_source=None if event.value == "any" else event.value)
 
     @on(Input.Changed, "#search")
@@ -205,12 +221,12 @@ class UsersScreen(Screen[None]):
     def action_next_page(self) -> None:
         if self.page is not None and self.page.has_next and self.page.rows:
             self.page_number += 1
-            self.reload(count=False, after=self.page.rows[-1].username)
+            self.load_page(after=self.page.rows[-1].username)
 
     def action_previous_page(self) -> None:
         if self.page is not None and self.page.has_previous and self.page.rows:
             self.page_number = max(1, self.page_number - 1)
-            self.reload(count=False, before=self.page.rows[0].username)
+            self.load_page(before=self.page.rows[0].username)
 
     @on(DataTable.RowSelected, "#users")
     def open_user(self, event: DataTable.RowSelected) -> None:

@@ -127,14 +127,14 @@ def _batches(items: list[DemoPerson], size: int) -> Iterator[list[DemoPerson]]:
 
 _ACCOUNT_FIELDS = (Account.username, Account.display_name, Account.email, Account.auth_source,
                    Account.role, Account.users_module, Account.active, Account.created_at,
-                   Account.password_hash)
+                   Account.password_hash, Account.two_factor)
 _DEVICE_FIELDS = (Device.account, Device.registered_at, Device.secret_sealed)
 
 
 def _insert_batch(batch: list[DemoPerson], password_hash: str, created_at: datetime) -> None:
     bulk_insert(Account, _ACCOUNT_FIELDS, [
         (p.username, p.display_name, p.email, p.auth_source, p.role, p.users_module, p.active,
-         created_at, password_hash if p.auth_source == "local" else None)
+         created_at, password_hash if p.auth_source == "local" else None, p.two_factor)
         for p in batch
     ])
     enrolled = {p.username: p for p in batch if p.two_factor}

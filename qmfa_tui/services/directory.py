@@ -81,16 +81,10 @@ class UserPage:
     has_next: bool
 
 
-def _filtered(user_filter: UserFilter, *columns: object, with_device: bool = True):
+def _filtered(user_filter: UserFilter, *columns: object):
     query = Account.select(*columns)
-    if user_filter.two_factor == "all" and not with_device:
-        pass  # counting everyone: no need to look at devices at all
-    elif user_filter.two_factor == "enabled":
-        query = query.join(Device, on=(Device.account == Account.id))
-    else:
-        query = query.join(Device, JOIN.LEFT_OUTER, on=(Device.account == Account.id))
-        if user_filter.two_factor == "disabled":
-            query = query.where(Device.id.is_null())
+    if user_filter.two_factor != "all":
+        query = query.where(Account.two_factor == (user_filter.two_factor == "enabled"))
     if user_filter.status != "all":
         query = query.where(Account.active == (user_filter.status == "active"))
     if user_filter.auth_source:
@@ -106,7 +100,7 @@ def _filtered(user_filter: UserFilter, *columns: object, with_device: bool = Tru
 @translate_errors
 def count_users(actor: Actor, user_filter: UserFilter) -> int:
     policy.require_users_module(actor)
-    return _filtered(user_filter, with_device=False).count()
+    return _filtered(user_filter).count()
 
 
 @translate_errors
@@ -117,8 +111,7 @@ def page_users(actor: Actor, user_filter: UserFilter, *, after: str | None = Non
     ``starting_at`` (to show the same page again after a change)."""
     policy.require_users_module(actor)
     query = _filtered(user_filter, Account.id, Account.username, Account.display_name,
-                      Account.email, Account.auth_source, Account.active,
-                      Device.id.alias("device_id"))
+                      Account.email, Account.auth_source, Account.active, Account.two_factor)
     backwards = before is not None
     if backwards:
         query = query.where(Account.username < before).order_by(Account.username.desc())
@@ -133,15 +126,23 @@ def page_users(actor: Actor, user_filter: UserFilter, *, after: str | None = Non
     found = found[:size]
     if backwards:
         found.reverse()
-    device_ids = [row["device_id"] for row in found if row["device_id"] is not None]
-    left = dict(RecoveryCode.select(RecoveryCode.device, fn.COUNT(RecoveryCode.id))
-                .where(RecoveryCode.device.in_(device_ids))
-                .group_by(RecoveryCode.device).tuples()) if device_ids else {}
+    left = _codes_left([row["id"] for row in found if row["two_factor"]])
     rows = [UserRow(row["id"], row["username"], row["display_name"], row["email"],
-                    row["auth_source"], row["active"], row["device_id"] is not None,
-                    left.get(row["device_id"], 0) if row["device_id"] is not None else None)
+                    row["auth_source"], row["active"], row["two_factor"],
+                    left.get(row["id"], 0) if row["two_factor"] else None)
             for row in found]
     if backwards:
         return UserPage(rows, has_previous=more, has_next=True)
     return UserPage(rows, has_previous=after is not None or starting_at is not None,
                     has_next=more)
+
+
+def _codes_left(account_ids: list[int]) -> dict[int, int]:
+    """Unused recovery codes per account, for one page of accounts."""
+    if not account_ids:
+        return {}
+    return dict(Device.select(Device.account, fn.COUNT(RecoveryCode.id))
+                .join(RecoveryCode, JOIN.LEFT_OUTER,
+                      on=(RecoveryCode.device == Device.id))
+                .where(Device.account.in_(account_ids))
+                .group_by(Device.account).tuples())

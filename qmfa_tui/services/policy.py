@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from peewee import JOIN, fn
+from peewee import fn
 
 from qmfa_tui.errors import AuthenticationFailed, BadInput, NotFound, NotPermitted
 from qmfa_tui.services import audit
@@ -106,9 +106,8 @@ def mandatory_refusal(actor: Actor) -> str | None:
 
 
 def _affected_query():
-    return (Account.select()
-            .join(Device, JOIN.LEFT_OUTER, on=(Device.account == Account.id))
-            .where(Account.active, Account.auth_source == LOCAL, Device.id.is_null()))
+    return Account.select().where(Account.active, Account.auth_source == LOCAL,
+                                  ~Account.two_factor)
 
 
 @translate_errors

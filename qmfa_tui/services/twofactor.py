@@ -173,6 +173,7 @@ def confirm_registration(who: Actor | PendingLogin, pending: PendingRegistration
             drift=found.step - time_step(totp, now), last_step=found.step,
             registered_at=clock.utc(now))
         recovery.store_codes(device, account.id, codes)
+        Account.update(two_factor=True).where(Account.id == account.id).execute()
         throttle.reset(account.id, throttle.CODE)
         audit.record(account, "device.registered", target=account,
                      detail=f"{len(codes)} recovery codes")
@@ -316,6 +317,7 @@ def remove_device(actor: Actor, username: str) -> Removal:
         RecoveryCode.delete().where(RecoveryCode.device.in_(device_ids)).execute()
         removed = Device.delete().where(Device.account == target.id).execute()
         if removed:
+            Account.update(two_factor=False).where(Account.id == target.id).execute()
             audit.record(actor, "device.removed", target=target)
     if not removed:
         raise NotFound(f"{target.username} has no two-step verification device.")

@@ -45,10 +45,13 @@ class Account(BaseModel):
     active = BooleanField(default=True)
     password_hash = TextField(null=True)
     created_at = DateTimeField()
+    # Has a device: set with the device, in its transaction, for fast counts (migration 0003).
+    two_factor = BooleanField(default=False)
 
     class Meta:
-        # Covers the Users screen's pages and searches (migration 0002).
-        indexes = ((("username", "active", "auth_source", "display_name", "email"), False),)
+        # Covers the Users screen's pages, counts and searches (migrations 0002, 0003).
+        indexes = ((("username", "active", "auth_source", "two_factor", "display_name",
+                     "email"), False),)
 
 
 class Device(BaseModel):

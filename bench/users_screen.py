@@ -1,0 +1,203 @@
+"""Customization > Users at 100,000 users: open, filter, page, search (medians, in ms).
+
+    python bench/users_screen.py                 # makes a 100k demo database in a temp dir
+    python bench/users_screen.py --database sqlite:////path/demo.db --runs 7
+
+It prints numbers and exits 0; it is not a test. Each action is timed from the
+keypress (or the push of the screen) until the table shows the new rows and the
+screen has refreshed, headless at 80x24, with the workers really in threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from qmfa_tui import storage
+from qmfa_tui.app import QmfaApp
+from qmfa_tui.screens import users as users_module
+from qmfa_tui.screens.users import UsersScreen
+from qmfa_tui.services import demo
+from qmfa_tui.services.session import Actor, shell_actor
+from qmfa_tui.widgets.cycle_button import CycleButton
+
+GOAL_MS = 100.0
+THINK_TIME = 0.3
+
+
+def demo_admin() -> Actor:
+    """The operator: the benchmark can run again within one 30 s step (no code replay)."""
+    return shell_actor()
+
+
+class TimedUsersScreen(UsersScreen):
+    """The Users screen, noting when answers reach it and when it finishes drawing.
+
+    Waiters sleep on an event the drawing sets, not a busy poll, so the benchmark
+    stays off the event loop it measures.
+    """
+
+    CSS_PATH = str(Path(users_module.__file__).with_name("users.tcss"))
+
+    def __init__(self, actor: Actor) -> None:
+        super().__init__(actor)
+        self.painted = asyncio.Event()
+        self.painted_at = self.answered_at = 0.0
+
+    def _compositor_refresh(self) -> None:
+        super()._compositor_refresh()
+        self.painted_at = time.perf_counter()
+        self.painted.set()
+
+    def on_users_screen_page_loaded(self, message: UsersScreen.PageLoaded) -> None:
+        super().on_users_screen_page_loaded(message)
+        self.answered_at = time.perf_counter()
+
+    def on_users_screen_counted(self, message: UsersScreen.Counted) -> None:
+        super().on_users_screen_counted(message)
+        self.answered_at = time.perf_counter()
+
+
+async def until_painted(screen: TimedUsersScreen, page: int = 0, count: int = 0) -> None:
+    """Wait for a drawing made after the answers to those requests reached the screen."""
+    while not (screen.shown_page >= page and screen.shown_count >= count
+               and screen.painted_at > screen.answered_at):
+        screen.painted.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(screen.painted.wait(), 0.05)
+
+
+async def act(screen: TimedUsersScreen, do: Callable[[], object], *,
+              counts: bool) -> tuple[float, float]:
+    """Run ``do`` (what a key or a click runs); ms until the rows, and the count, are drawn."""
+    await asyncio.sleep(THINK_TIME)  # a person reads the screen before the next key
+    page, count = screen.page_request + 1, screen.count_request + (1 if counts else 0)
+    start = time.perf_counter()
+    do()
+    await until_painted(screen, page=page)
+    rows = (time.perf_counter() - start) * 1000
+    await until_painted(screen, count=count)
+    return rows, (time.perf_counter() - start) * 1000
+
+
+ACTIONS = ("open", "filter", "next page", "previous page", "search")
+
+
+async def measure(database: storage.OpenDatabase, actor: Actor,
+                  runs: int) -> dict[str, list[tuple[float, float]]]:
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in ACTIONS}
+    app = QmfaApp(database)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.log_in(actor)
+        await pilot.pause()
+        for run in range(runs):
+            screen = TimedUsersScreen(actor)
+            results["open"].append(await act(screen, lambda s=screen: app.push_screen(s),
+                                              counts=True))
+            select = screen.query_one("#two-factor", CycleButton)
+            value = ("enabled", "disabled")[run % 2]
+            results["filter"].append(
+                await act(screen, lambda v=value, s=select: setattr(s, "value", v), counts=True))
+            results["next page"].append(await act(screen, screen.action_next_page, counts=False))
+            results["previous page"].append(
+                await act(screen, screen.action_previous_page, counts=False))
+            text = ("sato", "zzzz")[run % 2]
+            results["search"].append(
+                await act(screen, lambda t=text, s=screen: s._set_filter(search=t), counts=True))
+            app.pop_screen()
+            await pilot.pause()
+    return results
+
+
+# VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork and exec.
+PEAK = """
+def peak():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+"""
+exec(PEAK)
+
+BARE_APP = PEAK + """
+import asyncio
+from textual.app import App
+from textual.widgets import DataTable, Footer, Header
+
+class Bare(App):
+    def compose(self):
+        yield Header()
+        yield DataTable()
+        yield Footer()
+
+async def main():
+    async with Bare().run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+
+asyncio.run(main())
+print(peak())
+"""
+
+
+def peak_rss_mib(command: list[str]) -> float:
+    """Peak memory (MiB) of a fresh process running ``command``."""
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+async def users_screen_memory(database: storage.OpenDatabase) -> None:
+    app = QmfaApp(database)
+    async with app.run_test(size=(80, 24)):
+        actor = demo_admin()
+        app.log_in(actor)
+        screen = TimedUsersScreen(actor)
+        await app.push_screen(screen)
+        await until_painted(screen, page=1, count=1)
+    print(peak())  # noqa: F821 - defined by exec(PEAK)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", help="an existing demo database URL")
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--memory", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    url = args.database
+    if url is None:
+        url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
+    database = storage.open_database(url)
+    if args.memory:
+        asyncio.run(users_screen_memory(database))
+        return
+    start = time.perf_counter()
+    summary = demo.create_demo(args.users)
+    made = "made" if summary.created else "reused"
+    print(f"demo database {made}: {summary.users:,} users in "
+          f"{time.perf_counter() - start:.1f} s ({database.display_url})")
+    results = asyncio.run(measure(database, demo_admin(), args.runs))
+    print(f"\nUsers screen, {summary.users:,} users, 80x24 headless, median of {args.runs} "
+          f"(ms until drawn; goal {GOAL_MS:.0f} ms):")
+    print(f"  {'action':<14} {'rows':>7} {'count':>7}   (rows: min-max)")
+    for label, values in results.items():
+        rows = [v[0] for v in values]
+        count = statistics.median(v[1] for v in values)
+        verdict = "ok" if max(statistics.median(rows), count) <= GOAL_MS else "over the goal"
+        count_text = f"{count:7.1f}" if label not in ("next page", "previous page") else "      -"
+        print(f"  {label:<14} {statistics.median(rows):7.1f} {count_text}   "
+              f"({min(rows):.0f}-{max(rows):.0f})  {verdict}")
+    bare = peak_rss_mib([sys.executable, "-c", BARE_APP])
+    users = peak_rss_mib([sys.executable, __file__, "--memory", "--database", url])
+    print(f"\npeak memory: bare Textual app (Header, DataTable, Footer) {bare:.1f} MiB; "
+          f"qmfa with the 100k Users screen open {users:.1f} MiB ({users / bare:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
