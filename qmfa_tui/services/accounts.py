@@ -62,6 +62,8 @@ class UserInfo:
     created_at: datetime
     two_factor: bool
     recovery_codes_left: int | None
+    registration_required: bool = False
+    registration_deadline: datetime | None = None  # UTC; while the grace period lasts
 
     @property
     def is_admin(self) -> bool:
@@ -73,9 +75,11 @@ def user_info(account: Account) -> UserInfo:
     left = None
     if device is not None:
         left = RecoveryCode.select().where(RecoveryCode.device == device.id).count()
+    required = device is None and policy.registration_required(account)
     return UserInfo(account.id, account.username, account.display_name, account.email,
                     account.auth_source, account.role, account.users_module, account.active,
-                    account.created_at, device is not None, left)
+                    account.created_at, device is not None, left, required,
+                    policy.grace_deadline(account) if required else None)
 
 
 def validate_username(username: str) -> str:
@@ -220,6 +224,7 @@ def login_password(username: str, password: str) -> PendingLogin:
     if not account.active:
         raise AuthenticationFailed("This account is inactive. Ask an admin to activate it.")
     has_device = Device.select().where(Device.account == account.id).exists()
+    grace_deadline = None
     if has_device:
         next_step = NextStep.SECURITY_CODE
     elif policy.registration_required(account):
@@ -230,4 +235,18 @@ def login_password(username: str, password: str) -> PendingLogin:
         throttle.reset(account.id, throttle.PASSWORD)
         if next_step is NextStep.DONE:
             audit.record(account, "login.succeeded", target=account, detail="password only")
-    return issue_pending(account.id, account.username, next_step, now)
+        elif next_step is NextStep.REGISTER_DEVICE:
+            grace_deadline = _start_grace(account, now)
+    return issue_pending(account.id, account.username, next_step, now, grace_deadline)
+
+
+def _start_grace(account: Account, now: float) -> datetime | None:
+    """A user who needs a device gets their grace period from their first such login."""
+    if account.grace_started_at is None:
+        started = clock.utc(now)
+        if Account.update(grace_started_at=started).where(
+                Account.id == account.id, Account.grace_started_at.is_null()).execute():
+            audit.record(account, "grace.started", target=account)
+        account = Account.get_by_id(account.id)
+    deadline = policy.grace_deadline(account)
+    return deadline if deadline is not None and deadline > clock.utc(now) else None

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from peewee import fn
+from peewee import Expression, fn
 
 from qmfa_tui.errors import AuthenticationFailed, BadInput, NotFound, NotPermitted
-from qmfa_tui.services import audit
+from qmfa_tui.services import audit, clock
 from qmfa_tui.services.session import Actor, NextStep, PendingLogin
 from qmfa_tui.storage import Account, Device, InstanceSettings, db, translate_errors
 
@@ -86,8 +87,20 @@ def covered_by_rules(account: Account) -> bool:
 
 
 def registration_required(account: Account) -> bool:
-    """Must this user register a device before getting in?"""
+    """Must this user register a device before getting in (now or after a grace period)?"""
     return covered_by_rules(account) and instance().mandatory
+
+
+MAX_GRACE_HOURS = 24 * 90
+
+
+def grace_deadline(account: Account, settings: InstanceSettings | None = None) -> datetime | None:
+    """Until when this user may still skip registering, or None if they may not (any more)."""
+    settings = settings or instance()
+    if (not settings.mandatory or settings.grace_period_hours <= 0
+            or account.grace_started_at is None or account.two_factor):
+        return None
+    return account.grace_started_at + timedelta(hours=settings.grace_period_hours)
 
 
 @translate_errors
@@ -105,9 +118,12 @@ def mandatory_refusal(actor: Actor) -> str | None:
     return None
 
 
+def _affected() -> Expression:
+    return Account.active & (Account.auth_source == LOCAL) & ~Account.two_factor
+
+
 def _affected_query():
-    return Account.select().where(Account.active, Account.auth_source == LOCAL,
-                                  ~Account.two_factor)
+    return Account.select().where(_affected())
 
 
 @translate_errors
@@ -125,10 +141,30 @@ def set_mandatory(actor: Actor, enabled: bool) -> InstanceInfo:
         changed = (InstanceSettings.update(mandatory=enabled)
                    .where(InstanceSettings.id == 1, InstanceSettings.mandatory != enabled)
                    .execute())
-        if changed:
-            detail = f"affected users: {count_affected()}" if enabled else ""
-            audit.record(actor, "settings.mandatory_on" if enabled else "settings.mandatory_off",
-                         detail=detail)
+        if changed and enabled:
+            # Everyone it locks out starts their grace period now.
+            Account.update(grace_started_at=clock.utc(clock.now())).where(_affected()).execute()
+            audit.record(actor, "settings.mandatory_on",
+                         detail=f"affected users: {count_affected()}")
+        elif changed:
+            Account.update(grace_started_at=None).where(
+                Account.grace_started_at.is_null(False)).execute()
+            audit.record(actor, "settings.mandatory_off")
+    return instance_info()
+
+
+@translate_errors
+def set_grace_period(actor: Actor, hours: int) -> InstanceInfo:
+    """Hours a user may skip registration once 2FA is mandatory (0: none). Moves all deadlines."""
+    refusal = mandatory_refusal(actor)
+    if refusal is not None:
+        raise NotPermitted(refusal)
+    if not 0 <= hours <= MAX_GRACE_HOURS:
+        raise BadInput(f"The grace period is 0 to {MAX_GRACE_HOURS} hours.")
+    with db.atomic():
+        if InstanceSettings.update(grace_period_hours=hours).where(
+                InstanceSettings.id == 1, InstanceSettings.grace_period_hours != hours).execute():
+            audit.record(actor, "settings.grace_period", detail=f"{hours} hours")
     return instance_info()
 
 

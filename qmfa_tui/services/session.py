@@ -8,6 +8,7 @@ by hand raises, so no screen can skip a step by building its own.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from qmfa_tui.errors import AuthenticationFailed, NotPermitted
@@ -43,13 +44,17 @@ class Actor:
 
 @dataclass(frozen=True)
 class PendingLogin:
-    """A login whose password step passed; ``actor`` is set only when nothing else is due."""
+    """A login whose password step passed; ``actor`` is set only when nothing else is due.
+
+    ``grace_deadline`` (UTC) is set when registration is due but may still be skipped.
+    """
 
     user_id: int
     username: str
     next_step: NextStep
     issued_at: float
     actor: Actor | None = None
+    grace_deadline: datetime | None = None
     _issued: object = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -74,7 +79,8 @@ def issue_actor(user_id: int, username: str) -> Actor:
     return Actor(user_id, username, _ISSUED)
 
 
-def issue_pending(user_id: int, username: str, next_step: NextStep, now: float) -> PendingLogin:
+def issue_pending(user_id: int, username: str, next_step: NextStep, now: float,
+                  grace_deadline: datetime | None = None) -> PendingLogin:
     """For the services only: the password step has passed."""
     actor = issue_actor(user_id, username) if next_step is NextStep.DONE else None
-    return PendingLogin(user_id, username, next_step, now, actor, _ISSUED)
+    return PendingLogin(user_id, username, next_step, now, actor, grace_deadline, _ISSUED)

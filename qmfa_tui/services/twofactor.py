@@ -225,6 +225,20 @@ def verify_login_code(pending: PendingLogin, raw_code: str) -> Actor:
     return issue_actor(account.id, account.username)
 
 
+@translate_errors
+def skip_registration(pending: PendingLogin) -> Actor:
+    """Log in without a device while the user's grace period lasts (audited)."""
+    now = clock.now()
+    account = policy.pending_account(pending, NextStep.REGISTER_DEVICE, now)
+    deadline = policy.grace_deadline(account)
+    if deadline is None or clock.utc(now) >= deadline:
+        raise NotPermitted("The grace period is over: register a device to continue.")
+    with db.atomic():
+        audit.record(account, "login.succeeded", target=account,
+                     detail=f"registration deferred until {deadline:%Y-%m-%d %H:%M} UTC")
+    return issue_actor(account.id, account.username)
+
+
 @dataclass(frozen=True)
 class ResyncResult:
     drift_steps: int

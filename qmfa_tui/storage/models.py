@@ -47,6 +47,8 @@ class Account(BaseModel):
     created_at = DateTimeField()
     # Has a device: set with the device, in its transaction, for fast counts (migration 0003).
     two_factor = BooleanField(default=False)
+    # When this user's grace period for registering a device began (migration 0004).
+    grace_started_at = DateTimeField(null=True)
 
     class Meta:
         # Covers the Users screen's pages, counts and searches (migrations 0002, 0003).
