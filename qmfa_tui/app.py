@@ -37,6 +37,7 @@ class QmfaApp(App[None]):
         self.session: Actor | None = None
         # Learned after login (MainScreen loads the user); the services check again anyway.
         self.may_manage_users = False
+        self.is_admin = False
 
     def log_in(self, actor: Actor, *, notice: str | None = None, warning: bool = False) -> None:
         self.session = actor
@@ -51,7 +52,7 @@ class QmfaApp(App[None]):
 
     def log_out(self) -> None:
         self.session = None
-        self.may_manage_users = False
+        self.may_manage_users = self.is_admin = False
         self.sub_title = self.SUB_TITLE
         self.switch_mode("login")
         self.remove_mode("main")
@@ -77,6 +78,12 @@ class QmfaApp(App[None]):
         directory = self.downloads_dir or platformdirs.user_downloads_path()
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         return directory
+
+    def action_settings(self) -> None:
+        from qmfa_tui.screens.settings import SettingsScreen
+
+        if self.session is not None and self.is_admin:
+            self.push_screen(SettingsScreen(self.session))
 
     def on_delivery_complete(self, event: DeliveryComplete) -> None:
         if event.path is not None:

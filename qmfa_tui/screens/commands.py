@@ -6,6 +6,8 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 NAVIGATION = (
     ("Customization > Users", "Filter users by 2FA; remove, resync, recovery codes", "users"),
+    ("Customization > General Settings & Audit", "Mandatory 2FA, grace period, audit log",
+     "settings"),
     ("My Account", "Your details and two-step verification", "my_account"),
     ("Log out", "End this session and return to the login screen", "log_out"),
 )
@@ -15,8 +17,9 @@ class NavigationCommands(Provider):
     def _commands(self) -> list[tuple[str, str, str]]:
         if getattr(self.app, "session", None) is None:
             return []
-        may_manage = getattr(self.app, "may_manage_users", False)
-        return [entry for entry in NAVIGATION if entry[2] != "users" or may_manage]
+        allowed = {"users": getattr(self.app, "may_manage_users", False),
+                   "settings": getattr(self.app, "is_admin", False)}
+        return [entry for entry in NAVIGATION if allowed.get(entry[2], True)]
 
     async def discover(self) -> Hits:
         for name, help_text, action in self._commands():

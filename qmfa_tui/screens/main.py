@@ -20,8 +20,10 @@ from qmfa_tui.services.accounts import UserInfo
 from qmfa_tui.services.session import Actor
 
 
-def menu_options(may_manage_users: bool) -> list[Option]:
+def menu_options(may_manage_users: bool, is_admin: bool) -> list[Option]:
     options = [Option("Customization > Users", id="users")] if may_manage_users else []
+    if is_admin:
+        options.append(Option("Customization > General Settings & Audit", id="settings"))
     return [*options, Option("My Account", id="my_account"), Option("Log out", id="log_out")]
 
 
@@ -30,6 +32,7 @@ class MainScreen(Screen[None]):
     AUTO_FOCUS = "#menu"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("u", "users", "Users"),
+        Binding("g", "settings", "Settings & Audit"),
         Binding("a", "my_account", "My Account"),
         Binding("ctrl+l", "log_out", "Log out"),
     ]
@@ -47,7 +50,7 @@ class MainScreen(Screen[None]):
         with Vertical(id="main"):
             yield Static(f"Logged in as {self.actor.username}", id="welcome")
             yield Static("", id="summary")
-            yield OptionList(*menu_options(may_manage_users=False), id="menu")
+            yield OptionList(*menu_options(may_manage_users=False, is_admin=False), id="menu")
         yield Footer()
 
     def on_screen_resume(self) -> None:
@@ -62,15 +65,20 @@ class MainScreen(Screen[None]):
 
     def on_main_screen_loaded(self, message: Loaded) -> None:
         user = message.user
+        app = self.app
         may_manage = user.is_admin or user.users_module
-        if may_manage != self.app.may_manage_users:  # type: ignore[attr-defined]
-            self.app.may_manage_users = may_manage  # type: ignore[attr-defined]
+        if (may_manage, user.is_admin) != (app.may_manage_users, app.is_admin):  # type: ignore[attr-defined]
+            app.may_manage_users, app.is_admin = may_manage, user.is_admin  # type: ignore[attr-defined]
             menu = self.query_one("#menu", OptionList)
             menu.clear_options()
-            menu.add_options(menu_options(may_manage))
+            menu.add_options(menu_options(may_manage, user.is_admin))
             menu.highlighted = 0
             self.refresh_bindings()
-        if user.two_factor:
+        if user.registration_required:
+            deadline = user.registration_deadline
+            text = ("Two-step verification is required here: set it up in My Account"
+                    + (f" before {deadline:%Y-%m-%d %H:%M} UTC." if deadline else "."))
+        elif user.two_factor:
             left = user.recovery_codes_left or 0
             text = f"Two-step verification is on; {left} of 8 recovery codes left."
         elif user.auth_source != "local":
@@ -86,7 +94,12 @@ class MainScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "users":
             return bool(self.app.may_manage_users)  # type: ignore[attr-defined]
+        if action == "settings":
+            return bool(self.app.is_admin)  # type: ignore[attr-defined]
         return True
+
+    def action_settings(self) -> None:
+        self.app.action_settings()  # type: ignore[attr-defined]
 
     def action_users(self) -> None:
         self.app.action_users()  # type: ignore[attr-defined]

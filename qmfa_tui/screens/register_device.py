@@ -8,6 +8,7 @@ is stored until a code confirms the secret.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import ClassVar
 
 from textual import on, work
@@ -56,14 +57,23 @@ class RegisterDeviceScreen(Screen[bool]):
     def during_login(self) -> bool:
         return isinstance(self.who, PendingLogin)
 
+    @property
+    def grace_deadline(self) -> datetime | None:
+        return self.who.grace_deadline if isinstance(self.who, PendingLogin) else None
+
+    def _required_text(self) -> str:
+        if self.grace_deadline is not None:
+            return (f"Two-step verification is required on this instance. You can skip it "
+                    f"until {self.grace_deadline:%Y-%m-%d %H:%M} UTC.")
+        return "Two-step verification is required on this instance. Set it up to continue."
+
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="body"), Horizontal(id="layout"):
             yield Vertical(id="qr-box")
             with Vertical(id="side"):
                 if self.during_login:
-                    yield Static("Two-step verification is required on this instance. "
-                                 "Set it up to continue.", classes="required")
+                    yield Static(self._required_text(), classes="required")
                 yield Static("Scan the QR code with your authenticator app, or type "
                              "the key into it.", classes="prompt")
                 yield Static("", id="account")
@@ -72,6 +82,8 @@ class RegisterDeviceScreen(Screen[bool]):
                             max_length=16, disabled=True)
                 with Horizontal(id="buttons"):
                     yield Button("Confirm", id="confirm", variant="primary", disabled=True)
+                    if self.grace_deadline is not None:
+                        yield Button("Skip for now", id="skip")
                     yield Button("Cancel", id="cancel")
                 yield StatusLine(id="status")
         yield Footer()
@@ -150,6 +162,24 @@ class RegisterDeviceScreen(Screen[bool]):
     def _set_busy(self, busy: bool) -> None:
         for widget in self.query("#code, #confirm"):
             widget.disabled = busy
+
+    @on(Button.Pressed, "#skip")
+    def skip(self) -> None:
+        if isinstance(self.who, PendingLogin):
+            self.skip_for_now(self.who)
+
+    @work(thread=True, exclusive=True)
+    def skip_for_now(self, pending: PendingLogin) -> None:
+        try:
+            actor = twofactor.skip_registration(pending)
+        except QmfaError as error:
+            self.post_message(self.Refused(error))
+            return
+        deadline = pending.grace_deadline
+        self.app.call_from_thread(
+            self.app.log_in, actor,  # type: ignore[attr-defined]
+            notice=f"Set up two-step verification before {deadline:%Y-%m-%d %H:%M} UTC.",
+            warning=True)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

@@ -146,8 +146,13 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
                     f"provider ({user.auth_source.upper()}).")
         if user.two_factor:
             return "Click the toggle to show remove/resync options."
-        required = ("Required on this instance: the next login asks for a device."
-                    if instance.mandatory else "Optional on this instance.")
+        if user.registration_deadline is not None:
+            required = (f"Required on this instance: register before "
+                        f"{user.registration_deadline:%Y-%m-%d %H:%M} UTC.")
+        elif instance.mandatory:
+            required = "Required on this instance: the next login asks for a device."
+        else:
+            required = "Optional on this instance."
         if self.is_self:
             return f"{required} Click the toggle to register your authenticator app."
         return f"{required} Only {user.username} can register their own device."

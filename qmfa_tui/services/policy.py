@@ -103,6 +103,9 @@ def grace_deadline(account: Account, settings: InstanceSettings | None = None) -
     return account.grace_started_at + timedelta(hours=settings.grace_period_hours)
 
 
+OWN_2FA_FIRST = "Turn on two-step verification for your own account first."
+
+
 @translate_errors
 def mandatory_refusal(actor: Actor) -> str | None:
     """Why ``actor`` may not switch mandatory 2FA, in words, or None if they may."""
@@ -114,7 +117,7 @@ def mandatory_refusal(actor: Actor) -> str | None:
     if instance().deployment == "saas" and account.id != super_admin_id():
         return "Only the super-admin can change this on SaaS instances."
     if not Device.select().where(Device.account == account.id).exists():
-        return "Turn on two-step verification for your own account first."
+        return OWN_2FA_FIRST
     return None
 
 

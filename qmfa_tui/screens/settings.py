@@ -1,0 +1,239 @@
+"""Customization > General Settings & Audit.
+
+The instance's settings, the Two-step authentication section (Mandatory
+Two-step Authentication, grace period) and, in its own tab, the audit log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import (
+    Button,
+    DataTable,
+    Footer,
+    Header,
+    Input,
+    Static,
+    Switch,
+    TabbedContent,
+    TabPane,
+)
+
+from qmfa_tui.errors import QmfaError
+from qmfa_tui.services import audit, policy
+from qmfa_tui.services.audit import AuditEntry
+from qmfa_tui.services.policy import InstanceInfo
+from qmfa_tui.services.session import Actor
+from qmfa_tui.widgets.action_link import ActionLink
+from qmfa_tui.widgets.status_line import StatusLine
+
+AUDIT_PAGE = 100
+
+
+class SettingsScreen(Screen[None]):
+    CSS_PATH = "settings.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("n", "next_events", "Older events", show=False),
+        Binding("p", "previous_events", "Newer events", show=False),
+    ]
+
+    @dataclass
+    class Loaded(Message):
+        instance: InstanceInfo
+        refusal: str | None
+
+    @dataclass
+    class EventsLoaded(Message):
+        offset: int
+        events: list[AuditEntry]
+
+    @dataclass
+    class Changed(Message):
+        notice: str
+
+    @dataclass
+    class Failed(Message):
+        error: QmfaError
+
+    def __init__(self, actor: Actor) -> None:
+        super().__init__()
+        self.actor = actor
+        self.instance: InstanceInfo | None = None
+        self.audit_offset = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("General Settings & Audit", id="title")
+        with TabbedContent():
+            with TabPane("General Settings", id="general"), VerticalScroll():
+                yield Static("Instance", classes="section")
+                yield Static("Loading…", id="instance")
+                yield Static("Two-step authentication", classes="section")
+                with Horizontal(classes="row"):
+                    yield Static("Mandatory Two-step Authentication", classes="label")
+                    yield Switch(id="mandatory", disabled=True)
+                    yield Static("", id="mandatory-state")
+                yield Static("", id="refusal")
+                yield ActionLink("My Account > Security", id="my-account")
+                with Horizontal(classes="row"):
+                    yield Static("Grace period (hours)", classes="label")
+                    yield Input(id="grace", restrict=r"[0-9]*", max_length=4, compact=True)
+                    yield Button("Save", id="save-grace", compact=True)
+                yield StatusLine(id="status")
+            with TabPane("Audit log", id="audit"):
+                yield Static("Newest first. n: older, p: newer.", id="audit-help")
+                table: DataTable[str] = DataTable(id="events", cursor_type="row")
+                for label, width in (("When (UTC)", 16), ("Actor", 12), ("Action", 22),
+                                     ("Target", 12), ("Detail", None)):
+                    table.add_column(label, width=width)
+                yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#my-account").display = False
+        self.load()
+        self.load_events(0)
+
+    @work(thread=True, exclusive=True, group="settings")
+    def load(self) -> None:
+        try:
+            self.post_message(self.Loaded(policy.instance_info(),
+                                          policy.mandatory_refusal(self.actor)))
+        except QmfaError as error:
+            self.post_message(self.Failed(error))
+
+    def on_settings_screen_loaded(self, message: Loaded) -> None:
+        instance = self.instance = message.instance
+        demo = "  (a demo database)" if instance.demo else ""
+        self.query_one("#instance", Static).update(
+            f"Name: {instance.instance_name}   Deployment: {instance.deployment} "
+            f"(set by the operator){demo}")
+        switch = self.query_one("#mandatory", Switch)
+        with self.prevent(Switch.Changed):
+            switch.value = instance.mandatory
+        switch.disabled = message.refusal is not None
+        self.query_one("#mandatory-state", Static).update("On" if instance.mandatory else "Off")
+        self.query_one("#refusal", Static).update(message.refusal or "")
+        self.query_one("#refusal").display = message.refusal is not None
+        own_2fa_missing = message.refusal == policy.OWN_2FA_FIRST
+        self.query_one("#my-account").display = own_2fa_missing
+        grace = self.query_one("#grace", Input)
+        grace.value = str(instance.grace_period_hours)
+        grace.disabled = message.refusal is not None
+        self.query_one("#save-grace").disabled = message.refusal is not None
+
+    @on(Switch.Changed, "#mandatory")
+    def toggled(self, event: Switch.Changed) -> None:
+        if self.instance is None:
+            return
+        with self.prevent(Switch.Changed):
+            event.switch.value = self.instance.mandatory  # nothing changes before confirming
+        if self.instance.mandatory:
+            self.ask_to_switch_off()
+        else:
+            self.ask_to_switch_on()
+
+    def ask_to_switch_on(self) -> None:
+        from qmfa_tui.screens.mandatory import MandatoryModal
+
+        assert self.instance is not None
+
+        def answered(confirmed: bool | None) -> None:
+            if confirmed:
+                self.set_mandatory(True)
+
+        self.app.push_screen(MandatoryModal(self.actor, self.instance.grace_period_hours),
+                             answered)
+
+    def ask_to_switch_off(self) -> None:
+        from qmfa_tui.screens.confirm import ConfirmScreen
+
+        def answered(confirmed: bool | None) -> None:
+            if confirmed:
+                self.set_mandatory(False)
+
+        self.app.push_screen(ConfirmScreen(
+            "Turn off Mandatory Two-step Authentication?",
+            "Users without a device will log in with their password alone again. "
+            "Users who set up two-step verification keep it.",
+            confirm_label="Turn off"), answered)
+
+    @work(thread=True, exclusive=True, group="change")
+    def set_mandatory(self, enabled: bool) -> None:
+        try:
+            policy.set_mandatory(self.actor, enabled)
+        except QmfaError as error:
+            self.post_message(self.Failed(error))
+            return
+        state = "on" if enabled else "off"
+        self.post_message(self.Changed(f"Mandatory Two-step Authentication is {state}."))
+
+    @on(Input.Submitted, "#grace")
+    @on(Button.Pressed, "#save-grace")
+    def save_grace(self) -> None:
+        text = self.query_one("#grace", Input).value.strip()
+        if not text:
+            self.query_one(StatusLine).show_error("Enter a number of hours (0 for none).")
+            return
+        self.set_grace(int(text))
+
+    @work(thread=True, exclusive=True, group="change")
+    def set_grace(self, hours: int) -> None:
+        try:
+            policy.set_grace_period(self.actor, hours)
+        except QmfaError as error:
+            self.post_message(self.Failed(error))
+            return
+        self.post_message(self.Changed(f"Grace period set to {hours} hours."))
+
+    def on_settings_screen_changed(self, message: Changed) -> None:
+        self.query_one(StatusLine).show_info(message.notice, success=True)
+        self.notify(message.notice)
+        self.load()
+        self.load_events(0)
+
+    def on_settings_screen_failed(self, message: Failed) -> None:
+        self.query_one(StatusLine).show_error(message.error)
+
+    @on(ActionLink.Followed, "#my-account")
+    def open_my_account(self) -> None:
+        self.app.action_my_account()  # type: ignore[attr-defined]
+
+    @work(thread=True, exclusive=True, group="audit")
+    def load_events(self, offset: int) -> None:
+        try:
+            events = audit.list_events(self.actor, limit=AUDIT_PAGE, offset=offset)
+            self.post_message(self.EventsLoaded(offset, events))
+        except QmfaError as error:
+            self.post_message(self.Failed(error))
+
+    def on_settings_screen_events_loaded(self, message: EventsLoaded) -> None:
+        if message.offset and not message.events:
+            return  # past the oldest event: stay on the last page
+        self.audit_offset = message.offset
+        table = self.query_one("#events", DataTable)
+        table.clear()
+        for event in message.events:
+            table.add_row(f"{event.at:%Y-%m-%d %H:%M}", event.actor, event.action,
+                          event.target or "", event.detail)
+
+    def action_next_events(self) -> None:
+        self.load_events(self.audit_offset + AUDIT_PAGE)
+
+    def action_previous_events(self) -> None:
+        self.load_events(max(0, self.audit_offset - AUDIT_PAGE))
+
+    def on_screen_resume(self) -> None:
+        self.load()
+
+    def action_back(self) -> None:
+        self.dismiss()

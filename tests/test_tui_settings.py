@@ -1,0 +1,205 @@
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from helpers import PASSWORD, add_user, admin, register
+from textual.widgets import Switch
+from tui import SIZE, log_in_password, screen_text, settle, table_usernames
+
+from qmfa_tui.app import QmfaApp
+from qmfa_tui.screens.main import MainScreen
+from qmfa_tui.screens.mandatory import MandatoryModal
+from qmfa_tui.screens.register_device import RegisterDeviceScreen
+from qmfa_tui.screens.settings import SettingsScreen
+from qmfa_tui.screens.users import UsersScreen
+from qmfa_tui.services import accounts, audit, demo, policy, twofactor
+from qmfa_tui.services.session import Actor, shell_actor
+
+
+async def open_settings(pilot, actor: Actor) -> SettingsScreen:
+    pilot.app.log_in(actor)
+    await settle(pilot)
+    await pilot.press("g")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, SettingsScreen)
+    return pilot.app.screen
+
+
+@pytest.fixture
+def demo_admin(database, fixed_clock) -> Actor:
+    demo.create_demo(130)
+    code, _ = twofactor.demo_security_code("admin")
+    return twofactor.verify_login_code(accounts.login_password("admin", demo.DEMO_PASSWORD), code)
+
+
+def affected(db_path) -> list[str]:
+    return [row[0] for row in sqlite3.connect(db_path).execute(
+        "SELECT a.username FROM account a LEFT JOIN device d ON d.account_id = a.id "
+        "WHERE a.active AND a.auth_source = 'local' AND d.id IS NULL ORDER BY a.username")]
+
+
+async def test_an_admin_without_2fa_sees_why_the_toggle_is_off(database, fixed_clock):
+    boss = admin()
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_settings(pilot, boss)
+        assert screen.query_one("#mandatory", Switch).disabled
+        assert "Turn on two-step verification for your own account first." in screen_text(app)
+        assert screen.query_one("#my-account").display
+        await pilot.click("#my-account")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "UserEditScreen"
+
+
+async def test_turning_mandatory_on_through_the_modal(database, db_path, demo_admin):
+    wanted = affected(db_path)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_settings(pilot, demo_admin)
+        switch = screen.query_one("#mandatory", Switch)
+        assert not switch.disabled and not switch.value
+        # Cancel first: nothing changes.
+        await pilot.click("#mandatory")
+        await settle(pilot)
+        assert isinstance(app.screen, MandatoryModal)
+        assert f"{len(wanted):,} active" in screen_text(app)
+        assert "will not be able to log in" in screen_text(app)
+        assert table_usernames_in(app, "#affected") == wanted[:50]
+        await pilot.click("#cancel")
+        await settle(pilot)
+        assert not policy.instance_info().mandatory and not switch.value
+        # Again, follow "Users" to the affected list and back, then confirm.
+        await pilot.click("#mandatory")
+        await settle(pilot)
+        await pilot.click("#users-link")
+        await settle(pilot)
+        assert isinstance(app.screen, UsersScreen)
+        names = table_usernames(app)
+        while app.screen.page.has_next:
+            await pilot.press("n")
+            await settle(pilot)
+            names += table_usernames(app)
+        assert names == wanted
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, MandatoryModal)
+        await pilot.click("#confirm")
+        await settle(pilot)
+        assert isinstance(app.screen, SettingsScreen)
+        assert policy.instance_info().mandatory and switch.value
+        assert "Mandatory Two-step Authentication is on." in screen_text(app)
+    events = audit.list_events(demo_admin, action="settings.mandatory_on")
+    assert [(e.actor, e.detail) for e in events] == [("admin", f"affected users: {len(wanted)}")]
+
+
+def table_usernames_in(app: QmfaApp, selector: str) -> list[str]:
+    return [str(key.value) for key in app.screen.query_one(selector).rows]
+
+
+async def test_turning_it_off_asks_and_is_audited(database, fixed_clock):
+    boss = admin()
+    register(boss, fixed_clock)
+    policy.set_mandatory(boss, True)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_settings(pilot, boss)
+        await pilot.click("#mandatory")
+        await settle(pilot)
+        assert "Turn off Mandatory Two-step Authentication?" in screen_text(app)
+        await pilot.click("#confirm")
+        await settle(pilot)
+    assert not policy.instance_info().mandatory
+    assert len(audit.list_events(boss, action="settings.mandatory_off")) == 1
+
+
+async def test_with_nobody_affected_the_modal_says_so(database, fixed_clock):
+    boss = admin()
+    register(boss, fixed_clock)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_settings(pilot, boss)
+        await pilot.click("#mandatory")
+        await settle(pilot)
+        assert "nobody will be locked out" in screen_text(app)
+        await pilot.click("#confirm")
+        await settle(pilot)
+    assert policy.instance_info().mandatory
+
+
+async def test_on_saas_only_the_super_admin_may_switch(database, fixed_clock):
+    boss = admin()
+    register(boss, fixed_clock)
+    second = add_user(boss, "root2", role="admin")
+    register(second, fixed_clock)
+    policy.set_deployment(shell_actor(), "saas")
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_settings(pilot, second)
+        assert screen.query_one("#mandatory", Switch).disabled
+        assert "Only the super-admin can change this on SaaS instances." in screen_text(app)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_settings(pilot, boss)
+        assert not screen.query_one("#mandatory", Switch).disabled
+
+
+async def test_grace_period_is_set_here_and_lets_users_skip_until_the_deadline(
+        database, fixed_clock):
+    boss = admin()
+    register(boss, fixed_clock)
+    add_user(boss, "alice")
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_settings(pilot, boss)
+        screen.query_one("#grace").value = "24"
+        await pilot.click("#save-grace")
+        await settle(pilot)
+        assert "Grace period set to 24 hours." in screen_text(app)
+    policy.set_mandatory(boss, True)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in_password(pilot, "alice", PASSWORD)
+        assert isinstance(app.screen, RegisterDeviceScreen)
+        assert "You can skip it until 2027-01-16 08:00 UTC." in screen_text(app)
+        await pilot.click("#skip")
+        await settle(pilot)
+        assert isinstance(app.screen, MainScreen) and app.session.username == "alice"
+        assert "before 2027-01-16 08:00 UTC" in screen_text(app)
+    fixed_clock.advance(24 * 3600)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in_password(pilot, "alice", PASSWORD)
+        assert isinstance(app.screen, RegisterDeviceScreen)
+        assert not app.screen.query("#skip")
+        assert "Set it up to continue." in screen_text(app)
+    assert [e.actor for e in audit.list_events(boss, action="settings.grace_period")] == [
+        "admin"]
+
+
+async def test_the_audit_tab_lists_events_newest_first(database, fixed_clock):
+    boss = admin()
+    add_user(boss, "alice")
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_settings(pilot, boss)
+        table = screen.query_one("#events")
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        assert [(row[1], row[2], row[3]) for row in rows] == [
+            ("alice", "login.succeeded", "alice"),
+            ("admin", "user.created", "alice"),
+            ("admin", "login.succeeded", "admin"),
+            ("shell", "instance.initialized", "admin"),
+        ]
+
+
+async def test_plain_users_and_users_module_holders_have_no_settings(database, fixed_clock):
+    boss = admin()
+    helpdesk = add_user(boss, "helpdesk", users_module=True)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        app.log_in(helpdesk)
+        await settle(pilot)
+        await pilot.press("g")
+        await settle(pilot)
+        assert not isinstance(app.screen, SettingsScreen)
