@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 from collections.abc import Callable, Sequence
 
 from qmfa_tui import __version__
-from qmfa_tui.errors import BadInput, QmfaError
+from qmfa_tui.cli import admin
+from qmfa_tui.cli.common import UsageError, open_from_args, positive_int, read_password
+from qmfa_tui.errors import QmfaError
 
 EXAMPLES = """\
 examples:
   qmfa demo                      try it: demo users, then the app (log in as admin / qmfa-demo)
   qmfa demo codes admin          the security code admin's phone would show now (demo only)
   qmfa init                      create the database and its first admin
+  qmfa users list --2fa disabled --format csv     who has no 2FA?
+  qmfa users remove-2fa alice    a locked-out user registers again at the next login
+  qmfa settings mandatory off    the last way in, from the shell
   qmfa --database postgresql://qmfa@db.internal/qmfa
 """
 
@@ -24,9 +28,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
+    except UsageError as error:
+        print(f"qmfa: {error}", file=sys.stderr)
+        return 2
     except QmfaError as error:
         print(f"qmfa: {error.message}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # `qmfa users list | head`: the reader left; that is not an error.
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("qmfa: interrupted", file=sys.stderr)
         return 130
@@ -71,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  qmfa demo\n  qmfa demo --users 100000 --no-launch\n"
                "  qmfa demo codes admin",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    demo.add_argument("--users", type=_positive_int, default=50, metavar="N",
+    demo.add_argument("--users", type=positive_int, default=50, metavar="N",
                       help="how many users (default: 50)")
     demo.add_argument("--no-launch", action="store_true",
                       help="create the data, do not open the app")
@@ -85,38 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     codes.add_argument("user", metavar="USER")
     codes.set_defaults(handler=run_demo_codes)
+    admin.add_commands(commands, common)
     return parser
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("give at least 1")
-    return value
-
-
-def _open(args: argparse.Namespace, default_name: str | None = None):
-    from qmfa_tui import storage
-
-    url = getattr(args, "database", None)
-    if url is None and default_name is not None:
-        url = storage.resolve_url(None) if _env_url() else storage.default_url(default_name)
-    return storage.open_database(url, key_file=getattr(args, "key_file", None))
-
-
-def _env_url() -> str | None:
-    import os
-
-    from qmfa_tui.storage.database import DATABASE_URL_ENV
-
-    return os.environ.get(DATABASE_URL_ENV)
-
-
 def run_app(args: argparse.Namespace, default_name: str | None = None) -> int:
-    opened = _open(args, default_name)
+    opened = open_from_args(args, default_name)
     from qmfa_tui.app import QmfaApp
 
     QmfaApp(opened).run()
@@ -124,8 +109,8 @@ def run_app(args: argparse.Namespace, default_name: str | None = None) -> int:
 
 
 def run_init(args: argparse.Namespace) -> int:
-    password = _read_password(args.password_stdin)
-    opened = _open(args)
+    password = read_password(args.password_stdin, "Password for the first admin: ")
+    opened = open_from_args(args)
     from qmfa_tui.services import accounts
 
     info = accounts.create_first_admin(
@@ -138,25 +123,11 @@ def run_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_password(from_stdin: bool) -> str:
-    if from_stdin:
-        line = sys.stdin.readline()
-        if not line:
-            raise BadInput("--password-stdin read nothing from standard input.")
-        return line.rstrip("\r\n")
-    if not sys.stdin.isatty():
-        raise BadInput("No terminal to ask for the password; use --password-stdin.")
-    first = getpass.getpass("Password for the first admin: ")
-    if first != getpass.getpass("Again: "):
-        raise BadInput("The two passwords differ.")
-    return first
-
-
 DEMO_DATABASE = "demo.db"
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    opened = _open(args, DEMO_DATABASE)
+    opened = open_from_args(args, DEMO_DATABASE)
     from qmfa_tui.services import demo
 
     with _progress_bar(f"Creating {args.users:,} demo users") as advance:
@@ -175,7 +146,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def run_demo_codes(args: argparse.Namespace) -> int:
-    _open(args, DEMO_DATABASE)
+    open_from_args(args, DEMO_DATABASE)
     from qmfa_tui.services import twofactor
 
     code, seconds_left = twofactor.demo_security_code(args.user)

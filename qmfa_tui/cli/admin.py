@@ -1,0 +1,317 @@
+"""Headless operator commands: users, settings and the audit log, scriptable over SSH.
+
+Everything runs as the actor "shell" (an operator with shell access holds the
+database and its key anyway), and every change is audited as such.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from qmfa_tui.cli.common import confirm, open_from_args, positive_int, read_password
+
+FORMATTER = argparse.RawDescriptionHelpFormatter
+USER_COLUMNS = ("username", "name", "email", "auth", "active", "2fa", "codes_left")
+AUDIT_COLUMNS = ("at", "actor", "action", "target", "detail")
+
+
+def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
+    _add_users(commands, common)
+    _add_settings(commands, common)
+    _add_audit(commands, common)
+
+
+def _parser(group: Any, name: str, common: argparse.ArgumentParser, summary: str,
+            example: str) -> argparse.ArgumentParser:
+    return group.add_parser(name, parents=[common], help=summary, description=summary + ".",
+                            epilog=f"example:\n  {example}", formatter_class=FORMATTER)
+
+
+def _add_users(commands: Any, common: argparse.ArgumentParser) -> None:
+    users = commands.add_parser("users", parents=[common], help="list and manage users",
+                                description="List and manage users.")
+    group = users.add_subparsers(metavar="COMMAND", required=True)
+
+    listing = _parser(group, "list", common, "List users with the Users screen's filters",
+                      "qmfa users list --2fa disabled --auth local --format csv > no-2fa.csv")
+    listing.add_argument("--2fa", dest="two_factor", choices=("enabled", "disabled"))
+    status = listing.add_mutually_exclusive_group()
+    status.add_argument("--active", dest="status", action="store_const", const="active")
+    status.add_argument("--inactive", dest="status", action="store_const", const="inactive")
+    listing.add_argument("--auth", choices=("local", "ldap", "sso"))
+    listing.add_argument("--search", default="", metavar="TEXT",
+                         help="in username, name or email")
+    listing.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    listing.set_defaults(handler=users_list, status="all")
+
+    add = _parser(group, "add", common, "Create a user",
+                  "echo 'a long passphrase' | qmfa users add alice --name 'Alice A' "
+                  "--password-stdin")
+    add.add_argument("user", metavar="USER")
+    add.add_argument("--name", default="", help="full name")
+    add.add_argument("--email", default="")
+    add.add_argument("--auth", choices=("local", "ldap", "sso"), default="local")
+    add.add_argument("--admin", action="store_true", help="give every permission")
+    add.add_argument("--users-module", action="store_true",
+                     help="may open Customization > Users and read recovery codes")
+    add.add_argument("--password-stdin", action="store_true",
+                     help="read the password from standard input instead of prompting")
+    add.set_defaults(handler=users_add)
+
+    deactivate = _parser(group, "deactivate", common, "Deactivate a user (they cannot log in)",
+                         "qmfa users deactivate alice")
+    deactivate.add_argument("user", metavar="USER")
+    deactivate.set_defaults(handler=users_deactivate)
+
+    remove = _parser(group, "remove-2fa", common,
+                     "Remove a user's device and recovery codes (they register again)",
+                     "qmfa users remove-2fa alice")
+    remove.add_argument("user", metavar="USER")
+    remove.set_defaults(handler=users_remove_2fa)
+
+    codes = _parser(group, "recovery-codes", common,
+                    "Show a user's unused recovery codes (audited)",
+                    "qmfa users recovery-codes alice --txt alice-codes.txt")
+    codes.add_argument("user", metavar="USER")
+    codes.add_argument("--txt", type=Path, metavar="FILE",
+                       help="write the .txt a user would download (created 0600)")
+    codes.set_defaults(handler=users_recovery_codes)
+
+
+def _add_settings(commands: Any, common: argparse.ArgumentParser) -> None:
+    settings = commands.add_parser("settings", parents=[common],
+                                   help="show and change instance settings",
+                                   description="Show and change instance settings.")
+    group = settings.add_subparsers(metavar="COMMAND", required=True)
+    show = _parser(group, "show", common, "Show the instance settings", "qmfa settings show")
+    show.set_defaults(handler=settings_show)
+    mandatory = _parser(group, "mandatory", common,
+                        "Switch Mandatory Two-step Authentication on or off",
+                        "qmfa settings mandatory on --yes")
+    mandatory.add_argument("state", choices=("on", "off"))
+    mandatory.add_argument("--yes", action="store_true", help="do not ask to confirm")
+    mandatory.set_defaults(handler=settings_mandatory)
+    grace = _parser(group, "grace-period", common,
+                    "Hours a user may put off registering once 2FA is mandatory (0: none)",
+                    "qmfa settings grace-period 48")
+    grace.add_argument("hours", type=int, metavar="HOURS")
+    grace.set_defaults(handler=settings_grace_period)
+
+
+def _add_audit(commands: Any, common: argparse.ArgumentParser) -> None:
+    audit = _parser(commands, "audit", common, "Show the audit log, newest first",
+                    "qmfa audit --since 2027-01-01 --action device.removed --format csv")
+    audit.add_argument("--since", type=_timestamp, metavar="WHEN",
+                       help="ISO date or time, UTC (2027-01-15 or 2027-01-15T08:00)")
+    audit.add_argument("--user", metavar="USER", help="events by or about USER")
+    audit.add_argument("--action", metavar="ACTION", help="e.g. device.removed")
+    audit.add_argument("--limit", type=positive_int, default=1000)
+    audit.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    audit.set_defaults(handler=audit_list)
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date or time") from None
+
+
+def _shell():
+    from qmfa_tui.services.session import shell_actor
+
+    return shell_actor()
+
+
+def _all_users(user_filter: Any) -> Iterator[Any]:
+    """Every matching user, one keyset page at a time (never all in memory)."""
+    from qmfa_tui.services import directory
+
+    after = None
+    while True:
+        page = directory.page_users(_shell(), user_filter, after=after, size=1000)
+        yield from page.rows
+        if not page.has_next:
+            return
+        after = page.rows[-1].username
+
+
+def users_list(args: argparse.Namespace) -> int:
+    open_from_args(args)
+    from qmfa_tui.services.directory import UserFilter
+
+    user_filter = UserFilter(two_factor=args.two_factor or "all", status=args.status,
+                             auth_source=args.auth, search=args.search)
+    rows = ({"username": u.username, "name": u.display_name, "email": u.email,
+             "auth": u.auth_source, "active": u.active, "2fa": u.two_factor,
+             "codes_left": u.codes_left} for u in _all_users(user_filter))
+    widths = {"username": 18, "name": 16, "email": 20, "auth": 5, "active": 6, "2fa": 5,
+              "codes_left": 4}
+    _write(rows, USER_COLUMNS, args.format, widths, {"codes_left": "left"})
+    return 0
+
+
+def _write(rows: Iterable[dict[str, Any]], columns: tuple[str, ...], fmt: str,
+           widths: dict[str, int], headers: dict[str, str] | None = None) -> None:
+    out = sys.stdout
+    if fmt == "csv":
+        writer = csv.DictWriter(out, columns, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _plain(v) for k, v in row.items()})
+    elif fmt == "json":
+        out.write("[")
+        for index, row in enumerate(rows):
+            out.write(("," if index else "") + "\n  " + json.dumps(row, default=str))
+        out.write("\n]\n")
+    else:
+        headers = headers or {}
+        out.write(" ".join(_cell(headers.get(c, c).upper(), widths[c]) for c in columns)
+                  .rstrip() + "\n")
+        for row in rows:
+            out.write(" ".join(_cell(_plain(row[c]), widths[c]) for c in columns).rstrip()
+                      + "\n")
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M:%S}"
+    return str(value)
+
+
+def _cell(text: str, width: int) -> str:
+    return text.ljust(width) if len(text) <= width else text[:width - 1] + "…"
+
+
+def users_add(args: argparse.Namespace) -> int:
+    password = None
+    if args.auth == "local":
+        password = read_password(args.password_stdin, f"Password for {args.user}: ")
+    open_from_args(args)
+    from qmfa_tui.services import accounts
+
+    info = accounts.create_user(_shell(), args.user, password=password,
+                                display_name=args.name, email=args.email,
+                                auth_source=args.auth, role="admin" if args.admin else "user",
+                                users_module=args.users_module or args.admin)
+    print(f"Created {info.username} ({info.auth_source}, {info.role}).")
+    return 0
+
+
+def users_deactivate(args: argparse.Namespace) -> int:
+    open_from_args(args)
+    from qmfa_tui.services import accounts
+
+    info = accounts.set_active(_shell(), args.user, False)
+    print(f"{info.username} is inactive.")
+    return 0
+
+
+def users_remove_2fa(args: argparse.Namespace) -> int:
+    open_from_args(args)
+    from qmfa_tui.services import twofactor
+
+    removal = twofactor.remove_device(_shell(), args.user)
+    then = ("must register a device at the next login" if removal.registration_required_next_login
+            else "logs in with the password alone until registering again")
+    print(f"Removed two-step verification for {removal.username}, who {then}.")
+    return 0
+
+
+def users_recovery_codes(args: argparse.Namespace) -> int:
+    open_from_args(args)
+    from qmfa_tui.services import clock, policy, recovery
+
+    codes = recovery.reveal_codes(_shell(), args.user)
+    if args.txt is None:
+        print("\n".join(codes) if codes else f"{args.user} has no unused recovery codes.")
+        return 0
+    text = recovery.codes_text(args.user, policy.instance_info().instance_name, codes,
+                               clock.utc(clock.now()))
+    _write_private(args.txt, text)
+    print(f"Wrote {len(codes)} recovery codes to {args.txt}.", file=sys.stderr)
+    return 0
+
+
+def _write_private(path: Path, text: str) -> None:
+    import os
+
+    from qmfa_tui.errors import BadInput
+
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as error:
+        raise BadInput(f"Cannot write {path}: {error.strerror}.") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def settings_show(args: argparse.Namespace) -> int:
+    opened = open_from_args(args)
+    from qmfa_tui.services import policy
+
+    info = policy.instance_info()
+    print(f"database:     {opened.display_url}")
+    print(f"key:          {opened.key_file or '$QMFA_SECRET_KEY'}")
+    print(f"instance:     {info.instance_name}")
+    print(f"deployment:   {info.deployment}")
+    print(f"mandatory:    {'on' if info.mandatory else 'off'}")
+    print(f"grace period: {info.grace_period_hours} hours")
+    print(f"without 2FA:  {policy.count_affected()} active local users")
+    if info.demo:
+        print("demo:         yes")
+    return 0
+
+
+def settings_mandatory(args: argparse.Namespace) -> int:
+    open_from_args(args)
+    from qmfa_tui.services import policy
+
+    enabled = args.state == "on"
+    if enabled:
+        affected = policy.count_affected()
+        print(f"{affected} active local users have no two-step verification; they will not be "
+              "able to log in until they set it up"
+              + (f" (grace period: {policy.instance_info().grace_period_hours} hours)."
+                 if policy.instance_info().grace_period_hours else "."))
+        if not confirm("Make two-step verification mandatory?", args.yes):
+            print("Nothing changed.")
+            return 1
+    info = policy.set_mandatory(_shell(), enabled)
+    print(f"Mandatory Two-step Authentication is {'on' if info.mandatory else 'off'}.")
+    return 0
+
+
+def settings_grace_period(args: argparse.Namespace) -> int:
+    open_from_args(args)
+    from qmfa_tui.services import policy
+
+    info = policy.set_grace_period(_shell(), args.hours)
+    print(f"Grace period: {info.grace_period_hours} hours.")
+    return 0
+
+
+def audit_list(args: argparse.Namespace) -> int:
+    open_from_args(args)
+    from qmfa_tui.services import audit
+
+    events = audit.list_events(_shell(), since=args.since, username=args.user,
+                               action=args.action, limit=args.limit)
+    table = args.format == "table"
+    rows = ({"at": f"{e.at:%Y-%m-%d %H:%M}" if table else e.at, "actor": e.actor,
+             "action": e.action, "target": e.target, "detail": e.detail} for e in events)
+    _write(rows, AUDIT_COLUMNS, args.format,
+           {"at": 16, "actor": 10, "action": 20, "target": 10, "detail": 20})
+    return 0
+

@@ -1,0 +1,58 @@
+"""What the `qmfa` subcommands share: opening the database, reading a password, errors."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+
+from qmfa_tui.errors import BadInput
+
+
+class UsageError(Exception):
+    """Bad usage: exit code 2, like argparse's own."""
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("give at least 1")
+    return value
+
+
+def open_from_args(args: argparse.Namespace, default_name: str | None = None):
+    """Open the database named by --database, $QMFA_DATABASE_URL, or the default file."""
+    from qmfa_tui import storage
+    from qmfa_tui.storage.database import DATABASE_URL_ENV
+
+    url = getattr(args, "database", None)
+    if url is None and default_name is not None and not os.environ.get(DATABASE_URL_ENV):
+        url = storage.default_url(default_name)
+    return storage.open_database(url, key_file=getattr(args, "key_file", None))
+
+
+def read_password(from_stdin: bool, prompt: str) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            raise BadInput("--password-stdin read nothing from standard input.")
+        return line.rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise BadInput("No terminal to ask for the password; use --password-stdin.")
+    first = getpass.getpass(prompt)
+    if first != getpass.getpass("Again: "):
+        raise BadInput("The two passwords differ.")
+    return first
+
+
+def confirm(question: str, assume_yes: bool) -> bool:
+    """Ask on the terminal; without one, only --yes confirms."""
+    if assume_yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UsageError("Standard input is not a terminal: add --yes to confirm.")
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")

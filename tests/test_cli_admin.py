@@ -1,0 +1,132 @@
+"""Operator commands as subprocesses: output, exit codes, audit with the actor "shell"."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+
+import pytest
+from test_cli import PASSWORD, assert_one_clear_line, qmfa
+
+
+@pytest.fixture
+def url(tmp_path) -> str:
+    url = f"sqlite:///{tmp_path}/ops/qmfa.db"
+    result = qmfa("--database", url, "demo", "--users", "60", "--no-launch")
+    assert result.returncode == 0, result.stderr
+    return url
+
+
+@pytest.fixture
+def db(tmp_path) -> sqlite3.Connection:
+    return sqlite3.connect(tmp_path / "ops" / "qmfa.db")
+
+
+def no_2fa(db: sqlite3.Connection) -> list[str]:
+    return [r[0] for r in db.execute(
+        "SELECT username FROM account WHERE NOT two_factor AND auth_source = 'local' "
+        "AND active ORDER BY username")]
+
+
+def test_who_has_no_2fa_in_one_command_as_csv(url, db):
+    result = qmfa("--database", url, "users", "list", "--2fa", "disabled", "--active",
+                  "--auth", "local", "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [row["username"] for row in rows] == no_2fa(db)
+    assert {row["2fa"] for row in rows} == {"no"}
+
+
+def test_list_formats_and_width(url, db):
+    table = qmfa("--database", url, "users", "list")
+    assert table.returncode == 0
+    lines = table.stdout.splitlines()
+    assert lines[0].startswith("USERNAME") and max(len(line) for line in lines) <= 80
+    assert len(lines) - 1 == db.execute("SELECT count(*) FROM account").fetchone()[0]
+    listed = json.loads(qmfa("--database", url, "users", "list", "--search", "admin",
+                             "--format", "json").stdout)
+    assert listed[0]["username"] == "admin" and listed[0]["2fa"] is True
+    assert listed[0]["codes_left"] == 8
+
+
+def test_fix_a_locked_out_admin_with_one_command(url, db):
+    result = qmfa("--database", url, "users", "remove-2fa", "admin")
+    assert result.returncode == 0, result.stderr
+    assert "Removed two-step verification for admin" in result.stdout
+    assert db.execute("SELECT two_factor FROM account WHERE username = 'admin'").fetchone() == (0,)
+    audit = qmfa("--database", url, "audit", "--action", "device.removed", "--format", "json")
+    events = json.loads(audit.stdout)
+    assert [(e["actor"], e["target"]) for e in events] == [("shell", "admin")]
+    assert_one_clear_line(qmfa("--database", url, "users", "remove-2fa", "admin"),
+                          "no two-step verification device")
+
+
+def test_mandatory_from_the_shell(url):
+    refused = qmfa("--database", url, "settings", "mandatory", "on", stdin="")
+    assert refused.returncode == 2 and "add --yes" in refused.stderr
+    assert "active local users have no two-step verification" in refused.stdout
+    on = qmfa("--database", url, "settings", "mandatory", "on", "--yes")
+    assert on.returncode == 0 and "is on" in on.stdout
+    assert "mandatory:    on" in qmfa("--database", url, "settings", "show").stdout
+    off = qmfa("--database", url, "settings", "mandatory", "off")
+    assert off.returncode == 0 and "is off" in off.stdout
+    actions = [e["action"] for e in json.loads(
+        qmfa("--database", url, "audit", "--user", "shell", "--format", "json").stdout)]
+    assert actions[:2] == ["settings.mandatory_off", "settings.mandatory_on"]
+
+
+def test_grace_period_from_the_shell(url):
+    assert qmfa("--database", url, "settings", "grace-period", "48").returncode == 0
+    assert "grace period: 48 hours" in qmfa("--database", url, "settings", "show").stdout
+    assert_one_clear_line(qmfa("--database", url, "settings", "grace-period", "-3"),
+                          "0 to 2160 hours")
+
+
+def test_add_deactivate_and_reveal(url, tmp_path):
+    added = qmfa("--database", url, "users", "add", "zed", "--name", "Zed Z",
+                 "--password-stdin", stdin=PASSWORD + "\n")
+    assert added.returncode == 0, added.stderr
+    assert_one_clear_line(qmfa("--database", url, "users", "add", "zed", "--password-stdin",
+                               stdin=PASSWORD + "\n"), "taken")
+    assert qmfa("--database", url, "users", "add", "lou", "--auth", "ldap").returncode == 0
+    assert qmfa("--database", url, "users", "deactivate", "zed").returncode == 0
+    inactive = qmfa("--database", url, "users", "list", "--inactive", "--search", "zed")
+    assert "zed" in inactive.stdout
+    codes = qmfa("--database", url, "users", "recovery-codes", "bob").stdout.split()
+    assert len(codes) == 5
+    target = tmp_path / "bob.txt"
+    assert qmfa("--database", url, "users", "recovery-codes", "bob", "--txt",
+                str(target)).returncode == 0
+    assert all(code in target.read_text() for code in codes)
+    assert target.stat().st_mode & 0o777 == 0o600
+    reveals = json.loads(qmfa("--database", url, "audit", "--action", "recovery.revealed",
+                              "--format", "json").stdout)
+    assert [(e["actor"], e["target"]) for e in reveals] == [("shell", "bob")] * 2
+
+
+@pytest.mark.parametrize(("args", "code", "fragment"), [
+    (["users", "remove-2fa", "nobody"], 1, "no user 'nobody'"),
+    (["users", "list", "--2fa", "maybe"], 2, "invalid choice"),
+    (["audit", "--since", "yesterday"], 2, "not an ISO date"),
+    (["users"], 2, "required"),
+])
+def test_bad_input_exit_codes(url, args, code, fragment):
+    result = qmfa("--database", url, *args)
+    assert result.returncode == code
+    assert fragment in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_unreachable_database_is_one_line():
+    result = qmfa("--database", "postgresql://nobody@127.0.0.1:1/none", "users", "list")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_every_command_has_help_with_an_example():
+    for command in (["users", "list"], ["users", "add"], ["users", "deactivate"],
+                    ["users", "remove-2fa"], ["users", "recovery-codes"], ["settings", "show"],
+                    ["settings", "mandatory"], ["settings", "grace-period"], ["audit"]):
+        helped = qmfa(*command, "--help")
+        assert helped.returncode == 0 and "example" in helped.stdout, command
