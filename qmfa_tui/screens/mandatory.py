@@ -122,7 +122,7 @@ class MandatoryModal(ModalScreen[bool]):
         if self.total:
             self.app.push_screen(UsersScreen(
                 self.actor, AFFECTED_BY_MANDATORY,
-                origin="affected by Mandatory Two-step Authentication"))
+                origin="locked out by mandatory 2FA"))
 
     def action_next_page(self) -> None:
         if self.page is not None and self.page.has_next and self.page.rows:
