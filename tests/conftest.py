@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,13 +34,47 @@ def fixed_clock() -> Iterator[FakeClock]:
         yield fake
 
 
+# Set by .ci/run (which starts a throw-away PostgreSQL); see the README to run it locally.
+POSTGRES_URL = os.environ.get("QMFA_TEST_POSTGRES_URL")
+# Modules about SQLite files or driving screens and subprocesses run on SQLite only.
+SQLITE_ONLY = ("test_storage", "test_tui_", "test_cli", "test_rfc_vectors")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" not in metafunc.fixturenames:
+        return
+    backends = ["sqlite"]
+    if POSTGRES_URL and not metafunc.module.__name__.startswith(SQLITE_ONLY):
+        backends.append("postgresql")
+    metafunc.parametrize("backend", backends, scope="function")
+
+
+def empty_postgres_schema(url: str) -> None:
+    """Drop everything in the test database's public schema."""
+    from playhouse.db_url import parse
+
+    database = storage.database._postgresql_class()(**parse(url))
+    with database:
+        database.execute_sql("DROP SCHEMA IF EXISTS public CASCADE")
+        database.execute_sql("CREATE SCHEMA public")
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "qmfa.db"
 
 
 @pytest.fixture
-def database(db_path: Path, fixed_clock: FakeClock) -> Iterator[storage.OpenDatabase]:
-    opened = storage.open_database(f"sqlite:///{db_path}")
+def database_url(backend: str, db_path: Path) -> str:
+    if backend == "postgresql":
+        assert POSTGRES_URL is not None
+        empty_postgres_schema(POSTGRES_URL)
+        return POSTGRES_URL
+    return f"sqlite:///{db_path}"
+
+
+@pytest.fixture
+def database(database_url: str, fixed_clock: FakeClock) -> Iterator[storage.OpenDatabase]:
+    opened = storage.open_database(database_url)
     yield opened
     storage.close_database()

@@ -1,9 +1,8 @@
-"""Several processes race for one recovery code or one TOTP step on one SQLite file."""
+"""Several processes race for one recovery code or one TOTP step (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 import multiprocessing
-from pathlib import Path
 
 import pyotp
 import pytest
@@ -50,9 +49,9 @@ def run_race(url: str, kind: str, code: str) -> list[str]:
 
 
 @pytest.fixture
-def enrolled(tmp_path: Path):
+def enrolled(database_url: str):
     """An admin with a device, registered at the real time (the racers use the real clock)."""
-    url = f"sqlite:///{tmp_path}/race.db"
+    url = database_url
     storage.open_database(url)
     accounts.create_first_admin("admin", PASSWORD)
     actor = accounts.login_password("admin", PASSWORD).actor
