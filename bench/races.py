@@ -83,9 +83,12 @@ def race(url: str, kind: str, rounds: int, users: dict[str, tuple[str, list[str]
         if kind == "recovery":
             code = codes[(number // len(names)) % len(codes)]
         else:
-            last = (storage.Device.select(storage.Device.last_step)
-                    .join(storage.Account).where(storage.Account.username == name).scalar())
-            code = pyotp.TOTP(secret).generate_otp(last + 1)
+            last, drift = (storage.Device.select(storage.Device.last_step, storage.Device.drift)
+                           .join(storage.Account).where(storage.Account.username == name)
+                           .tuples().get())
+            # The step the phone shows now, or the next unused one if that was used already.
+            step = max(last + 1, int(time.time()) // 30 + drift)
+            code = pyotp.TOTP(secret).generate_otp(step)
         for queue in queues:
             queue.put((kind, name, code))
         outcomes = [results.get(timeout=120) for _ in workers]

@@ -42,6 +42,18 @@ async def all_pages(pilot) -> list[str]:
     return names
 
 
+async def own_device_option(pilot, actor: Actor, option: str) -> None:
+    """My Account > Security: click the toggle, then Remove or Resync."""
+    pilot.app.log_in(actor)
+    await settle(pilot)
+    await pilot.press("a")
+    await settle(pilot)
+    await pilot.click("#two-factor")
+    await settle(pilot)
+    await pilot.click(option)
+    await settle(pilot)
+
+
 def direct(db_path, where: str) -> list[str]:
     sql = ("SELECT a.username FROM account a LEFT JOIN device d ON d.account_id = a.id "
            f"WHERE {where} ORDER BY a.username")
@@ -150,14 +162,7 @@ async def test_resync_at_four_minutes_drift_through_the_modal(database, fixed_cl
     device = register(boss, fixed_clock)
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
-        app.log_in(boss)
-        await settle(pilot)
-        await pilot.press("a")
-        await settle(pilot)
-        await pilot.click("#two-factor")
-        await settle(pilot)
-        await pilot.click("#resync")
-        await settle(pilot)
+        await own_device_option(pilot, boss, "#resync")
         assert isinstance(app.screen, ResyncScreen)
         phone = fixed_clock.t + 240
         await type_into(pilot, "#first", code_at(device.secret, phone + 60))
@@ -202,14 +207,7 @@ async def test_removing_ones_own_device_under_mandatory_warns(database, fixed_cl
     policy.set_mandatory(boss, True)
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
-        app.log_in(boss)
-        await settle(pilot)
-        await pilot.press("a")
-        await settle(pilot)
-        await pilot.click("#two-factor")
-        await settle(pilot)
-        await pilot.click("#remove")
-        await settle(pilot)
+        await own_device_option(pilot, boss, "#remove")
         assert "your next login will require registering" in screen_text(app)
         await pilot.click("#cancel")
         await settle(pilot)
