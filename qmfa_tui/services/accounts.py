@@ -213,7 +213,7 @@ def login_password(username: str, password: str) -> PendingLogin:
                 f"{account.username} signs in through {account.auth_source.upper()}, "
                 "not with a qmfa password.")
         raise AuthenticationFailed(_LOGIN_REFUSED)
-    throttle.check(account.id, throttle.PASSWORD, now)
+    had_failures = throttle.check(account.id, throttle.PASSWORD, now)
     try:
         _hasher.verify(account.password_hash, password)
     except (VerificationError, InvalidHashError):
@@ -232,7 +232,7 @@ def login_password(username: str, password: str) -> PendingLogin:
     else:
         next_step = NextStep.DONE
     with db.atomic():
-        throttle.reset(account.id, throttle.PASSWORD)
+        throttle.reset(account.id, throttle.PASSWORD, had_failures)
         if next_step is NextStep.DONE:
             audit.record(account, "login.succeeded", target=account, detail="password only")
         elif next_step is NextStep.REGISTER_DEVICE:

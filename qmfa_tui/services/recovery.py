@@ -93,7 +93,7 @@ def login_with_recovery_code(pending: PendingLogin, raw_code: str) -> RecoveryLo
     """The second login step with a recovery code instead of a security code."""
     now = clock.now()
     account = policy.pending_account(pending, NextStep.SECURITY_CODE, now)
-    throttle.check(account.id, throttle.CODE, now)
+    had_failures = throttle.check(account.id, throttle.CODE, now)
     code = normalize(raw_code)
     device = Device.get_or_none(Device.account == account.id)
     digest = sealer().digest(code, _context(account.id))
@@ -105,7 +105,7 @@ def login_with_recovery_code(pending: PendingLogin, raw_code: str) -> RecoveryLo
                     .execute())
         if used == 1:
             remaining = _remaining(device.id)
-            throttle.reset(account.id, throttle.CODE)
+            throttle.reset(account.id, throttle.CODE, had_failures)
             audit.record(account, "login.recovery_code", target=account,
                          detail=f"recovery codes left: {remaining}")
     if used == 1:

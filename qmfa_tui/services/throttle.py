@@ -25,13 +25,17 @@ def delay_after(failures: int) -> int:
     return MAX_DELAY_SECONDS if exponent >= 10 else min(2**exponent, MAX_DELAY_SECONDS)
 
 
-def check(account_id: int, kind: str, now: float) -> None:
-    """Raise Throttled if this user must still wait before trying ``kind`` again."""
+def check(account_id: int, kind: str, now: float) -> bool:
+    """Raise Throttled if this user must still wait before trying ``kind`` again.
+
+    Returns whether failures are on record, so a success only resets what exists.
+    """
     locked_until = (Throttle.select(Throttle.locked_until)
                     .where(Throttle.account == account_id, Throttle.kind == kind)
                     .scalar())
     if locked_until and locked_until > now:
         raise Throttled(max(1, math.ceil(locked_until - now)))
+    return locked_until is not None
 
 
 def record_failure(account_id: int, kind: str, now: float) -> int:
@@ -46,8 +50,10 @@ def record_failure(account_id: int, kind: str, now: float) -> int:
     return failures
 
 
-def reset(account_id: int, kind: str) -> None:
-    """Forget the failures of ``kind`` after a success."""
+def reset(account_id: int, kind: str, had_failures: bool = True) -> None:
+    """Forget the failures of ``kind`` after a success (nothing to do if none were on record)."""
+    if not had_failures:
+        return
     (Throttle.delete()
      .where(Throttle.account == account_id, Throttle.kind == kind)
      .execute())

@@ -155,7 +155,7 @@ def confirm_registration(who: Actor | PendingLogin, pending: PendingRegistration
     account = _registering_account(who, now)
     if pending.user_id != account.id:
         raise NotPermitted("That registration belongs to another user.")
-    throttle.check(account.id, throttle.CODE, now)
+    had_failures = throttle.check(account.id, throttle.CODE, now)
     code = normalize_security_code(code, pending.digits)
     totp = make_totp(pending.secret, algorithm=pending.algorithm, digits=pending.digits,
                      interval=pending.interval)
@@ -174,7 +174,7 @@ def confirm_registration(who: Actor | PendingLogin, pending: PendingRegistration
             registered_at=clock.utc(now))
         recovery.store_codes(device, account.id, codes)
         Account.update(two_factor=True).where(Account.id == account.id).execute()
-        throttle.reset(account.id, throttle.CODE)
+        throttle.reset(account.id, throttle.CODE, had_failures)
         audit.record(account, "device.registered", target=account,
                      detail=f"{len(codes)} recovery codes")
     return Enrollment(codes, issue_actor(account.id, account.username),
@@ -197,7 +197,7 @@ def verify_login_code(pending: PendingLogin, raw_code: str) -> Actor:
     """
     now = clock.now()
     account = policy.pending_account(pending, NextStep.SECURITY_CODE, now)
-    throttle.check(account.id, throttle.CODE, now)
+    had_failures = throttle.check(account.id, throttle.CODE, now)
     device = Device.get_or_none(Device.account == account.id)
     if device is None:
         raise Conflict("Two-step verification was removed from this account; log in again.")
@@ -217,7 +217,7 @@ def verify_login_code(pending: PendingLogin, raw_code: str) -> Actor:
                     .where(Device.id == device.id, Device.last_step < found.step)
                     .execute())
         if accepted:
-            throttle.reset(account.id, throttle.CODE)
+            throttle.reset(account.id, throttle.CODE, had_failures)
             audit.record(account, "login.succeeded", target=account, detail="security code")
     if not accepted:
         _record_code_failure(account, now, "replayed security code")
@@ -267,7 +267,7 @@ def resync(actor: Actor, first_code: str, second_code: str) -> ResyncResult:
     account = policy.acting_account(actor)
     if account is None:
         raise NotPermitted("Resync needs codes from the owner's phone: the owner does it.")
-    throttle.check(account.id, throttle.CODE, now)
+    had_failures = throttle.check(account.id, throttle.CODE, now)
     device = Device.get_or_none(Device.account == account.id)
     if device is None:
         raise NotFound("You have no device to resync.")
@@ -293,7 +293,7 @@ def resync(actor: Actor, first_code: str, second_code: str) -> ResyncResult:
                     .where(Device.id == device.id, Device.last_step < step)
                     .execute())
         if accepted:
-            throttle.reset(account.id, throttle.CODE)
+            throttle.reset(account.id, throttle.CODE, had_failures)
             audit.record(actor, "device.resynced", target=account,
                          detail=f"drift {drift * device.interval:+d} s")
     if not accepted:
