@@ -87,4 +87,5 @@ class SecondStepScreen(Screen[None]):
         self.query_one("#submit", Button).disabled = busy
 
     def action_back(self) -> None:
+        """One screen back; from the security code, the password step (forgetting this one)."""
         self.dismiss()

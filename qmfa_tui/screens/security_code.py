@@ -46,7 +46,3 @@ class SecurityCodeScreen(SecondStepScreen):
         from qmfa_tui.screens.recovery_code import RecoveryCodeScreen
 
         self.app.push_screen(RecoveryCodeScreen(self.pending))
-
-    def action_back(self) -> None:
-        """Back to the password step, forgetting this one."""
-        self.dismiss()
