@@ -123,3 +123,7 @@ def test_usage_errors_exit_2_and_help_has_examples():
 def test_python_dash_m_and_the_console_script_agree():
     module = qmfa("--version")
     assert module.returncode == 0 and module.stdout.startswith("qmfa ")
+
+
+def test_the_app_on_an_empty_database_says_what_to_run(url):
+    assert_one_clear_line(qmfa("--database", url, stdin=""), "qmfa init", "qmfa demo")

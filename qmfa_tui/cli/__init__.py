@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from qmfa_tui import __version__
 from qmfa_tui.cli import admin
 from qmfa_tui.cli.common import UsageError, open_from_args, positive_int, read_password
-from qmfa_tui.errors import QmfaError
+from qmfa_tui.errors import BadInput, QmfaError
 
 EXAMPLES = """\
 examples:
@@ -102,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_app(args: argparse.Namespace, default_name: str | None = None) -> int:
     opened = open_from_args(args, default_name)
+    from qmfa_tui.services import accounts
+
+    if not accounts.any_users():
+        raise BadInput(f"{opened.display_url} has no users yet: run `qmfa init` to create the "
+                       "first admin, or `qmfa demo` to try qmfa on demo users.")
     from qmfa_tui.app import QmfaApp
 
     QmfaApp(opened).run()

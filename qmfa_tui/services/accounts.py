@@ -125,6 +125,12 @@ def _new_account(username: str, password: str | None, *, display_name: str, emai
 
 
 @translate_errors
+def any_users() -> bool:
+    """Has anyone been created yet (by `qmfa init` or `qmfa demo`)?"""
+    return Account.select().exists()
+
+
+@translate_errors
 def create_first_admin(username: str, password: str, *, display_name: str = "",
                        email: str = "", deployment: str = "on-prem") -> UserInfo:
     """``qmfa init``: the first user, an admin (and on SaaS the super-admin)."""
