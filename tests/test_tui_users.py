@@ -139,8 +139,8 @@ async def test_admin_removes_a_device_and_the_table_row_follows(database, fixed_
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, UsersScreen)
-        table = app.screen.query_one("#users")
-        assert str(table.get_row("alice")[2]) == "Disabled"
+        rows = {row.username: row for row in app.screen.query_one("#users").rows}
+        assert not rows["alice"].two_factor
     events = audit.list_events(boss, action="device.removed")
     assert [(e.actor, e.target) for e in events] == [("admin", "alice")]
 
@@ -241,3 +241,35 @@ async def test_filter_controls_cycle_with_the_keyboard(database, demo_admin):
             await pilot.press("enter")
             await settle(pilot)
         assert button.value == "all"
+
+
+async def test_the_table_moves_scrolls_and_opens_with_the_keyboard(database, demo_admin):
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_users(pilot, demo_admin)
+        table = screen.query_one("#users")
+        assert table.render_line(0).text.split()[:3] == ["Username", "Name", "2FA"]
+        await pilot.press("end")
+        await settle(pilot)
+        last = table.rows[-1]
+        assert table.cursor_row == len(table.rows) - 1
+        assert table.scroll_offset.y > 0  # scrolled, and the header still heads the view
+        assert table.render_line(0).text.split()[0] == "Username"
+        bottom = table.scrollable_content_region.height - 1  # above the horizontal scrollbar
+        assert last.username in table.render_line(bottom).text
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, UserEditScreen) and app.screen.username == last.username
+
+
+async def test_few_recovery_codes_are_highlighted(database, demo_admin):
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_users(pilot, demo_admin)
+        await type_into(pilot, "#search", "helpdesk")
+        table = screen.query_one("#users")
+        assert [row.codes_left for row in table.rows] == [2]
+        line = table.render_line(1)
+        codes = next(segment for segment in line if segment.text.startswith("2/8"))
+        others = next(segment for segment in line if segment.text.startswith("helpdesk"))
+        assert codes.style.bold and codes.style != others.style

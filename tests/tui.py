@@ -41,7 +41,6 @@ def screen_text(app: QmfaApp) -> str:
 
 
 def table_usernames(app: QmfaApp) -> list[str]:
-    from textual.widgets import DataTable
+    from qmfa_tui.widgets.user_table import UserTable
 
-    table = app.screen.query_one("#users", DataTable)
-    return [str(key.value) for key in table.rows]
+    return [row.username for row in app.screen.query_one("#users", UserTable).rows]

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -18,34 +17,20 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import Footer, Header, Input, Static
 from textual.worker import get_current_worker
 
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.services import directory
-from qmfa_tui.services.directory import PAGE_SIZE, UserFilter, UserPage, UserRow
+from qmfa_tui.services.directory import PAGE_SIZE, UserFilter, UserPage
 from qmfa_tui.services.session import Actor
 from qmfa_tui.widgets.cycle_button import CycleButton
+from qmfa_tui.widgets.user_table import UserTable
 
 TWO_FACTOR_OPTIONS = [("All", "all"), ("Enabled", "enabled"), ("Disabled", "disabled")]
 STATUS_OPTIONS = [("Active", "active"), ("Inactive", "inactive"), ("All", "all")]
 SOURCE_OPTIONS = [("All", "any"), ("Local", "local"), ("LDAP", "ldap"), ("SSO", "sso")]
-# (label, width): what matters for 2FA first, so an 80-column terminal shows it whole.
-COLUMNS = (("Username", 18), ("Name", 16), ("2FA", 8), ("Codes", 5), ("Source", 6),
-           ("Active", 6), ("Email", None))
 SEARCH_DELAY = 0.25
-
-
-def codes_cell(row: UserRow) -> Text | str:
-    if row.codes_left is None:
-        return "-"
-    text = f"{row.codes_left}/8"
-    return Text(text, style="bold red") if row.few_codes_left else text
-
-
-def table_row(row: UserRow) -> tuple[object, ...]:
-    return (row.username, row.display_name, "Enabled" if row.two_factor else "Disabled",
-            codes_cell(row), row.auth_source, "yes" if row.active else "no", row.email)
 
 
 class UsersScreen(Screen[None]):
@@ -96,10 +81,7 @@ class UsersScreen(Screen[None]):
             yield Input(f.search, placeholder="Search name, username, email", compact=True,
                         id="search")
         yield Static("", id="summary")
-        table: DataTable[object] = DataTable(id="users", cursor_type="row", zebra_stripes=True)
-        for label, width in COLUMNS:
-            table.add_column(label, width=width)
-        yield table
+        yield UserTable(id="users")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -149,13 +131,7 @@ class UsersScreen(Screen[None]):
         if message.request != self.page_request:
             return  # an answer to a filter or page the user has since left
         self.page = message.page
-        table = self.query_one("#users", DataTable)
-        selected = table.cursor_row
-        table.clear()
-        for row in message.page.rows:
-            table.add_row(*table_row(row), key=row.username)
-        if message.page.rows:
-            table.move_cursor(row=min(selected, len(message.page.rows) - 1))
+        self.query_one("#users", UserTable).set_rows(message.page.rows)
         self.shown_page = message.request
         self._show_summary()
 
@@ -228,13 +204,11 @@ class UsersScreen(Screen[None]):
             self.page_number = max(1, self.page_number - 1)
             self.load_page(before=self.page.rows[0].username)
 
-    @on(DataTable.RowSelected, "#users")
-    def open_user(self, event: DataTable.RowSelected) -> None:
+    @on(UserTable.Selected, "#users")
+    def open_user(self, event: UserTable.Selected) -> None:
         from qmfa_tui.screens.user_edit import UserEditScreen
 
-        username = event.row_key.value
-        if username is not None:
-            self.app.push_screen(UserEditScreen(self.actor, username))
+        self.app.push_screen(UserEditScreen(self.actor, event.username))
 
     def action_back(self) -> None:
         self.dismiss()
