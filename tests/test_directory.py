@@ -144,3 +144,12 @@ def accounts_login(username: str):
     from qmfa_tui.services import accounts
 
     return accounts.login_password(username, "a long password").actor
+
+
+def test_the_affected_users_are_one_set_for_the_modal_and_the_policy(seeded):
+    """policy.count_affected (audit, shell, grace) and the modal's filter name the same users."""
+    from qmfa_tui.services import policy
+
+    listed = walk(directory.AFFECTED_BY_MANDATORY)
+    assert policy.count_affected() == len(listed) == directory.count_users(
+        shell_actor(), directory.AFFECTED_BY_MANDATORY)

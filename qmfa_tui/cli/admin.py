@@ -281,10 +281,10 @@ def settings_mandatory(args: argparse.Namespace) -> int:
     enabled = args.state == "on"
     if enabled:
         affected = policy.count_affected()
+        grace = policy.instance_info().grace_period_hours
         print(f"{affected} active local users have no two-step verification; they will not be "
               "able to log in until they set it up"
-              + (f" (grace period: {policy.instance_info().grace_period_hours} hours)."
-                 if policy.instance_info().grace_period_hours else "."))
+              + (f" (grace period: {grace} hours)." if grace else "."))
         if not confirm("Make two-step verification mandatory?", args.yes):
             print("Nothing changed.")
             return 1
