@@ -30,7 +30,7 @@ def record(actor: Actor | Account, action: str, *, target: Account | None = None
         actor_name, actor_id = actor.username, actor.user_id
     else:
         actor_name, actor_id = actor.username, actor.id
-    AuditEvent.create(
+    AuditEvent.insert(
         at=clock.utc(clock.now()),
         actor=actor_name,
         actor_id=actor_id,
@@ -38,7 +38,7 @@ def record(actor: Actor | Account, action: str, *, target: Account | None = None
         target_id=target.id if target is not None else None,
         action=action,
         detail=detail,
-    )
+    ).execute()
 
 
 @translate_errors

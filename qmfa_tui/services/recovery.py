@@ -10,7 +10,7 @@ from datetime import datetime
 
 from qmfa_tui.errors import AuthenticationFailed, BadInput, NotFound
 from qmfa_tui.services import audit, clock, policy, throttle
-from qmfa_tui.services.session import Actor, NextStep, PendingLogin, issue_actor
+from qmfa_tui.services.session import Actor, PendingLogin, issue_actor
 from qmfa_tui.storage import Device, RecoveryCode, db, sealer, translate_errors
 
 CODE_COUNT = 8
@@ -92,10 +92,9 @@ class RecoveryLogin:
 def login_with_recovery_code(pending: PendingLogin, raw_code: str) -> RecoveryLogin:
     """The second login step with a recovery code instead of a security code."""
     now = clock.now()
-    account = policy.pending_account(pending, NextStep.SECURITY_CODE, now)
-    had_failures = throttle.check(account.id, throttle.CODE, now)
+    step = policy.code_step(pending, now)
+    account, device, had_failures = step.account, step.device, step.had_failures
     code = normalize(raw_code)
-    device = Device.get_or_none(Device.account == account.id)
     digest = sealer().digest(code, _context(account.id))
     with db.atomic():
         used = 0

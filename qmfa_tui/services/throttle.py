@@ -33,6 +33,11 @@ def check(account_id: int, kind: str, now: float) -> bool:
     locked_until = (Throttle.select(Throttle.locked_until)
                     .where(Throttle.account == account_id, Throttle.kind == kind)
                     .scalar())
+    return check_lock(locked_until, now)
+
+
+def check_lock(locked_until: float | None, now: float) -> bool:
+    """``check`` for a throttle row's ``locked_until`` already read (None: no row)."""
     if locked_until and locked_until > now:
         raise Throttled(max(1, math.ceil(locked_until - now)))
     return locked_until is not None

@@ -196,9 +196,8 @@ def verify_login_code(pending: PendingLogin, raw_code: str) -> Actor:
     step``), so a code is accepted once even by two logins at the same instant.
     """
     now = clock.now()
-    account = policy.pending_account(pending, NextStep.SECURITY_CODE, now)
-    had_failures = throttle.check(account.id, throttle.CODE, now)
-    device = Device.get_or_none(Device.account == account.id)
+    step = policy.code_step(pending, now)
+    account, device, had_failures = step.account, step.device, step.had_failures
     if device is None:
         raise Conflict("Two-step verification was removed from this account; log in again.")
     code = normalize_security_code(raw_code, device.digits)
