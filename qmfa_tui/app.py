@@ -5,15 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-import platformdirs
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.events import DeliveryComplete, DeliveryFailed
 
 from qmfa_tui.screens.commands import NavigationCommands
 from qmfa_tui.screens.login import LoginScreen
-from qmfa_tui.screens.main import MainScreen
-from qmfa_tui.screens.recovery_codes import FileSaved
 from qmfa_tui.services.session import Actor
 from qmfa_tui.storage import OpenDatabase
 
@@ -42,6 +39,8 @@ class QmfaApp(App[None]):
     def log_in(self, actor: Actor, *, notice: str | None = None, warning: bool = False) -> None:
         self.session = actor
         self.sub_title = actor.username
+        from qmfa_tui.screens.main import MainScreen
+
         self.add_mode("main", lambda: MainScreen(actor))
         self.switch_mode("main")
         self.remove_mode("login")  # nothing of the login steps survives
@@ -75,6 +74,8 @@ class QmfaApp(App[None]):
 
     def save_directory(self) -> Path:
         """Where downloads go: ~/Downloads (made 0700 if missing, as on a fresh server)."""
+        import platformdirs
+
         directory = self.downloads_dir or platformdirs.user_downloads_path()
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         return directory
@@ -86,9 +87,13 @@ class QmfaApp(App[None]):
             self.push_screen(SettingsScreen(self.session))
 
     def on_delivery_complete(self, event: DeliveryComplete) -> None:
+        from qmfa_tui.screens.recovery_codes import FileSaved
+
         if event.path is not None:
             event.path.chmod(0o600)  # recovery codes: for the owner's eyes only
         self.screen.post_message(FileSaved(event.path, None))
 
     def on_delivery_failed(self, event: DeliveryFailed) -> None:
+        from qmfa_tui.screens.recovery_codes import FileSaved
+
         self.screen.post_message(FileSaved(None, str(event.exception)))

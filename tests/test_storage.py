@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from helpers import add_user, admin, code_at, register, start_login
 
-from qmfa_tui import storage
+from qmfa_tui import database_url, storage
 from qmfa_tui.errors import StorageError
 from qmfa_tui.services import recovery, twofactor
 from qmfa_tui.storage import sealing
@@ -142,7 +142,7 @@ def test_a_file_that_is_not_a_database(tmp_path):
 
 
 def test_the_password_is_hidden_in_messages():
-    assert storage.database.redact("postgresql://qa:s3cret@db/qmfa") == (
+    assert database_url.redact("postgresql://qa:s3cret@db/qmfa") == (
         "postgresql://qa:***@db/qmfa")
 
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from qmfa_tui import __version__
 from qmfa_tui.cli import admin
 from qmfa_tui.cli.common import UsageError, open_from_args, positive_int, read_password
 from qmfa_tui.errors import BadInput, QmfaError
+
+if TYPE_CHECKING:
+    from qmfa_tui.app import QmfaApp
 
 EXAMPLES = """\
 examples:
@@ -100,8 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_app(args: argparse.Namespace, default_name: str | None = None) -> int:
-    opened = open_from_args(args, default_name)
+def run_app(args: argparse.Namespace) -> int:
+    prepare_app(args).run()
+    return 0
+
+
+def prepare_app(args: argparse.Namespace) -> QmfaApp:
+    """The app on the database the arguments name, refused when nobody could log in."""
+    opened = open_from_args(args)
     from qmfa_tui.services import accounts
 
     if not accounts.any_users():
@@ -109,8 +119,7 @@ def run_app(args: argparse.Namespace, default_name: str | None = None) -> int:
                        "first admin, or `qmfa demo` to try qmfa on demo users.")
     from qmfa_tui.app import QmfaApp
 
-    QmfaApp(opened).run()
-    return 0
+    return QmfaApp(opened)
 
 
 def run_init(args: argparse.Namespace) -> int:

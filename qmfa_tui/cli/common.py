@@ -26,12 +26,20 @@ def positive_int(text: str) -> int:
 
 def open_from_args(args: argparse.Namespace, default_name: str | None = None):
     """Open the database named by --database, $QMFA_DATABASE_URL, or the default file."""
-    from qmfa_tui import storage
-    from qmfa_tui.storage.database import DATABASE_URL_ENV
+    from qmfa_tui.database_url import (
+        DATABASE_URL_ENV,
+        default_url,
+        resolve_url,
+        skip_unused_drivers,
+    )
 
     url = getattr(args, "database", None)
     if url is None and default_name is not None and not os.environ.get(DATABASE_URL_ENV):
-        url = storage.default_url(default_name)
+        url = default_url(default_name)
+    url = resolve_url(url)
+    skip_unused_drivers(url)
+    from qmfa_tui import storage
+
     return storage.open_database(url, key_file=getattr(args, "key_file", None))
 
 

@@ -3,16 +3,14 @@
 Nothing here imports Textual or the services.
 """
 
+from qmfa_tui.database_url import data_dir, default_url, resolve_url
 from qmfa_tui.storage.database import (
     OpenDatabase,
     bulk_insert,
     close_database,
     current,
-    data_dir,
-    default_url,
     is_sqlite,
     open_database,
-    resolve_url,
     sealer,
     translate_errors,
 )

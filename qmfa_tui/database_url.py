@@ -1,0 +1,72 @@
+"""Database URLs: which database a URL names, where the default one lives, how to show it.
+
+This module imports no database library, so the `qmfa` command can read a URL and
+decide what to import before paying for peewee (see ``skip_unused_drivers``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+DATABASE_URL_ENV = "QMFA_DATABASE_URL"
+_BACKENDS = {"sqlite": "sqlite", "postgres": "postgresql", "postgresql": "postgresql"}
+_POSTGRESQL_DRIVERS = ("psycopg", "psycopg2")
+
+
+def data_dir() -> Path:
+    """Where qmfa keeps its files unless told otherwise (the platform's user data dir)."""
+    import platformdirs
+
+    return platformdirs.user_data_path("qmfa", appauthor=False)
+
+
+def default_url(name: str = "qmfa.db") -> str:
+    return f"sqlite:///{data_dir() / name}"
+
+
+def resolve_url(url: str | None) -> str:
+    return url or os.environ.get(DATABASE_URL_ENV) or default_url()
+
+
+def backend_of(url: str) -> str | None:
+    """"sqlite" or "postgresql", or None for a URL qmfa cannot open."""
+    return _BACKENDS.get(urlsplit(url).scheme.lower())
+
+
+def sqlite_path(url: str) -> Path:
+    """The file of a sqlite URL: sqlite:///relative.db or sqlite:////absolute/path.db."""
+    return Path(urlsplit(url).path[1:]).expanduser()
+
+
+def postgresql_conninfo(url: str) -> str:
+    """The URL as libpq reads it; libpq accepts both schemes, peewee hands on postgresql://."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(scheme="postgresql"))
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced, fit for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def skip_unused_drivers(url: str) -> None:
+    """Keep PostgreSQL drivers unimported in a process that will only open SQLite.
+
+    peewee imports every PostgreSQL driver it finds when it is first imported, even to
+    open SQLite: with the ``postgres`` extra installed that is ~140 ms and ~25 MiB of
+    psycopg before the login screen. The `qmfa` command opens one database per process,
+    so once it knows the URL is SQLite it marks the drivers absent (a ``None`` entry in
+    ``sys.modules`` makes ``import`` raise ImportError). Nothing happens if peewee is
+    already imported, and a PostgreSQL URL leaves everything as it is.
+    """
+    if backend_of(url) != "sqlite" or "peewee" in sys.modules:
+        return
+    for name in _POSTGRESQL_DRIVERS:
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qmfa_tui import database_url
+
+
+def test_sqlite_paths_follow_the_slashes():
+    assert database_url.sqlite_path("sqlite:///relative.db") == Path("relative.db")
+    assert database_url.sqlite_path("sqlite:////srv/qmfa/qmfa.db") == Path("/srv/qmfa/qmfa.db")
+    assert database_url.sqlite_path("sqlite:///~/qmfa.db") == Path.home() / "qmfa.db"
+
+
+def test_backends_by_scheme():
+    assert database_url.backend_of("sqlite:///x.db") == "sqlite"
+    assert database_url.backend_of("postgres://qa@db/qmfa") == "postgresql"
+    assert database_url.backend_of("PostgreSQL://qa@db/qmfa") == "postgresql"
+    assert database_url.backend_of("mysql://qa@db/qmfa") is None
+    assert database_url.backend_of("qmfa.db") is None
+
+
+def test_both_postgresql_schemes_reach_libpq_as_postgresql():
+    assert database_url.postgresql_conninfo("postgres://qa:pw@db:5433/qmfa?sslmode=require") == (
+        "postgresql://qa:pw@db:5433/qmfa?sslmode=require")
+
+
+def run_python(program: str) -> str:
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_the_qmfa_command_on_sqlite_never_imports_a_postgresql_driver(tmp_path):
+    pytest.importorskip("psycopg")
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    program = (
+        "import sys\n"
+        "from qmfa_tui import cli\n"
+        f"assert cli.main(['--database', {url!r}, 'users', 'list']) == 0\n"
+        "print(sorted(name for name, module in sys.modules.items()\n"
+        "             if name.startswith('psycopg') and module is not None))\n")
+    assert run_python(program).splitlines()[-1] == "[]"
+
+
+def test_a_postgresql_url_leaves_the_drivers_importable():
+    pytest.importorskip("psycopg")
+    program = (
+        "from qmfa_tui import database_url\n"
+        "database_url.skip_unused_drivers('postgresql://qa@db/qmfa')\n"
+        "import peewee\n"
+        "print(peewee.psycopg is not None)\n")
+    assert run_python(program) == "True"
