@@ -11,6 +11,7 @@ from qmfa_tui.errors import AuthenticationFailed, BadInput, NotFound, NotPermitt
 from qmfa_tui.services import audit, clock, throttle
 from qmfa_tui.services.session import Actor, NextStep, PendingLogin
 from qmfa_tui.storage import Account, Device, InstanceSettings, Throttle, db, translate_errors
+from qmfa_tui.storage.prepared import Prepared
 
 ADMIN = "admin"
 LOCAL = "local"
@@ -194,9 +195,20 @@ def pending_account(pending: PendingLogin, step: NextStep, now: float) -> Accoun
     return account
 
 
-# Every column of a device but its account, which the login already knows.
-_DEVICE_COLUMNS = [field for field in Device._meta.sorted_fields if field.name != "account"]
+# The columns of a device the code step reads: stored as Python uses them (no dates).
+_DEVICE_COLUMNS = [Device.id, Device.secret_sealed, Device.algorithm, Device.digits,
+                   Device.interval, Device.drift, Device.last_step]
 _DEVICE_NAMES = [field.name for field in _DEVICE_COLUMNS]
+_CODE_STEP = Prepared(
+    lambda account_id: (
+        Account.select(Account.id, Account.username, Account.active, Throttle.locked_until,
+                       *_DEVICE_COLUMNS)
+        .join(Device, JOIN.LEFT_OUTER, on=(Device.account == Account.id))
+        .switch(Account)
+        .join(Throttle, JOIN.LEFT_OUTER,
+              on=(Throttle.account == Account.id) & (Throttle.kind == throttle.CODE))
+        .where(Account.id == account_id)),
+    int)
 
 
 @dataclass(frozen=True)
@@ -211,19 +223,11 @@ class CodeStep:
 def code_step(pending: PendingLogin, now: float) -> CodeStep:
     """The account, device and code throttle of a login at its code step, in one query.
 
-    Every login runs this; one joined SELECT instead of three saves ~0.6 ms of peewee
-    building SQL and rows. Raises as ``pending_account`` and ``throttle.check`` would.
+    Every login runs this: one prepared, joined SELECT instead of three peewee queries
+    saves ~1 ms of Python. Raises as ``pending_account`` and ``throttle.check`` would.
     """
     pending.require(NextStep.SECURITY_CODE, now)
-    row = (Account.select(Account.id, Account.username, Account.active, Throttle.locked_until,
-                          *_DEVICE_COLUMNS)
-           .join(Device, JOIN.LEFT_OUTER, on=(Device.account == Account.id))
-           .switch(Account)
-           .join(Throttle, JOIN.LEFT_OUTER,
-                 on=(Throttle.account == Account.id) & (Throttle.kind == throttle.CODE))
-           .where(Account.id == pending.user_id)
-           .tuples()
-           .first())
+    row = _CODE_STEP.execute(pending.user_id).fetchone()
     if row is None or not row[2]:
         raise AuthenticationFailed("This account is inactive. Ask an admin to activate it.")
     account_id, username, _active, locked_until, *device_values = row

@@ -8,10 +8,13 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
+from peewee import fn
+
 from qmfa_tui.errors import AuthenticationFailed, BadInput, NotFound
 from qmfa_tui.services import audit, clock, policy, throttle
 from qmfa_tui.services.session import Actor, PendingLogin, issue_actor
 from qmfa_tui.storage import Device, RecoveryCode, db, sealer, translate_errors
+from qmfa_tui.storage.prepared import Prepared
 
 CODE_COUNT = 8
 # Crockford's base32 alphabet: no i, l, o or u, so nothing reads as another character.
@@ -74,8 +77,20 @@ def store_codes(device: Device, account_id: int, codes: list[str]) -> None:
     RecoveryCode.insert_many(code_rows(device.id, account_id, codes), CODE_FIELDS).execute()
 
 
+_REMAINING = Prepared(
+    lambda device_id: (RecoveryCode.select(fn.COUNT(RecoveryCode.id))
+                       .where(RecoveryCode.device == device_id)),
+    int)
+# Single use: whichever login deletes the row first has used the code.
+_USE_CODE = Prepared(
+    lambda device_id, digest: (RecoveryCode.delete()
+                               .where(RecoveryCode.device == device_id,
+                                      RecoveryCode.digest == digest)),
+    int, str)
+
+
 def _remaining(device_id: int) -> int:
-    return RecoveryCode.select().where(RecoveryCode.device == device_id).count()
+    return _REMAINING.execute(device_id).fetchone()[0]
 
 
 @dataclass(frozen=True)
@@ -99,9 +114,7 @@ def login_with_recovery_code(pending: PendingLogin, raw_code: str) -> RecoveryLo
     with db.atomic():
         used = 0
         if device is not None:
-            used = (RecoveryCode.delete()
-                    .where(RecoveryCode.device == device.id, RecoveryCode.digest == digest)
-                    .execute())
+            used = _USE_CODE.rows_affected(device.id, digest)
         if used == 1:
             remaining = _remaining(device.id)
             throttle.reset(account.id, throttle.CODE, had_failures)

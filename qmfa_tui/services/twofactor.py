@@ -26,6 +26,7 @@ from qmfa_tui.errors import (
 from qmfa_tui.services import audit, clock, policy, recovery, throttle
 from qmfa_tui.services.session import Actor, NextStep, PendingLogin, issue_actor
 from qmfa_tui.storage import Account, Device, RecoveryCode, db, sealer, translate_errors
+from qmfa_tui.storage.prepared import Prepared
 
 ISSUER = "qmfa"
 ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
@@ -188,6 +189,14 @@ def _record_code_failure(account: Account, now: float, detail: str,
         audit.record(account, action, target=account, detail=detail)
 
 
+# The replay guard: a step is accepted once, by whichever login updates the row first.
+_MARK_STEP_USED = Prepared(
+    lambda device_id, step, drift: (
+        Device.update(last_step=step, drift=drift)
+        .where(Device.id == device_id, Device.last_step < step)),
+    int, int, int)
+
+
 @translate_errors
 def verify_login_code(pending: PendingLogin, raw_code: str) -> Actor:
     """The second login step: a security code within +-1 step of the device's drift.
@@ -212,9 +221,7 @@ def verify_login_code(pending: PendingLogin, raw_code: str) -> Actor:
             raise CodeAlreadyUsed("That code was already used. Wait for the next one.")
         raise AuthenticationFailed("That security code is not valid.")
     with db.atomic():
-        accepted = (Device.update(last_step=found.step, drift=found.step - now_step)
-                    .where(Device.id == device.id, Device.last_step < found.step)
-                    .execute())
+        accepted = _MARK_STEP_USED.rows_affected(device.id, found.step, found.step - now_step)
         if accepted:
             throttle.reset(account.id, throttle.CODE, had_failures)
             audit.record(account, "login.succeeded", target=account, detail="security code")

@@ -1,0 +1,78 @@
+"""Prepared statements: peewee's SQL rendered once, run with each call's values."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import add_user, admin
+
+from qmfa_tui.storage import Account
+from qmfa_tui.storage.prepared import Prepared
+
+
+def test_each_call_runs_with_its_own_values(database):
+    boss = admin()
+    add_user(boss, "alice")
+    add_user(boss, "bob")
+    builds = []
+
+    def build(username):
+        builds.append(username)
+        return Account.select(Account.username).where(Account.username == username)
+
+    by_name = Prepared(build, str)
+    assert by_name.execute("alice").fetchall() == [("alice",)]
+    assert by_name.execute("bob").fetchall() == [("bob",)]
+    assert by_name.execute("nobody").fetchall() == []
+    assert len(builds) == 1  # rendered once
+
+
+def test_an_argument_used_twice_fills_both_places(database):
+    boss = admin()
+    for name in ("alice", "bob", "carol"):
+        add_user(boss, name)
+    between = Prepared(
+        lambda low, high, same: (Account.select(Account.username)
+                                 .where(Account.username >= low, Account.username <= high,
+                                        (Account.username == same) | (Account.username != same))
+                                 .order_by(Account.username)),
+        str, str, str)
+    assert [r[0] for r in between.execute("alice", "bob", "x")] == ["alice", "bob"]
+    assert between.sql()[1].count("\x00qmfa placeholder 2\x00") == 2
+
+
+def test_rows_affected_counts_a_conditional_update_once(database):
+    boss = admin()
+    add_user(boss, "alice", display_name="Alice")
+    rename = Prepared(
+        lambda name, old, new: (Account.update(display_name=new)
+                                .where(Account.username == name, Account.display_name == old)),
+        str, str, str)
+    assert rename.rows_affected("alice", "Alice", "Alice A.") == 1
+    assert rename.rows_affected("alice", "Alice", "Alice B.") == 0
+    assert Account.get(Account.username == "alice").display_name == "Alice A."
+
+
+def test_constants_of_the_query_stay_as_peewee_rendered_them(database):
+    boss = admin()
+    add_user(boss, "alice")
+    active_named = Prepared(
+        lambda name: Account.select(Account.id).where(Account.username == name,
+                                                      Account.auth_source == "local"),
+        str)
+    assert len(active_named.execute("alice").fetchall()) == 1
+    assert "local" in active_named.sql()[1]
+
+
+def test_an_argument_the_sql_never_uses_is_refused(database):
+    unused = Prepared(lambda account_id: Account.select().where(Account.id == 1), int)
+    with pytest.raises(ValueError, match="must reach its SQL"):
+        unused.execute(5)
+
+
+def test_only_ints_and_text_are_taken(database):
+    with pytest.raises(TypeError, match="int and str"):
+        Prepared(lambda when: Account.select().where(Account.created_at == when),
+                 float).execute(1.5)
+    by_id = Prepared(lambda account_id: Account.select().where(Account.id == account_id), int)
+    with pytest.raises(TypeError, match="expected 1 arguments"):
+        by_id.execute()
