@@ -18,7 +18,6 @@ from qmfa_tui.widgets.status_line import StatusLine
 
 
 class LoginScreen(Screen[None]):
-    CSS_PATH = "login.tcss"
     AUTO_FOCUS = "#username"
 
     @dataclass
