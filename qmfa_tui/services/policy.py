@@ -10,8 +10,15 @@ from peewee import JOIN, Expression, fn
 from qmfa_tui.errors import AuthenticationFailed, BadInput, NotFound, NotPermitted
 from qmfa_tui.services import audit, clock, throttle
 from qmfa_tui.services.session import Actor, NextStep, PendingLogin
-from qmfa_tui.storage import Account, Device, InstanceSettings, Throttle, db, translate_errors
-from qmfa_tui.storage.prepared import Prepared
+from qmfa_tui.storage import (
+    Account,
+    Device,
+    InstanceSettings,
+    Prepared,
+    Throttle,
+    db,
+    translate_errors,
+)
 
 ADMIN = "admin"
 LOCAL = "local"

@@ -13,8 +13,7 @@ from peewee import fn
 from qmfa_tui.errors import AuthenticationFailed, BadInput, NotFound
 from qmfa_tui.services import audit, clock, policy, throttle
 from qmfa_tui.services.session import Actor, PendingLogin, issue_actor
-from qmfa_tui.storage import Device, RecoveryCode, db, sealer, translate_errors
-from qmfa_tui.storage.prepared import Prepared
+from qmfa_tui.storage import Device, Prepared, RecoveryCode, db, sealer, translate_errors
 
 CODE_COUNT = 8
 # Crockford's base32 alphabet: no i, l, o or u, so nothing reads as another character.

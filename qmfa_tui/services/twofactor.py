@@ -25,8 +25,15 @@ from qmfa_tui.errors import (
 )
 from qmfa_tui.services import audit, clock, policy, recovery, throttle
 from qmfa_tui.services.session import Actor, NextStep, PendingLogin, issue_actor
-from qmfa_tui.storage import Account, Device, RecoveryCode, db, sealer, translate_errors
-from qmfa_tui.storage.prepared import Prepared
+from qmfa_tui.storage import (
+    Account,
+    Device,
+    Prepared,
+    RecoveryCode,
+    db,
+    sealer,
+    translate_errors,
+)
 
 ISSUER = "qmfa"
 ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}

@@ -23,6 +23,7 @@ from qmfa_tui.storage.models import (
     Throttle,
     db,
 )
+from qmfa_tui.storage.prepared import Prepared
 
 __all__ = [
     "Account",
@@ -30,6 +31,7 @@ __all__ = [
     "Device",
     "InstanceSettings",
     "OpenDatabase",
+    "Prepared",
     "RecoveryCode",
     "Throttle",
     "bulk_insert",
