@@ -63,3 +63,29 @@ def test_each_screen_stylesheet_styles_only_its_own_screen():
         for rule in stylesheet.rules:
             for selector_set in rule.selector_set:
                 assert selector_set.selectors[0].name in screens, (path.name, rule.css)
+
+
+# Service functions a screen may call that never touch the database.
+PURE_SERVICE_CALLS = {("recovery", "codes_text"), ("clock", "utc"), ("clock", "now")}
+
+
+def test_every_service_call_from_a_screen_goes_through_the_service_boundary():
+    # translate_errors turns database failures into messages and gives a worker thread's
+    # pooled connection back; a call that skipped it would keep its connection for good.
+    import importlib
+
+    for path in [*(PACKAGE / "screens").glob("*.py"), *(PACKAGE / "widgets").glob("*.py"),
+                 PACKAGE / "app.py"]:
+        tree = ast.parse(path.read_text())
+        services = {alias.asname or alias.name for node in ast.walk(tree)
+                    if isinstance(node, ast.ImportFrom) and node.module == "qmfa_tui.services"
+                    for alias in node.names}
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id in services):
+                module = importlib.import_module(f"qmfa_tui.services.{node.func.value.id}")
+                function = getattr(module, node.func.attr)
+                called = (node.func.value.id, node.func.attr)
+                assert hasattr(function, "__wrapped__") or called in PURE_SERVICE_CALLS, (
+                    path.name, called)
