@@ -160,15 +160,21 @@ async def users_screen_memory(app: QmfaApp) -> None:
         await until_painted(screen, page=1, count=1)
 
 
+async def login_screen_memory(app: QmfaApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+
+
 # What `qmfa --database URL` loads (the command's own path, see cli.prepare_app), then
-# the Users screen. No password step: argon2id's 64 MiB are its deliberate cost.
+# the Users screen ("users") or nothing more ("login"). No password step: argon2id's
+# 64 MiB are its deliberate cost.
 QMFA_APP = PEAK + f"""
 import asyncio, sys
 from qmfa_tui import cli
 app = cli.prepare_app(cli.build_parser().parse_args(["--database", sys.argv[1]]))
 sys.path.insert(0, {str(Path(__file__).parent)!r})
 import users_screen
-asyncio.run(users_screen.users_screen_memory(app))
+asyncio.run(getattr(users_screen, sys.argv[2] + "_screen_memory")(app))
 print(peak())
 """
 
@@ -200,9 +206,12 @@ def main() -> None:
         print(f"  {label:<14} {statistics.median(rows):7.1f} {count_text}   "
               f"({min(rows):.0f}-{max(rows):.0f})  {verdict}")
     bare = peak_rss_mib([sys.executable, "-c", BARE_APP])
-    users = peak_rss_mib([sys.executable, "-c", QMFA_APP, url])
+    login = peak_rss_mib([sys.executable, "-c", QMFA_APP, url, "login"])
+    users = peak_rss_mib([sys.executable, "-c", QMFA_APP, url, "users"])
     print(f"\npeak memory: bare Textual app (Header, DataTable, Footer) {bare:.1f} MiB; "
-          f"qmfa with the 100k Users screen open {users:.1f} MiB ({users / bare:.2f}x)")
+          f"qmfa at its login screen {login:.1f} MiB; with the {summary.users:,}-user Users "
+          f"screen open {users:.1f} MiB ({users / bare:.2f}x the bare app, "
+          f"+{users - login:.1f} MiB over qmfa's login screen)")
 
 
 if __name__ == "__main__":
