@@ -57,7 +57,7 @@ class TimedUsersScreen(UsersScreen):
         self.painted_at = time.perf_counter()
         self.painted.set()
 
-    # Textual runs the handler of every class in the MRO, UsersScreen's first: no super().
+    # Textual runs the handler of every class in the MRO, UsersScreen's too: no super().
     def on_users_screen_page_loaded(self, message: UsersScreen.PageLoaded) -> None:
         self.answered_at = time.perf_counter()
 

@@ -36,7 +36,7 @@ def backend_of(url: str) -> str | None:
     return _BACKENDS.get(urlsplit(url).scheme.lower())
 
 
-def sqlite_path(url: str) -> Path:
+def sqlite_file(url: str) -> Path:
     """The file of a sqlite URL: sqlite:///relative.db or sqlite:////absolute/path.db."""
     return Path(urlsplit(url).path[1:]).expanduser()
 

@@ -10,9 +10,9 @@ from qmfa_tui import database_url
 
 
 def test_sqlite_paths_follow_the_slashes():
-    assert database_url.sqlite_path("sqlite:///relative.db") == Path("relative.db")
-    assert database_url.sqlite_path("sqlite:////srv/qmfa/qmfa.db") == Path("/srv/qmfa/qmfa.db")
-    assert database_url.sqlite_path("sqlite:///~/qmfa.db") == Path.home() / "qmfa.db"
+    assert database_url.sqlite_file("sqlite:///relative.db") == Path("relative.db")
+    assert database_url.sqlite_file("sqlite:////srv/qmfa/qmfa.db") == Path("/srv/qmfa/qmfa.db")
+    assert database_url.sqlite_file("sqlite:///~/qmfa.db") == Path.home() / "qmfa.db"
 
 
 def test_backends_by_scheme():

@@ -228,7 +228,7 @@ def login_password(username: str, password: str) -> PendingLogin:
             audit.record(account, "login.failed", target=account, detail="wrong password")
         raise AuthenticationFailed(_LOGIN_REFUSED) from None
     if not account.active:
-        raise AuthenticationFailed("This account is inactive. Ask an admin to activate it.")
+        raise AuthenticationFailed(policy.INACTIVE_ACCOUNT)
     has_device = Device.select().where(Device.account == account.id).exists()
     grace_deadline = None
     if has_device:

@@ -21,6 +21,7 @@ from qmfa_tui.storage import (
 )
 
 ADMIN = "admin"
+INACTIVE_ACCOUNT = "This account is inactive. Ask an admin to activate it."
 LOCAL = "local"
 
 
@@ -198,7 +199,7 @@ def pending_account(pending: PendingLogin, step: NextStep, now: float) -> Accoun
     pending.require(step, now)
     account = Account.get_or_none(Account.id == pending.user_id)
     if account is None or not account.active:
-        raise AuthenticationFailed("This account is inactive. Ask an admin to activate it.")
+        raise AuthenticationFailed(INACTIVE_ACCOUNT)
     return account
 
 
@@ -236,7 +237,7 @@ def code_step(pending: PendingLogin, now: float) -> CodeStep:
     pending.require(NextStep.SECURITY_CODE, now)
     row = _CODE_STEP.execute(pending.user_id).fetchone()
     if row is None or not row[2]:
-        raise AuthenticationFailed("This account is inactive. Ask an admin to activate it.")
+        raise AuthenticationFailed(INACTIVE_ACCOUNT)
     account_id, username, _active, locked_until, *device_values = row
     had_failures = throttle.check_lock(locked_until, now)
     device = None

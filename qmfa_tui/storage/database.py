@@ -25,7 +25,7 @@ from qmfa_tui.database_url import (
     postgresql_conninfo,
     redact,
     resolve_url,
-    sqlite_path,
+    sqlite_file,
 )
 from qmfa_tui.errors import Conflict, DatabaseBusy, StorageError
 from qmfa_tui.storage import sealing
@@ -125,7 +125,7 @@ def _connect(url: str) -> tuple[str, peewee.Database, Path | None]:
         )
     try:
         if backend == "sqlite":
-            path = sqlite_path(url)
+            path = sqlite_file(url)
             if str(path) == ":memory:":
                 raise StorageError(
                     "An in-memory SQLite database is private to one thread; give a file path."
