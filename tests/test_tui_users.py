@@ -237,6 +237,7 @@ async def test_filter_controls_cycle_with_the_keyboard(database, demo_admin):
         await settle(pilot)
         assert button.value == "enabled" and screen.user_filter.two_factor == "enabled"
         assert "2FA: Enabled" in str(button.label)
+        assert button.content_size.width >= len(str(button.label))  # shown whole, not cut
         for _ in range(2):
             await pilot.press("enter")
             await settle(pilot)

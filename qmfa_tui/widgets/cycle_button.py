@@ -53,6 +53,7 @@ class CycleButton(Button):
         if value != self._value:
             self._value = value
             self.label = self._label()
+            self.refresh(layout=True)  # Button's label does not re-measure an auto width
             self.post_message(self.Changed(self, value))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
