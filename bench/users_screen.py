@@ -1,4 +1,4 @@
-"""Customization > Users at 100,000 users: open, filter, page, search (medians, in ms).
+"""Customization > Users at 100,000 users: open, filter, page, search, open a user (ms).
 
     python bench/users_screen.py                 # makes a 100k demo database in a temp dir
     python bench/users_screen.py --database sqlite:////path/demo.db --runs 7
@@ -6,6 +6,8 @@
 It prints numbers and exits 0; it is not a test. Each action is timed from the
 keypress (or the push of the screen) until the table shows the new rows and the
 screen has refreshed, headless at 80x24, with the workers really in threads.
+Opening a user (Enter on a row) is timed until User Edit's first drawing, which
+shows the user whole: the screen is pushed once the user has been read.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from pathlib import Path
 
 from qmfa_tui import storage
 from qmfa_tui.app import QmfaApp
+from qmfa_tui.screens import user_edit
 from qmfa_tui.screens import users as users_module
 from qmfa_tui.screens.users import UsersScreen
 from qmfa_tui.services import demo
 from qmfa_tui.services.session import Actor, shell_actor
 from qmfa_tui.widgets.cycle_button import CycleButton
+from qmfa_tui.widgets.user_table import UserTable
 
 GOAL_MS = 100.0
 THINK_TIME = 0.3
@@ -65,6 +69,28 @@ class TimedUsersScreen(UsersScreen):
         self.answered_at = time.perf_counter()
 
 
+class TimedUserEditScreen(user_edit.UserEditScreen):
+    CSS_PATH = str(Path(user_edit.__file__).with_name("user_edit.tcss"))
+    first_painted: asyncio.Event
+
+    def _compositor_refresh(self) -> None:
+        super()._compositor_refresh()
+        TimedUserEditScreen.first_painted.set()
+
+
+async def open_user(screen: TimedUsersScreen, username: str) -> tuple[float, float]:
+    """What Enter on a row runs; ms until User Edit is drawn (with the user's data)."""
+    await asyncio.sleep(THINK_TIME)
+    TimedUserEditScreen.first_painted = asyncio.Event()
+    user_edit.UserEditScreen = TimedUserEditScreen  # open_user_edit pushes this one
+    start = time.perf_counter()
+    screen.open_user(UserTable.Selected(screen.query_one(UserTable), username))
+    await TimedUserEditScreen.first_painted.wait()
+    elapsed = (time.perf_counter() - start) * 1000
+    screen.app.pop_screen()
+    return elapsed, elapsed
+
+
 async def until_painted(screen: TimedUsersScreen, page: int = 0, count: int = 0) -> None:
     """Wait for a drawing made after the answers to those requests reached the screen."""
     while not (screen.shown_page >= page and screen.shown_count >= count
@@ -87,7 +113,7 @@ async def act(screen: TimedUsersScreen, do: Callable[[], object], *,
     return rows, (time.perf_counter() - start) * 1000
 
 
-ACTIONS = ("open", "filter", "next page", "previous page", "search")
+ACTIONS = ("open", "filter", "next page", "previous page", "open a user", "search")
 
 
 async def measure(database: storage.OpenDatabase, actor: Actor,
@@ -108,6 +134,9 @@ async def measure(database: storage.OpenDatabase, actor: Actor,
             results["next page"].append(await act(screen, screen.action_next_page, counts=False))
             results["previous page"].append(
                 await act(screen, screen.action_previous_page, counts=False))
+            assert screen.page is not None
+            rows = screen.page.rows
+            results["open a user"].append(await open_user(screen, rows[run % len(rows)].username))
             text = ("sato", "zzzz")[run % 2]
             results["search"].append(
                 await act(screen, lambda t=text, s=screen: s._set_filter(search=t), counts=True))
@@ -202,7 +231,7 @@ def main() -> None:
         rows = [v[0] for v in values]
         count = statistics.median(v[1] for v in values)
         verdict = "ok" if max(statistics.median(rows), count) <= GOAL_MS else "over the goal"
-        count_text = f"{count:7.1f}" if label not in ("next page", "previous page") else "      -"
+        count_text = f"{count:7.1f}" if label in ("open", "filter", "search") else "      -"
         print(f"  {label:<14} {statistics.median(rows):7.1f} {count_text}   "
               f"({min(rows):.0f}-{max(rows):.0f})  {verdict}")
     bare = peak_rss_mib([sys.executable, "-c", BARE_APP])

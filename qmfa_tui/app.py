@@ -60,10 +60,10 @@ class QmfaApp(App[None]):
         self.remove_mode("main")
 
     def action_my_account(self) -> None:
-        from qmfa_tui.screens.user_edit import UserEditScreen
+        from qmfa_tui.screens.user_edit import open_user_edit
 
         if self.session is not None:
-            self.push_screen(UserEditScreen(self.session, self.session.username))
+            open_user_edit(self, self.session, self.session.username)
 
     def action_users(self) -> None:
         from qmfa_tui.screens.users import UsersScreen

@@ -10,7 +10,7 @@ from tui import SIZE, screen_text, settle, table_usernames, type_into
 from qmfa_tui.app import QmfaApp
 from qmfa_tui.screens.confirm import ConfirmScreen
 from qmfa_tui.screens.resync import ResyncScreen
-from qmfa_tui.screens.user_edit import UserEditScreen
+from qmfa_tui.screens.user_edit import UserEditScreen, open_user_edit
 from qmfa_tui.screens.users import UsersScreen
 from qmfa_tui.services import accounts, audit, demo, directory, recovery, twofactor
 from qmfa_tui.services.session import Actor
@@ -123,12 +123,12 @@ async def test_admin_removes_a_device_and_the_table_row_follows(database, fixed_
         await settle(pilot)
         assert isinstance(app.screen, UserEditScreen) and app.screen.username == "alice"
         assert "Click the toggle to show remove/resync options." in screen_text(app)
-        assert not app.screen.query_one("#remove").display
+        assert not app.screen.query("#remove")
         await pilot.click("#two-factor")
         await settle(pilot)
         assert app.screen.query_one(Switch).value  # the toggle shows options, changes nothing
         assert app.screen.query_one("#remove").display
-        assert not app.screen.query_one("#resync").display  # another user's phone
+        assert not app.screen.query("#resync")  # another user's phone
         await pilot.click("#remove")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmScreen) and "alice" in screen_text(app)
@@ -221,7 +221,7 @@ async def test_ldap_users_are_managed_elsewhere(database, fixed_clock):
     async with app.run_test(size=SIZE) as pilot:
         pilot.app.log_in(boss)
         await settle(pilot)
-        await app.push_screen(UserEditScreen(boss, "carol"))
+        open_user_edit(app, boss, "carol")
         await settle(pilot)
         assert "managed by their identity provider (LDAP)" in screen_text(app)
         assert app.screen.query_one(Switch).disabled
@@ -274,3 +274,88 @@ async def test_few_recovery_codes_are_highlighted(database, demo_admin):
         codes = next(segment for segment in line if segment.text.startswith("2/8"))
         others = next(segment for segment in line if segment.text.startswith("helpdesk"))
         assert codes.style.bold and codes.style != others.style
+
+
+async def test_an_admin_filters_opens_reveals_and_removes_with_the_keyboard(database,
+                                                                            fixed_clock):
+    """The Done-when over SSH: no mouse, only keys, from the Users table to a removed device."""
+    boss = admin()
+    alice = add_user(boss, "alice")
+    device = register(alice, fixed_clock)
+    add_user(boss, "bob")
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_users(pilot, boss)
+        screen.query_one("#two-factor", CycleButton).focus()
+        await pilot.press("enter")  # 2FA: All -> Enabled
+        await settle(pilot)
+        assert table_usernames(app) == ["alice"]
+        await pilot.press("tab", "tab", "tab", "tab")  # past Status, Source, Search
+        assert isinstance(app.focused, type(screen.query_one("#users")))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, UserEditScreen) and app.focused.id == "two-factor"
+        await pilot.press("tab", "enter")  # Show
+        await settle(pilot)
+        assert all(code in screen_text(app) for code in device.codes)
+        await pilot.press("shift+tab", "space")  # the toggle: Remove appears after it
+        await settle(pilot)
+        assert app.focused.id == "two-factor"
+        await pilot.press("tab")
+        assert app.focused.id == "remove"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("shift+tab", "enter")  # from Cancel (the default) to Remove
+        await settle(pilot)
+        assert isinstance(app.screen, UserEditScreen)
+        assert "Two-step verification removed for alice." in screen_text(app)
+        assert not any(code in screen_text(app) for code in device.codes)  # gone with the device
+        assert not app.screen.query("#show-codes")
+    assert not accounts.get_user(boss, "alice").two_factor
+
+
+async def test_profile_tab_by_key_and_by_click(database, fixed_clock):
+    boss = admin()
+    add_user(boss, "alice", display_name="Alice Anders")
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        app.log_in(boss)
+        await settle(pilot)
+        open_user_edit(app, boss, "alice")
+        await settle(pilot)
+        assert "Name:        Alice Anders" not in screen_text(app)  # Security comes first
+        await pilot.press("shift+tab", "left")
+        await pilot.pause()
+        assert "Name:        Alice Anders" in screen_text(app)
+        assert not app.screen.query_one("#security").display
+        await pilot.click("#tabs", offset=(12, 0))  # " Profile  Security ": on Security
+        await pilot.pause()
+        assert app.screen.query_one("#security").display
+        assert "Name:        Alice Anders" not in screen_text(app)
+
+
+async def test_opening_a_user_one_may_not_see_says_why(database, fixed_clock):
+    boss = admin()
+    plain = add_user(boss, "plain")
+    add_user(boss, "alice")
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        app.log_in(plain)
+        await settle(pilot)
+        open_user_edit(app, plain, "alice")
+        await settle(pilot)
+        assert not isinstance(app.screen, UserEditScreen)
+        assert any(n.severity == "error" for n in app._notifications)
+
+
+async def test_a_double_enter_opens_one_user_edit(database, fixed_clock):
+    boss = admin()
+    add_user(boss, "alice")
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        users = await open_users(pilot, boss)
+        open_user_edit(users, boss, "alice")  # Enter twice before the first one's screen is up
+        open_user_edit(users, boss, "alice")
+        await settle(pilot)
+        assert sum(isinstance(s, UserEditScreen) for s in app.screen_stack) == 1

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from textual.pilot import Pilot
 from textual.widgets import Input
+from textual.worker import WorkerCancelled
 
 from qmfa_tui.app import QmfaApp
 
@@ -12,10 +15,11 @@ SIZE = (80, 24)
 
 async def settle(pilot: Pilot) -> None:
     """Let workers finish and the screen catch up with their messages."""
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    for _ in range(2):
+        for worker in list(pilot.app.workers):
+            with suppress(WorkerCancelled):  # replaced by a newer one (an exclusive worker)
+                await worker.wait()
+        await pilot.pause()
 
 
 async def type_into(pilot: Pilot, selector: str, text: str, *, submit: bool = True) -> None:

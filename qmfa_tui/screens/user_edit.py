@@ -3,6 +3,11 @@
 As in the modelled product, clicking the toggle of a user whose 2FA is on
 shows the Remove and Resync options rather than switching anything off.
 Reached from Customization > Users, or as My Account for oneself.
+
+The user is read before the screen is pushed (`open_user_edit`), so its first
+paint is the whole screen, and the Security panel composes only the widgets the
+user's state calls for: hidden widgets still cost Textual a millisecond or
+more each to build and style.
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Static, Switch, TabbedContent, TabPane
+from textual.widgets import Button, ContentSwitcher, Footer, Header, Static, Switch
+from textual.worker import get_current_worker
 
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.screens.recovery_codes import SavesRecoveryCodes
@@ -25,10 +32,114 @@ from qmfa_tui.services.accounts import UserInfo
 from qmfa_tui.services.policy import InstanceInfo
 from qmfa_tui.services.session import Actor
 from qmfa_tui.widgets.status_line import StatusLine
+from qmfa_tui.widgets.tab_strip import TabStrip
+
+
+def open_user_edit(host: DOMNode, actor: Actor, username: str) -> None:
+    """Read the user in a thread worker of `host`, then push User Edit drawn whole.
+
+    A second call while one is loading replaces it (an exclusive worker), so a
+    double Enter opens one screen.
+    """
+    app = host.app
+
+    def load_then_push() -> None:
+        try:
+            user, instance = accounts.get_user(actor, username), policy.instance_info()
+        except QmfaError as error:
+            app.call_from_thread(app.notify, error.message, severity="error")
+            return
+        if not get_current_worker().is_cancelled:
+            app.call_from_thread(lambda: app.push_screen(UserEditScreen(actor, user, instance)))
+
+    host.run_worker(load_then_push, thread=True, exclusive=True, group="open-user-edit")
+
+
+class SecurityPanel(Vertical):
+    """The Security tab's controls, composed from the user's state and recomposed on change."""
+
+    def __init__(self, user: UserInfo, instance: InstanceInfo, *, is_self: bool) -> None:
+        super().__init__(id="security-panel")
+        self.user = user
+        self.instance = instance
+        self.is_self = is_self
+        self.managing = False  # Remove/Resync shown (the toggle was clicked with 2FA on)
+        self.codes: list[str] | None = None  # revealed by Show, until the next change
+
+    @property
+    def managed_elsewhere(self) -> bool:
+        return self.user.auth_source != "local"
+
+    @property
+    def registering(self) -> bool:
+        return not self.user.two_factor and self.is_self and not self.managed_elsewhere
+
+    def compose(self) -> ComposeResult:
+        user = self.user
+        with Horizontal(id="toggle-row"):
+            yield Static("Two-step Verification", classes="label")
+            yield Switch(user.two_factor, id="two-factor", disabled=self.managed_elsewhere)
+            yield Static("Enabled" if user.two_factor else "Disabled", id="two-factor-state")
+        yield Static(self._hint(), id="two-factor-hint")
+        if self.registering:
+            with Horizontal(id="device-actions"):
+                yield Button("Register a device", id="register", variant="primary",
+                             compact=True)
+        elif self.managing:
+            with Horizontal(id="device-actions"):
+                yield Button("Remove", id="remove", variant="error", compact=True)
+                if self.is_self:  # the codes come from one's own phone
+                    yield Button("Resync", id="resync", compact=True)
+        if user.two_factor:
+            left = user.recovery_codes_left or 0
+            with Horizontal(id="codes-row"):
+                yield Static(f"Recovery codes: {left} of 8 left", id="codes-left",
+                             classes="-few" if left <= 2 else "")
+                yield Button("Show", id="show-codes", compact=True, disabled=left == 0)
+                yield Button("Download .txt", id="download-codes", compact=True,
+                             disabled=left == 0)
+            if self.codes is not None:
+                rows = (self.codes[:4], self.codes[4:])
+                yield Static("\n".join("   ".join(row) for row in rows if row), id="codes")
+
+    def _hint(self) -> str:
+        user, instance = self.user, self.instance
+        if self.managed_elsewhere:
+            return (f"Two-step verification for {user.username} is managed by their identity "
+                    f"provider ({user.auth_source.upper()}).")
+        if user.two_factor:
+            return "Click the toggle to show remove/resync options."
+        if user.registration_deadline is not None:
+            required = (f"Required on this instance: register before "
+                        f"{user.registration_deadline:%Y-%m-%d %H:%M} UTC.")
+        elif instance.mandatory:
+            required = "Required on this instance: the next login asks for a device."
+        else:
+            required = "Optional on this instance."
+        if self.is_self:
+            return f"{required} Click the toggle to register your authenticator app."
+        return f"{required} Only {user.username} can register their own device."
+
+    async def show(self, *, user: UserInfo | None = None, managing: bool | None = None,
+                   codes: list[str] | None = None) -> None:
+        """Compose again for a new state, keeping the keyboard focus where it was."""
+        if user is not None:
+            self.user, self.managing, self.codes = user, False, None
+        if managing is not None:
+            self.managing = managing
+        if codes is not None:
+            self.codes = codes
+        focused = self.screen.focused
+        focused_id = focused.id if focused is not None and self in focused.ancestors else None
+        await self.recompose()
+        if focused_id is not None:
+            for widget in self.query(f"#{focused_id}"):
+                widget.focus()
 
 
 class UserEditScreen(SavesRecoveryCodes, Screen[None]):
     CSS_PATH = "user_edit.tcss"
+    AUTO_FOCUS = "#two-factor"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
 
     @dataclass
@@ -52,48 +163,48 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
     class Failed(Message):
         error: QmfaError
 
-    def __init__(self, actor: Actor, username: str) -> None:
+    def __init__(self, actor: Actor, user: UserInfo, instance: InstanceInfo) -> None:
         super().__init__()
         self.actor = actor
-        self.username = username
-        self.user: UserInfo | None = None
-        self.instance: InstanceInfo | None = None
+        self.user = user
+        self.instance = instance
+
+    @property
+    def username(self) -> str:
+        return self.user.username
 
     @property
     def is_self(self) -> bool:
         return self.actor.username == self.username
 
+    @property
+    def panel(self) -> SecurityPanel:
+        return self.query_one(SecurityPanel)
+
     def compose(self) -> ComposeResult:
         yield Header()
         title = "My Account" if self.is_self else f"User Edit: {self.username}"
         yield Static(title, id="title")
-        with TabbedContent(initial="security"):
-            with TabPane("Profile", id="profile"):
-                yield Static("Loading…", id="details")
-            with TabPane("Security", id="security"), VerticalScroll():
-                with Horizontal(id="toggle-row"):
-                    yield Static("Two-step Verification", classes="label")
-                    yield Switch(id="two-factor", disabled=True)
-                    yield Static("", id="two-factor-state")
-                yield Static("", id="two-factor-hint")
-                with Horizontal(id="device-actions"):
-                    yield Button("Remove", id="remove", variant="error", compact=True)
-                    yield Button("Resync", id="resync", compact=True)
-                    yield Button("Register a device", id="register", variant="primary",
-                                 compact=True)
-                with Vertical(id="codes-section"):
-                    with Horizontal(id="codes-row"):
-                        yield Static("", id="codes-left")
-                        yield Button("Show", id="show-codes", compact=True)
-                        yield Button("Download .txt", id="download-codes", compact=True)
-                    yield Static("", id="codes")
+        yield TabStrip([("profile", "Profile"), ("security", "Security")], active="security",
+                       id="tabs")
+        with ContentSwitcher(initial="security"):
+            yield Static(self._details(), id="profile")
+            with VerticalScroll(id="security", can_focus=False):  # Tab goes to its controls
+                yield SecurityPanel(self.user, self.instance, is_self=self.is_self)
                 yield StatusLine(id="status")
         yield Footer()
 
-    def on_mount(self) -> None:
-        for selector in ("#device-actions", "#codes-section", "#codes"):
-            self.query_one(selector).display = False
-        self.load()
+    @on(TabStrip.Changed, "#tabs")
+    def switch_tab(self, event: TabStrip.Changed) -> None:
+        self.query_one(ContentSwitcher).current = event.tab_id
+
+    def _details(self) -> str:
+        user = self.user
+        return (f"Username:    {user.username}\nName:        {user.display_name or '-'}\n"
+                f"Email:       {user.email or '-'}\nAuth source: {user.auth_source}\n"
+                f"Role:        {user.role}\nUsers module: {'yes' if user.users_module else 'no'}\n"
+                f"Status:      {'active' if user.active else 'inactive'}\n"
+                f"Created:     {user.created_at:%Y-%m-%d %H:%M} UTC")
 
     @work(thread=True, exclusive=True, group="load")
     def load(self) -> None:
@@ -103,72 +214,21 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
         except QmfaError as error:
             self.post_message(self.Failed(error))
 
-    def on_user_edit_screen_loaded(self, message: Loaded) -> None:
-        user = self.user = message.user
-        self.instance = message.instance
-        self.query_one("#details", Static).update(
-            f"Username:    {user.username}\nName:        {user.display_name or '-'}\n"
-            f"Email:       {user.email or '-'}\nAuth source: {user.auth_source}\n"
-            f"Role:        {user.role}\nUsers module: {'yes' if user.users_module else 'no'}\n"
-            f"Status:      {'active' if user.active else 'inactive'}\n"
-            f"Created:     {user.created_at:%Y-%m-%d %H:%M} UTC")
-        switch = self.query_one("#two-factor", Switch)
-        with self.prevent(Switch.Changed):
-            switch.value = user.two_factor
-        managed_elsewhere = user.auth_source != "local"
-        switch.disabled = managed_elsewhere
-        self.query_one("#two-factor-state", Static).update(
-            "Enabled" if user.two_factor else "Disabled")
-        self.query_one("#two-factor-hint", Static).update(self._hint(user, message.instance))
-        self._show_device_actions(
-            registering=not user.two_factor and self.is_self and not managed_elsewhere)
-        self.query_one("#codes").display = False
-        codes = self.query_one("#codes-section")
-        codes.display = user.two_factor
-        if user.two_factor:
-            left = user.recovery_codes_left or 0
-            self.query_one("#codes-left", Static).update(f"Recovery codes: {left} of 8 left")
-            self.query_one("#codes-left").set_class(left <= 2, "-few")
-            self.query_one("#show-codes").disabled = left == 0
-            self.query_one("#download-codes").disabled = left == 0
-
-    def _show_device_actions(self, *, registering: bool = False,
-                             managing: bool = False) -> None:
-        """Register (own device, 2FA off) or Remove/Resync (2FA on, after the toggle)."""
-        self.query_one("#device-actions").display = registering or managing
-        self.query_one("#register").display = registering
-        self.query_one("#remove").display = managing
-        self.query_one("#resync").display = managing and self.is_self
-
-    def _hint(self, user: UserInfo, instance: InstanceInfo) -> str:
-        if user.auth_source != "local":
-            return (f"Two-step verification for {user.username} is managed by their identity "
-                    f"provider ({user.auth_source.upper()}).")
-        if user.two_factor:
-            return "Click the toggle to show remove/resync options."
-        if user.registration_deadline is not None:
-            required = (f"Required on this instance: register before "
-                        f"{user.registration_deadline:%Y-%m-%d %H:%M} UTC.")
-        elif instance.mandatory:
-            required = "Required on this instance: the next login asks for a device."
-        else:
-            required = "Optional on this instance."
-        if self.is_self:
-            return f"{required} Click the toggle to register your authenticator app."
-        return f"{required} Only {user.username} can register their own device."
+    async def on_user_edit_screen_loaded(self, message: Loaded) -> None:
+        self.user, self.instance = message.user, message.instance
+        self.query_one("#profile", Static).update(self._details())
+        self.panel.instance = message.instance
+        await self.panel.show(user=message.user)
 
     @on(Switch.Changed, "#two-factor")
-    def toggled(self, event: Switch.Changed) -> None:
+    async def toggled(self, event: Switch.Changed) -> None:
         user = self.user
-        if user is None:
-            return
         with self.prevent(Switch.Changed):
             event.switch.value = user.two_factor  # the toggle shows options, it changes nothing
         if user.two_factor:
-            showing = self.query_one("#remove").display and \
-                self.query_one("#device-actions").display
-            self._show_device_actions(managing=not showing)
-            if not self.is_self and not showing:
+            showing = not self.panel.managing
+            await self.panel.show(managing=showing)
+            if showing and not self.is_self:
                 self.query_one(StatusLine).show_info(
                     f"Resync needs codes from {user.username}'s phone: only they can do it.")
         elif self.is_self and user.auth_source == "local":
@@ -195,7 +255,7 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
         whose = "your" if self.is_self else f"{self.username}'s"
         body = (f"This deletes {whose} authenticator and recovery codes. "
                 f"{'You' if self.is_self else self.username} can register again later.")
-        if self.is_self and self.instance is not None and self.instance.mandatory:
+        if self.is_self and self.instance.mandatory:
             body += ("\n\nTwo-step verification is mandatory here: your next login will "
                      "require registering a device before anything else.")
 
@@ -245,13 +305,11 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
         except QmfaError as error:
             self.post_message(self.Failed(error))
 
-    def on_user_edit_screen_revealed(self, message: Revealed) -> None:
-        if message.download and self.instance is not None:
+    async def on_user_edit_screen_revealed(self, message: Revealed) -> None:
+        if message.download:
             self.save_codes(self.username, self.instance.instance_name, message.codes)
             return
-        codes = self.query_one("#codes", Static)
-        codes.update("   ".join(message.codes[:4]) + "\n" + "   ".join(message.codes[4:]))
-        codes.display = True
+        await self.panel.show(codes=message.codes)
         self.query_one(StatusLine).show_info("Shown now (this view is in the audit log).")
 
     def on_user_edit_screen_done(self, message: Done) -> None:

@@ -206,9 +206,9 @@ class UsersScreen(Screen[None]):
 
     @on(UserTable.Selected, "#users")
     def open_user(self, event: UserTable.Selected) -> None:
-        from qmfa_tui.screens.user_edit import UserEditScreen
+        from qmfa_tui.screens.user_edit import open_user_edit
 
-        self.app.push_screen(UserEditScreen(self.actor, event.username))
+        open_user_edit(self, self.actor, event.username)
 
     def action_back(self) -> None:
         self.dismiss()
