@@ -312,6 +312,7 @@ async def test_an_admin_filters_opens_reveals_and_removes_with_the_keyboard(data
         assert "Two-step verification removed for alice." in screen_text(app)
         assert not any(code in screen_text(app) for code in device.codes)  # gone with the device
         assert not app.screen.query("#show-codes")
+        assert app.focused.id == "two-factor"  # Remove went away; the keyboard stays on the page
     assert not accounts.get_user(boss, "alice").two_factor
 
 

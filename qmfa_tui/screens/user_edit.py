@@ -132,8 +132,9 @@ class SecurityPanel(Vertical):
         focused = self.screen.focused
         focused_id = focused.id if focused is not None and self in focused.ancestors else None
         await self.recompose()
-        if focused_id is not None:
-            for widget in self.query(f"#{focused_id}"):
+        if focused_id is not None:  # else the toggle, when the focused button went away
+            widget = next(iter(self.query(f"#{focused_id}")), None) or self.query_one(Switch)
+            if widget.focusable:
                 widget.focus()
 
 
