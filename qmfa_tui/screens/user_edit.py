@@ -99,8 +99,12 @@ class SecurityPanel(Vertical):
                 yield Button("Download .txt", id="download-codes", compact=True,
                              disabled=left == 0)
             if self.codes is not None:
-                rows = (self.codes[:4], self.codes[4:])
-                yield Static("\n".join("   ".join(row) for row in rows if row), id="codes")
+                yield self._codes_shown(self.codes)
+
+    @staticmethod
+    def _codes_shown(codes: list[str]) -> Static:
+        rows = (codes[:4], codes[4:])
+        return Static("\n".join("   ".join(row) for row in rows if row), id="codes")
 
     def _hint(self) -> str:
         user, instance = self.user, self.instance
@@ -120,15 +124,18 @@ class SecurityPanel(Vertical):
             return f"{required} Click the toggle to register your authenticator app."
         return f"{required} Only {user.username} can register their own device."
 
-    async def show(self, *, user: UserInfo | None = None, managing: bool | None = None,
-                   codes: list[str] | None = None) -> None:
+    async def reveal(self, codes: list[str]) -> None:
+        """Show the codes below their row (the last thing composed): a mount, not a recompose."""
+        self.codes = codes
+        await self.query("#codes").remove()
+        await self.mount(self._codes_shown(codes))
+
+    async def show(self, *, user: UserInfo | None = None, managing: bool | None = None) -> None:
         """Compose again for a new state, keeping the keyboard focus where it was."""
         if user is not None:
             self.user, self.managing, self.codes = user, False, None
         if managing is not None:
             self.managing = managing
-        if codes is not None:
-            self.codes = codes
         focused = self.screen.focused
         focused_id = focused.id if focused is not None and self in focused.ancestors else None
         await self.recompose()
@@ -310,7 +317,7 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
         if message.download:
             self.save_codes(self.username, self.instance.instance_name, message.codes)
             return
-        await self.panel.show(codes=message.codes)
+        await self.panel.reveal(message.codes)
         self.query_one(StatusLine).show_info("Shown now (this view is in the audit log).")
 
     def on_user_edit_screen_done(self, message: Done) -> None:
