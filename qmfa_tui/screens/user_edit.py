@@ -130,10 +130,13 @@ class SecurityPanel(Vertical):
         await self.query("#codes").remove()
         await self.mount(self._codes_shown(codes))
 
-    async def show(self, *, user: UserInfo | None = None, managing: bool | None = None) -> None:
+    async def show(self, *, user: UserInfo | None = None, instance: InstanceInfo | None = None,
+                   managing: bool | None = None) -> None:
         """Compose again for a new state, keeping the keyboard focus where it was."""
-        if user is not None:
+        if user is not None:  # read again after a change: options and codes closed
             self.user, self.managing, self.codes = user, False, None
+        if instance is not None:
+            self.instance = instance
         if managing is not None:
             self.managing = managing
         focused = self.screen.focused
@@ -225,8 +228,7 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
     async def on_user_edit_screen_loaded(self, message: Loaded) -> None:
         self.user, self.instance = message.user, message.instance
         self.query_one("#profile", Static).update(self._details())
-        self.panel.instance = message.instance
-        await self.panel.show(user=message.user)
+        await self.panel.show(user=message.user, instance=message.instance)
 
     @on(Switch.Changed, "#two-factor")
     async def toggled(self, event: Switch.Changed) -> None:
