@@ -227,7 +227,7 @@ async def test_ldap_users_are_managed_elsewhere(database, fixed_clock):
         assert app.screen.query_one(Switch).disabled
 
 
-async def test_filter_controls_cycle_with_the_keyboard(database, demo_admin):
+async def test_filter_controls_cycle_by_key_and_click(database, demo_admin):
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_users(pilot, demo_admin)
@@ -238,10 +238,13 @@ async def test_filter_controls_cycle_with_the_keyboard(database, demo_admin):
         assert button.value == "enabled" and screen.user_filter.two_factor == "enabled"
         assert "2FA: Enabled" in str(button.label)
         assert button.content_size.width >= len(str(button.label))  # shown whole, not cut
-        for _ in range(2):
-            await pilot.press("enter")
+        for key in ("space", "enter"):
+            await pilot.press(key)
             await settle(pilot)
         assert button.value == "all"
+        await pilot.click("#status")
+        await settle(pilot)
+        assert screen.user_filter.status == "inactive"
 
 
 async def test_the_table_moves_scrolls_and_opens_with_the_keyboard(database, demo_admin):

@@ -1,24 +1,44 @@
-"""A one-line filter control: "2FA: Enabled"; Enter or a click moves to the next value.
+"""A one-line filter control: "2FA: Enabled"; Enter, Space or a click moves to the next value.
 
 Lighter than a Select (a Select is an overlay and an option list; three of them
 cost a screen ~60 ms to open), and as quick with the keyboard for 3 or 4 values.
+It is a focusable Static dressed as a compact button: three Textual Buttons cost
+the Users screen ~10 ms more to open than three Statics (a Button restyles
+itself as it is built and keeps press animations these controls do not need).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
+from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import Button
+from textual.widgets import Static
 
 
-class CycleButton(Button):
+class CycleButton(Static, can_focus=True):
     DEFAULT_CSS = """
     CycleButton {
         width: auto;
         min-width: 12;
+        height: 1;
+        padding: 0 1;
+        text-align: center;
+        text-style: bold;
+        color: $button-foreground;
+        background: $surface;
+        pointer: pointer;
+        &:hover { background: $surface-darken-1; }
+        &:focus {
+            text-style: $button-focus-text-style;
+            background-tint: $foreground 5%;
+        }
     }
     """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter,space", "next", "Next value", show=False),
+    ]
 
     @dataclass
     class Changed(Message):
@@ -34,11 +54,10 @@ class CycleButton(Button):
         self.title = name
         self.options = options
         self._value = value
-        super().__init__(self._label(), compact=True, id=id)
-        # A Button ignores presses for 0.2 s after one; each press here must count.
-        self.active_effect_duration = 0
+        super().__init__(self.label, id=id, markup=False)
 
-    def _label(self) -> str:
+    @property
+    def label(self) -> str:
         shown = next(label for label, value in self.options if value == self._value)
         return f"{self.title}: {shown} ▸"
 
@@ -52,11 +71,12 @@ class CycleButton(Button):
             raise ValueError(f"{value!r} is not one of this control's values")
         if value != self._value:
             self._value = value
-            self.label = self._label()
-            self.refresh(layout=True)  # Button's label does not re-measure an auto width
+            self.update(self.label)  # re-measures the auto width
             self.post_message(self.Changed(self, value))
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
+    def action_next(self) -> None:
         values = [value for _, value in self.options]
         self.value = values[(values.index(self._value) + 1) % len(values)]
+
+    def on_click(self) -> None:
+        self.action_next()
