@@ -190,3 +190,27 @@ def test_change_password(database):
         accounts.change_password(boss, "wrong", "new password 1")
     accounts.change_password(boss, PASSWORD, "new password 1")
     assert login("admin", "new password 1")
+
+
+def test_a_login_moves_an_old_hash_to_the_current_argon2_parameters(database):
+    from argon2 import PasswordHasher
+
+    from qmfa_tui.storage import Account
+
+    boss = admin()
+    add_user(boss, "alice")
+    old = Account.get(Account.username == "alice").password_hash
+    stronger = PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1)
+    assert stronger.check_needs_rehash(old)
+    accounts.set_password_hasher(stronger)
+    with pytest.raises(AuthenticationFailed):
+        accounts.login_password("alice", "wrong password")
+    assert Account.get(Account.username == "alice").password_hash == old  # only at a good login
+    login("alice")
+    new = Account.get(Account.username == "alice").password_hash
+    assert new != old and not stronger.check_needs_rehash(new)
+    stronger.verify(new, PASSWORD)
+    login("alice")  # and once is enough
+    assert Account.get(Account.username == "alice").password_hash == new
+    events = audit.list_events(boss, action="password.rehashed")
+    assert [(e.actor, e.target) for e in events] == [("alice", "alice")]

@@ -237,13 +237,27 @@ def login_password(username: str, password: str) -> PendingLogin:
         next_step = NextStep.REGISTER_DEVICE
     else:
         next_step = NextStep.DONE
+    # argon2 parameters raised since this hash was made: move it while the password is here,
+    # hashing before the transaction so no write lock is held for it.
+    new_hash = hash_password(password) if _hasher.check_needs_rehash(account.password_hash) \
+        else None
     with db.atomic():
         throttle.reset(account.id, throttle.PASSWORD, had_failures)
+        if new_hash is not None:
+            _replace_hash(account, new_hash)
         if next_step is NextStep.DONE:
             audit.record(account, "login.succeeded", target=account, detail="password only")
         elif next_step is NextStep.REGISTER_DEVICE:
             grace_deadline = _start_grace(account, now)
     return issue_pending(account.id, account.username, next_step, now, grace_deadline)
+
+
+def _replace_hash(account: Account, new_hash: str) -> None:
+    """Conditional on the hash it replaces: a password changed meanwhile is not overwritten."""
+    if Account.update(password_hash=new_hash).where(
+            Account.id == account.id, Account.password_hash == account.password_hash).execute():
+        audit.record(account, "password.rehashed", target=account,
+                     detail="argon2 parameters updated")
 
 
 def _start_grace(account: Account, now: float) -> datetime | None:
