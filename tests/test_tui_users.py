@@ -363,3 +363,21 @@ async def test_a_double_enter_opens_one_user_edit(database, fixed_clock):
         open_user_edit(users, boss, "alice")
         await settle(pilot)
         assert sum(isinstance(s, UserEditScreen) for s in app.screen_stack) == 1
+
+
+async def test_a_device_removed_elsewhere_shows_as_removed(database, fixed_clock):
+    boss = admin()
+    alice = add_user(boss, "alice")
+    register(alice, fixed_clock)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        app.log_in(boss)
+        await settle(pilot)
+        open_user_edit(app, boss, "alice")
+        await settle(pilot)
+        twofactor.remove_device(alice, "alice")  # alice, in another terminal
+        await pilot.click("#show-codes")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "alice has no two-step verification device." in text
+        assert "Disabled" in text and not app.screen.query("#show-codes")  # read again

@@ -25,7 +25,7 @@ from textual.screen import Screen
 from textual.widgets import Button, ContentSwitcher, Footer, Header, Static, Switch
 from textual.worker import get_current_worker
 
-from qmfa_tui.errors import QmfaError
+from qmfa_tui.errors import Conflict, NotFound, QmfaError
 from qmfa_tui.screens.recovery_codes import SavesRecoveryCodes
 from qmfa_tui.services import accounts, policy, recovery, twofactor
 from qmfa_tui.services.accounts import UserInfo
@@ -173,6 +173,7 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
     @dataclass
     class Failed(Message):
         error: QmfaError
+        stale: bool = False  # an action found the user changed meanwhile: read them again
 
     def __init__(self, actor: Actor, user: UserInfo, instance: InstanceInfo) -> None:
         super().__init__()
@@ -282,7 +283,7 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
         try:
             removal = twofactor.remove_device(self.actor, self.username)
         except QmfaError as error:
-            self.post_message(self.Failed(error))
+            self.post_message(self.Failed(error, stale=isinstance(error, NotFound | Conflict)))
             return
         notice = f"Two-step verification removed for {removal.username}."
         if removal.registration_required_next_login:
@@ -313,7 +314,7 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
             self.post_message(self.Revealed(recovery.reveal_codes(self.actor, self.username),
                                             download))
         except QmfaError as error:
-            self.post_message(self.Failed(error))
+            self.post_message(self.Failed(error, stale=isinstance(error, NotFound | Conflict)))
 
     async def on_user_edit_screen_revealed(self, message: Revealed) -> None:
         if message.download:
@@ -329,6 +330,8 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
 
     def on_user_edit_screen_failed(self, message: Failed) -> None:
         self.query_one(StatusLine).show_error(message.error)
+        if message.stale:
+            self.load()
 
     def action_back(self) -> None:
         self.dismiss()
