@@ -6,6 +6,9 @@
 Prints a table and exits 0 (not a test). Goals from issue 8: cold start <= 1.25x a bare
 Textual app; Users screen actions <= 100 ms; the mandatory modal's count <= 20 ms;
 a security-code check and a recovery-code use <= 2 ms each; peak memory <= 1.5x.
+
+On a database you give it, it leaves traces: an inactive user `benchNNN` whose codes
+it checked, and the audit events of those logins and of the recovery codes it showed.
 """
 
 from __future__ import annotations
@@ -99,7 +102,7 @@ def code_checks(runs: int) -> tuple[float, float, float]:
     """
     from qmfa_tui.services import clock
 
-    fake = [2_000_000_000.0]
+    fake = [time.time()]  # moved on by hand: a new TOTP step without waiting 30 s
     shell = shell_actor()
     name = f"bench{int(time.time() * 1000) % 10**9}"
     accounts.create_user(shell, name, password="bench password 1")
@@ -125,6 +128,7 @@ def code_checks(runs: int) -> tuple[float, float, float]:
                 recovery.login_with_recovery_code(logins[2 * index + 1], code)
                 use.append((time.perf_counter() - start) * 1000)
             twofactor.remove_device(shell, name)
+    accounts.set_active(shell, name, False)  # it stays in the database, out of the way
     return statistics.median(verify), statistics.median(use), statistics.median(argon)
 
 

@@ -12,19 +12,18 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import (
     Button,
+    ContentSwitcher,
     DataTable,
     Footer,
     Header,
     Input,
     Static,
     Switch,
-    TabbedContent,
-    TabPane,
 )
 
 from qmfa_tui.errors import QmfaError
@@ -34,6 +33,7 @@ from qmfa_tui.services.policy import InstanceInfo
 from qmfa_tui.services.session import Actor
 from qmfa_tui.widgets.action_link import ActionLink
 from qmfa_tui.widgets.status_line import StatusLine
+from qmfa_tui.widgets.tab_strip import TabStrip
 
 AUDIT_PAGE = 100
 
@@ -73,8 +73,10 @@ class SettingsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("General Settings & Audit", id="title")
-        with TabbedContent():
-            with TabPane("General Settings", id="general"), VerticalScroll():
+        yield TabStrip([("general", "General Settings"), ("audit", "Audit log")],
+                       active="general", id="tabs")
+        with ContentSwitcher(initial="general"):
+            with VerticalScroll(id="general", can_focus=False):
                 yield Static("Instance", classes="section")
                 yield Static("Loading…", id="instance")
                 yield Static("Two-step authentication", classes="section")
@@ -89,7 +91,7 @@ class SettingsScreen(Screen[None]):
                     yield Input(id="grace", restrict=r"[0-9]*", max_length=4, compact=True)
                     yield Button("Save", id="save-grace", compact=True)
                 yield StatusLine(id="status")
-            with TabPane("Audit log", id="audit"):
+            with Vertical(id="audit"):
                 yield Static("Newest first. n: older, p: newer.", id="audit-help")
                 table: DataTable[str] = DataTable(id="events", cursor_type="row")
                 for label, width in (("When (UTC)", 16), ("Actor", 12), ("Action", 22),
@@ -97,6 +99,10 @@ class SettingsScreen(Screen[None]):
                     table.add_column(label, width=width)
                 yield table
         yield Footer()
+
+    @on(TabStrip.Changed, "#tabs")
+    def switch_tab(self, event: TabStrip.Changed) -> None:
+        self.query_one(ContentSwitcher).current = event.tab_id
 
     def on_mount(self) -> None:
         self.query_one("#my-account").display = False

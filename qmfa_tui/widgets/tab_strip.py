@@ -1,4 +1,4 @@
-"""Tab names on one line, the active one marked; with a ContentSwitcher it makes tabs.
+"""Tab names over a rule, the active one marked; with a ContentSwitcher it makes tabs.
 
 Textual's TabbedContent builds eleven widgets and an animated underline for two
 tabs: about 30 ms of a screen's first paint on our reference machine, a third
@@ -25,17 +25,22 @@ class TabStrip(Widget, can_focus=True):
     DEFAULT_CSS = """
     TabStrip {
         width: 1fr;
-        height: 1;
+        height: 2;
         color: $text-muted;  /* the inactive names: component colours may not be translucent */
-        & > .tab-strip--active { color: $foreground; text-style: bold underline; }
+        & > .tab-strip--active { color: $foreground; text-style: bold; }
+        & > .tab-strip--rule { color: $foreground-darken-3; }
+        & > .tab-strip--rule-active { color: $accent; }
         &:focus > .tab-strip--active {
             color: $block-cursor-foreground;
             background: $block-cursor-background;
             text-style: $block-cursor-text-style;
         }
+        &:focus > .tab-strip--rule-active { color: $block-cursor-background; }
     }
     """
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"tab-strip--active"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "tab-strip--active", "tab-strip--rule", "tab-strip--rule-active",
+    }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left", "step(-1)", "Previous tab", show=False),
         Binding("right", "step(1)", "Next tab", show=False),
@@ -63,11 +68,19 @@ class TabStrip(Widget, can_focus=True):
         self.set_reactive(TabStrip.active, active)
 
     def render(self) -> Content:
+        """The names on one line; under them a rule, drawn heavy under the active one."""
         active = self.get_visual_style("tab-strip--active")
-        return Content.assemble(*[
-            (f" {label} ", active if tab_id == self.active else Style())
-            for tab_id, label in self.tabs
-        ])
+        rule, rule_active = (self.get_visual_style("tab-strip--rule"),
+                             self.get_visual_style("tab-strip--rule-active"))
+        names: list[tuple[str, Style]] = []
+        underline: list[tuple[str, Style]] = []
+        for tab_id, label in self.tabs:
+            width = cell_len(label) + 2
+            chosen = tab_id == self.active
+            names.append((f" {label} ", active if chosen else Style()))
+            underline.append(("━" * width, rule_active) if chosen else ("─" * width, rule))
+        rest = self.size.width - sum(len(text) for text, _ in underline)
+        return Content.assemble(*names, "\n", *underline, ("─" * max(rest, 0), rule))
 
     def on_click(self, event: events.Click) -> None:
         right = 0
