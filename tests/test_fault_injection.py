@@ -22,6 +22,10 @@ CHILD = textwrap.dedent("""
     from qmfa_tui.services import accounts, audit, recovery, twofactor
 
     url, seam, action = sys.argv[1:4]
+    # The parent's cheap argon2 parameters: else the login would also move the hash to the
+    # default ones (a rehash, its own audit event).
+    from argon2 import PasswordHasher
+    accounts.set_password_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
     def die(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
