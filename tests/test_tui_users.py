@@ -54,6 +54,14 @@ async def own_device_option(pilot, actor: Actor, option: str) -> None:
     await settle(pilot)
 
 
+async def open_user_edit_as(pilot, actor: Actor, username: str) -> None:
+    """Log in, then open User Edit as Enter on a Users row or My Account does."""
+    pilot.app.log_in(actor)
+    await settle(pilot)
+    open_user_edit(pilot.app, actor, username)
+    await settle(pilot)
+
+
 def direct(db_path, where: str) -> list[str]:
     sql = ("SELECT a.username FROM account a LEFT JOIN device d ON d.account_id = a.id "
            f"WHERE {where} ORDER BY a.username")
@@ -219,10 +227,7 @@ async def test_ldap_users_are_managed_elsewhere(database, fixed_clock):
     accounts.create_user(boss, "carol", auth_source="ldap")
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
-        pilot.app.log_in(boss)
-        await settle(pilot)
-        open_user_edit(app, boss, "carol")
-        await settle(pilot)
+        await open_user_edit_as(pilot, boss, "carol")
         assert "managed by their identity provider (LDAP)" in screen_text(app)
         assert app.screen.query_one(Switch).disabled
 
@@ -324,10 +329,7 @@ async def test_profile_tab_by_key_and_by_click(database, fixed_clock):
     add_user(boss, "alice", display_name="Alice Anders")
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
-        app.log_in(boss)
-        await settle(pilot)
-        open_user_edit(app, boss, "alice")
-        await settle(pilot)
+        await open_user_edit_as(pilot, boss, "alice")
         assert "Name:        Alice Anders" not in screen_text(app)  # Security comes first
         await pilot.press("shift+tab", "left")
         await pilot.pause()
@@ -345,10 +347,7 @@ async def test_opening_a_user_one_may_not_see_says_why(database, fixed_clock):
     add_user(boss, "alice")
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
-        app.log_in(plain)
-        await settle(pilot)
-        open_user_edit(app, plain, "alice")
-        await settle(pilot)
+        await open_user_edit_as(pilot, plain, "alice")
         assert not isinstance(app.screen, UserEditScreen)
         assert any(n.severity == "error" for n in app._notifications)
 
@@ -371,10 +370,7 @@ async def test_a_device_removed_elsewhere_shows_as_removed(database, fixed_clock
     register(alice, fixed_clock)
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
-        app.log_in(boss)
-        await settle(pilot)
-        open_user_edit(app, boss, "alice")
-        await settle(pilot)
+        await open_user_edit_as(pilot, boss, "alice")
         twofactor.remove_device(alice, "alice")  # alice, in another terminal
         await pilot.click("#show-codes")
         await settle(pilot)

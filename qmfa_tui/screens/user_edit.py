@@ -35,6 +35,11 @@ from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.tab_strip import TabStrip
 
 
+def read_user(actor: Actor, username: str) -> tuple[UserInfo, InstanceInfo]:
+    """What User Edit shows: the user and the instance's rules (blocking: call from a worker)."""
+    return accounts.get_user(actor, username), policy.instance_info()
+
+
 def open_user_edit(host: DOMNode, actor: Actor, username: str) -> None:
     """Read the user in a thread worker of `host`, then push User Edit drawn whole.
 
@@ -45,7 +50,7 @@ def open_user_edit(host: DOMNode, actor: Actor, username: str) -> None:
 
     def load_then_push() -> None:
         try:
-            user, instance = accounts.get_user(actor, username), policy.instance_info()
+            user, instance = read_user(actor, username)
         except QmfaError as error:
             app.call_from_thread(app.notify, error.message, severity="error")
             return
@@ -173,7 +178,7 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
     @dataclass
     class Failed(Message):
         error: QmfaError
-        stale: bool = False  # an action found the user changed meanwhile: read them again
+        by_action: bool = False  # Remove or Show, not the reading of the user
 
     def __init__(self, actor: Actor, user: UserInfo, instance: InstanceInfo) -> None:
         super().__init__()
@@ -221,8 +226,7 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
     @work(thread=True, exclusive=True, group="load")
     def load(self) -> None:
         try:
-            user = accounts.get_user(self.actor, self.username)
-            self.post_message(self.Loaded(user, policy.instance_info()))
+            self.post_message(self.Loaded(*read_user(self.actor, self.username)))
         except QmfaError as error:
             self.post_message(self.Failed(error))
 
@@ -242,7 +246,7 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
             if showing and not self.is_self:
                 self.query_one(StatusLine).show_info(
                     f"Resync needs codes from {user.username}'s phone: only they can do it.")
-        elif self.is_self and user.auth_source == "local":
+        elif self.panel.registering:
             self.register()
         else:
             self.query_one(StatusLine).show_info(
@@ -283,7 +287,7 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
         try:
             removal = twofactor.remove_device(self.actor, self.username)
         except QmfaError as error:
-            self.post_message(self.Failed(error, stale=isinstance(error, NotFound | Conflict)))
+            self.post_message(self.Failed(error, by_action=True))
             return
         notice = f"Two-step verification removed for {removal.username}."
         if removal.registration_required_next_login:
@@ -314,7 +318,7 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
             self.post_message(self.Revealed(recovery.reveal_codes(self.actor, self.username),
                                             download))
         except QmfaError as error:
-            self.post_message(self.Failed(error, stale=isinstance(error, NotFound | Conflict)))
+            self.post_message(self.Failed(error, by_action=True))
 
     async def on_user_edit_screen_revealed(self, message: Revealed) -> None:
         if message.download:
@@ -330,8 +334,8 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
 
     def on_user_edit_screen_failed(self, message: Failed) -> None:
         self.query_one(StatusLine).show_error(message.error)
-        if message.stale:
-            self.load()
+        if message.by_action and isinstance(message.error, NotFound | Conflict):
+            self.load()  # the user changed meanwhile (device removed elsewhere): show them now
 
     def action_back(self) -> None:
         self.dismiss()
