@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.events import DeliveryComplete, DeliveryFailed
 
+from qmfa_tui import crash
 from qmfa_tui.screens.commands import NavigationCommands
 from qmfa_tui.screens.login import LoginScreen
 from qmfa_tui.services.session import Actor
@@ -38,6 +40,13 @@ class QmfaApp(App[None]):
         # Learned after login (MainScreen loads the user); the services check again anyway.
         self.may_manage_users = False
         self.is_admin = False
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Textual's report shows every frame's locals (passwords, codes, secrets) on the
+        terminal: keep its handling (exit, re-raise under a test), replace its report."""
+        super()._handle_exception(error)
+        self._return_code = crash.EXIT_CRASH
+        self._exit_renderables[:] = [Text(crash.one_line(error, crash.write_report(error)))]
 
     def log_in(self, actor: Actor, *, notice: str | None = None, warning: bool = False) -> None:
         self.session = actor

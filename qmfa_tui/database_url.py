@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
+
+from qmfa_tui.errors import StorageError
 
 DATABASE_URL_ENV = "QMFA_DATABASE_URL"
 _BACKENDS = {"sqlite": "sqlite", "postgres": "postgresql", "postgresql": "postgresql"}
@@ -31,25 +33,38 @@ def resolve_url(url: str | None) -> str:
     return url or os.environ.get(DATABASE_URL_ENV) or default_url()
 
 
+def split(url: str) -> SplitResult:
+    """The parts of a database URL, or StorageError naming what is wrong with it.
+
+    The URL itself is not repeated: one that does not parse may hold a password.
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsed lazily: a bad port raises only here
+    except ValueError as error:
+        raise StorageError(f"The database URL cannot be read ({error}): write it as "
+                           "sqlite:///PATH or postgresql://USER@HOST/NAME.") from None
+    return parts
+
+
 def backend_of(url: str) -> str | None:
     """"sqlite" or "postgresql", or None for a URL qmfa cannot open."""
-    return _BACKENDS.get(urlsplit(url).scheme.lower())
+    return _BACKENDS.get(split(url).scheme.lower())
 
 
 def sqlite_file(url: str) -> Path:
     """The file of a sqlite URL: sqlite:///relative.db or sqlite:////absolute/path.db."""
-    return Path(urlsplit(url).path[1:]).expanduser()
+    return Path(split(url).path[1:]).expanduser()
 
 
 def postgresql_conninfo(url: str) -> str:
     """The URL as libpq reads it; libpq accepts both schemes, peewee hands on postgresql://."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(scheme="postgresql"))
+    return urlunsplit(split(url)._replace(scheme="postgresql"))
 
 
 def redact(url: str) -> str:
     """The URL with any password replaced, fit for messages."""
-    parts = urlsplit(url)
+    parts = split(url)
     if parts.password is None:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)

@@ -5,16 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
-from qmfa_tui import __version__
+from qmfa_tui import __version__, crash
 from qmfa_tui.cli import admin
-from qmfa_tui.cli.common import UsageError, open_from_args, positive_int, read_password
+from qmfa_tui.cli.common import UsageError, open_from_args, read_password, whole_number
 from qmfa_tui.errors import BadInput, QmfaError
 
 if TYPE_CHECKING:
     from qmfa_tui.app import QmfaApp
 
+MAX_DEMO_USERS = 1_000_000
 EXAMPLES = """\
 examples:
   qmfa demo                      try it: demo users, then the app (log in as admin / qmfa-demo)
@@ -45,10 +46,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("qmfa: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # the one place that reports the unexpected
+        return crash.report(error)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with bad usage said in one line (its usage block repeats --help)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--database", metavar="URL", default=argparse.SUPPRESS,
                         help="sqlite:///PATH or postgresql://USER@HOST/NAME "
                              "(default: $QMFA_DATABASE_URL, else qmfa.db in the user data dir)")
@@ -56,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the instance key sealing secrets at rest "
                              "(default: $QMFA_SECRET_KEY, else a .key file beside the database)")
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="qmfa", parents=[common], epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Two-step verification (TOTP) for a team's user accounts.")
@@ -86,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  qmfa demo\n  qmfa demo --users 100000 --no-launch\n"
                "  qmfa demo codes admin",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    demo.add_argument("--users", type=positive_int, default=50, metavar="N",
+    demo.add_argument("--users", type=whole_number(MAX_DEMO_USERS), default=50, metavar="N",
                       help="how many users (default: 50)")
     demo.add_argument("--no-launch", action="store_true",
                       help="create the data, do not open the app")
@@ -105,8 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_app(args: argparse.Namespace) -> int:
-    prepare_app(args).run()
-    return 0
+    return run_tui(prepare_app(args))
+
+
+def run_tui(app: QmfaApp) -> int:
+    """Run the app; its exit code is non-zero when it crashed (see QmfaApp._handle_exception)."""
+    app.run()
+    return app.return_code or 0
 
 
 def prepare_app(args: argparse.Namespace) -> QmfaApp:
@@ -155,8 +170,7 @@ def run_demo(args: argparse.Namespace) -> int:
         return 0
     from qmfa_tui.app import QmfaApp
 
-    QmfaApp(opened).run()
-    return 0
+    return run_tui(QmfaApp(opened))
 
 
 def run_demo_codes(args: argparse.Namespace) -> int:

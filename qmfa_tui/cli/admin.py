@@ -15,11 +15,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from qmfa_tui.cli.common import confirm, open_from_args, positive_int, read_password
+from qmfa_tui.cli.common import confirm, open_from_args, read_password, whole_number
 
 FORMATTER = argparse.RawDescriptionHelpFormatter
 USER_COLUMNS = ("username", "name", "email", "auth", "active", "2fa", "codes_left")
 AUDIT_COLUMNS = ("at", "actor", "action", "target", "detail")
+MAX_AUDIT_LIMIT = 1_000_000
 
 
 def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -112,7 +113,8 @@ def _add_audit(commands: Any, common: argparse.ArgumentParser) -> None:
                        help="ISO date or time, UTC (2027-01-15 or 2027-01-15T08:00)")
     audit.add_argument("--user", metavar="USER", help="events by or about USER")
     audit.add_argument("--action", metavar="ACTION", help="e.g. device.removed")
-    audit.add_argument("--limit", type=positive_int, default=1000)
+    audit.add_argument("--limit", type=whole_number(MAX_AUDIT_LIMIT), default=1000,
+                       help="at most this many events (default: 1000)")
     audit.add_argument("--format", choices=("table", "csv", "json"), default="table")
     audit.set_defaults(handler=audit_list)
 

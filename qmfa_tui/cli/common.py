@@ -6,6 +6,7 @@ import argparse
 import getpass
 import os
 import sys
+from collections.abc import Callable
 
 from qmfa_tui.errors import BadInput
 
@@ -14,14 +15,19 @@ class UsageError(Exception):
     """Bad usage: exit code 2, like argparse's own."""
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("give at least 1")
-    return value
+def whole_number(maximum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from 1 to ``maximum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not 1 <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"give a number from 1 to {maximum:,}")
+        return value
+
+    return parse
 
 
 def open_from_args(args: argparse.Namespace, default_name: str | None = None):
@@ -34,6 +40,9 @@ def open_from_args(args: argparse.Namespace, default_name: str | None = None):
     )
 
     url = getattr(args, "database", None)
+    if url is not None and not url.strip():
+        raise UsageError("--database is empty: give a URL such as sqlite:///PATH, or leave it "
+                         "out for the default database.")
     if url is None and default_name is not None and not os.environ.get(DATABASE_URL_ENV):
         url = default_url(default_name)
     url = resolve_url(url)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ParamSpec, TypeVar
-from urllib.parse import urlsplit
 
 import peewee
 from playhouse.migrations import MigrationError, Runner
@@ -25,6 +25,7 @@ from qmfa_tui.database_url import (
     postgresql_conninfo,
     redact,
     resolve_url,
+    split,
     sqlite_file,
 )
 from qmfa_tui.errors import Conflict, DatabaseBusy, StorageError
@@ -34,6 +35,7 @@ from qmfa_tui.storage.models import InstanceSettings, db
 KEY_FILE_ENV = "QMFA_KEY_FILE"
 BUSY_TIMEOUT_ENV = "QMFA_BUSY_TIMEOUT"
 DEFAULT_BUSY_TIMEOUT_SECONDS = 10.0
+MAX_BUSY_TIMEOUT_SECONDS = 3600.0
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _KEY_CHECK_TEXT = "qmfa key check"
 _KEY_CHECK_CONTEXT = "key-check"
@@ -158,10 +160,17 @@ def _connect(url: str) -> tuple[str, peewee.Database, Path | None]:
 
 def _busy_timeout() -> float:
     """How long SQLite waits for another process's lock before giving up."""
+    text = os.environ.get(BUSY_TIMEOUT_ENV, "").strip()
+    if not text:
+        return DEFAULT_BUSY_TIMEOUT_SECONDS
     try:
-        return float(os.environ.get(BUSY_TIMEOUT_ENV, DEFAULT_BUSY_TIMEOUT_SECONDS))
+        seconds = float(text)
     except ValueError:
-        raise StorageError(f"${BUSY_TIMEOUT_ENV} is a number of seconds.") from None
+        seconds = math.nan
+    if not 0 <= seconds <= MAX_BUSY_TIMEOUT_SECONDS:  # also refuses nan and inf
+        raise StorageError(f"${BUSY_TIMEOUT_ENV} is a number of seconds from 0 to "
+                           f"{MAX_BUSY_TIMEOUT_SECONDS:.0f}.")
+    return seconds
 
 
 def _postgresql_class() -> type[peewee.Database]:
@@ -189,7 +198,14 @@ def _make_parent(path: Path) -> None:
 
 def _migrate(database: peewee.Database, url: str) -> None:
     try:
-        Runner(database, directory=str(MIGRATIONS_DIR)).up()
+        runner = Runner(database, directory=str(MIGRATIONS_DIR))
+        unknown = [migration.name for migration in runner.status() if migration.path is None]
+        if unknown:
+            raise StorageError(
+                f"{redact(url)} was upgraded by a newer qmfa (migration "
+                f"{', '.join(unknown)}, which this version does not know): "
+                "run the newer qmfa, or restore a backup made before the upgrade.")
+        runner.up()
     except (peewee.DatabaseError, MigrationError) as error:
         raise StorageError(
             f"Cannot prepare the schema of {redact(url)}: {_first_line(error)}"
@@ -199,7 +215,7 @@ def _migrate(database: peewee.Database, url: str) -> None:
 def _default_key_path(url: str, backend: str, sqlite_path: Path | None) -> Path:
     if sqlite_path is not None:
         return sqlite_path.with_suffix(".key")
-    parts = urlsplit(url)
+    parts = split(url)
     name = f"{parts.hostname or 'localhost'}-{parts.path.strip('/') or 'qmfa'}"
     return data_dir() / f"{backend}-{name}.key"
 
