@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from rich.text import Text
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.events import DeliveryComplete, DeliveryFailed
@@ -40,13 +39,16 @@ class QmfaApp(App[None]):
         # Learned after login (MainScreen loads the user); the services check again anyway.
         self.may_manage_users = False
         self.is_admin = False
+        self.crash_message: str | None = None
 
     def _handle_exception(self, error: Exception) -> None:
         """Textual's report shows every frame's locals (passwords, codes, secrets) on the
-        terminal: keep its handling (exit, re-raise under a test), replace its report."""
+        terminal: keep its handling (exit, re-raise under a test), replace its report with
+        one line (`crash_message`, printed by whoever ran the app) and a private file."""
         super()._handle_exception(error)
+        self._exit_renderables.clear()
         self._return_code = crash.EXIT_CRASH
-        self._exit_renderables[:] = [Text(crash.one_line(error, crash.write_report(error)))]
+        self.crash_message = crash.one_line(error, crash.write_report(error))
 
     def log_in(self, actor: Actor, *, notice: str | None = None, warning: bool = False) -> None:
         self.session = actor

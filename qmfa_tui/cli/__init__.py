@@ -119,8 +119,10 @@ def run_app(args: argparse.Namespace) -> int:
 
 
 def run_tui(app: QmfaApp) -> int:
-    """Run the app; its exit code is non-zero when it crashed (see QmfaApp._handle_exception)."""
+    """Run the app; a crash is one line on stderr and a non-zero exit code."""
     app.run()
+    if app.crash_message is not None:
+        print(app.crash_message, file=sys.stderr)
     return app.return_code or 0
 
 
