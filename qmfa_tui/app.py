@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.events import DeliveryComplete, DeliveryFailed
 
@@ -14,9 +13,10 @@ from qmfa_tui.screens.commands import NavigationCommands
 from qmfa_tui.screens.login import LoginScreen
 from qmfa_tui.services.session import Actor
 from qmfa_tui.storage import OpenDatabase
+from qmfa_tui.widgets.type_ahead import KeyHolder
 
 
-class QmfaApp(App[None]):
+class QmfaApp(KeyHolder):
     """Two modes: "login" until an Actor exists, then "main"; logging out drops "main"."""
 
     TITLE = "qmfa"
@@ -26,7 +26,7 @@ class QmfaApp(App[None]):
     CSS_PATH = "screens/login.tcss"
     MODES: ClassVar = {"login": LoginScreen}
     DEFAULT_MODE = "login"
-    COMMANDS: ClassVar = App.COMMANDS | {NavigationCommands}
+    COMMANDS: ClassVar = KeyHolder.COMMANDS | {NavigationCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
@@ -51,6 +51,7 @@ class QmfaApp(App[None]):
         self.crash_message = crash.one_line(error, crash.write_report(error))
 
     def log_in(self, actor: Actor, *, notice: str | None = None, warning: bool = False) -> None:
+        self.drop_keys()  # typed ahead of the main menu: never its hotkeys
         self.session = actor
         self.sub_title = actor.username
         from qmfa_tui.screens.main import MainScreen
@@ -64,6 +65,7 @@ class QmfaApp(App[None]):
                         timeout=12 if warning else 6)
 
     def log_out(self) -> None:
+        self.drop_keys()
         self.session = None
         self.may_manage_users = self.is_admin = False
         self.sub_title = self.SUB_TITLE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import suppress
 
 from textual.pilot import Pilot
@@ -48,3 +49,28 @@ def table_usernames(app: QmfaApp) -> list[str]:
     from qmfa_tui.widgets.user_table import UserTable
 
     return [row.username for row in app.screen.query_one("#users", UserTable).rows]
+
+
+async def burst(pilot: Pilot, text: str) -> None:
+    """Keys as a fast typist, a paste or a password manager sends them: all at once, with no
+    pause for the app to handle one before the next ("\\n" is Enter, "\\t" is Tab)."""
+    from textual import events
+
+    driver = pilot.app._driver
+    assert driver is not None
+    named = {"\n": ("enter", "\r"), "\t": ("tab", "\t")}
+    for character in text:
+        key, char = named.get(character, (character, character))
+        event = events.Key(key, char)
+        event.set_sender(pilot.app)
+        driver.send_message(event)
+
+
+async def wait_until(pilot: Pilot, condition: Callable[[], bool], *, tries: int = 100) -> None:
+    """Let the app work (workers included) until ``condition`` holds; fail after ``tries``."""
+    for _ in range(tries):
+        if condition():
+            return
+        await settle(pilot)
+        await pilot.pause(0.02)
+    assert condition(), "the app never reached the expected state"

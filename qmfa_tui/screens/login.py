@@ -8,16 +8,17 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Center, Vertical
 from textual.message import Message
-from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.services import accounts
 from qmfa_tui.services.session import NextStep, PendingLogin
 from qmfa_tui.widgets.status_line import StatusLine
+from qmfa_tui.widgets.type_ahead import FormScreen
 
 
-class LoginScreen(Screen[None]):
+class LoginScreen(FormScreen[None]):
     AUTO_FOCUS = "#username"
 
     @dataclass
@@ -40,24 +41,30 @@ class LoginScreen(Screen[None]):
             yield StatusLine(id="status")
         yield Footer()
 
-    @on(Input.Submitted, "#username")
-    def to_password(self) -> None:
-        self.query_one("#password", Input).focus()
+    def advance(self, focused: Widget | None) -> bool:
+        username, password = self.query_one("#username", Input), self.query_one("#password")
+        if focused is username:
+            self.move_to(password)
+        elif focused is password or focused is self.query_one("#submit"):
+            self.submit_after_typing(self.submit, username, password)
+        else:
+            return False
+        return True
 
-    @on(Input.Submitted, "#password")
+    def on_screen_resume(self) -> None:
+        self.keys.drop_keys()  # back from a second step: what was typed there is not for here
+
     @on(Button.Pressed, "#submit")
     def submit(self) -> None:
         username = self.query_one("#username", Input).value.strip()
         password = self.query_one("#password", Input).value
         status = self.query_one(StatusLine)
-        if not username:
-            status.show_error("Enter your username.")
-            self.query_one("#username", Input).focus()
+        if not username or not password:
+            self.keys.drop_keys()
+            status.show_error("Enter your username." if not username else "Enter your password.")
+            self.move_to(self.query_one("#username" if not username else "#password"))
             return
-        if not password:
-            status.show_error("Enter your password.")
-            self.query_one("#password", Input).focus()
-            return
+        self.keys.hold_keys()  # typed during the check: for the next step's field
         self._set_busy(True)
         status.show_info("Checking your password…")
         self.check_password(username, password)
@@ -82,13 +89,15 @@ class LoginScreen(Screen[None]):
         elif pending.next_step is NextStep.REGISTER_DEVICE:
             self.app.push_screen(RegisterDeviceScreen(pending))
         elif pending.actor is not None:
+            self.keys.drop_keys()
             self.app.log_in(pending.actor)  # type: ignore[attr-defined]
 
     def on_login_screen_refused(self, message: Refused) -> None:
+        self.keys.drop_keys()
         self._set_busy(False)
         password = self.query_one("#password", Input)
         password.value = ""
-        password.focus()
+        self.move_to(password)
         self.query_one(StatusLine).show_error(message.error)
 
     def _set_busy(self, busy: bool) -> None:

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, Input, Static
 
 from qmfa_tui.errors import QmfaError
@@ -25,12 +25,13 @@ from qmfa_tui.services.session import Actor, PendingLogin
 from qmfa_tui.services.twofactor import Enrollment, PendingRegistration
 from qmfa_tui.widgets.qr_code import QRCode
 from qmfa_tui.widgets.status_line import StatusLine
+from qmfa_tui.widgets.type_ahead import FormScreen
 
 # Rows left for the QR code at 80x24 once the header and footer are drawn.
 QR_ROWS = 22
 
 
-class RegisterDeviceScreen(Screen[bool]):
+class RegisterDeviceScreen(FormScreen[bool]):
     """Dismissed with True once a device is confirmed (from My Account)."""
 
     CSS_PATH = "register_device.tcss"
@@ -113,17 +114,24 @@ class RegisterDeviceScreen(Screen[bool]):
         self.query_one(StatusLine).clear()
         for widget in self.query("#code, #confirm"):
             widget.disabled = False
-        self.query_one("#code", Input).focus()
+        self.receive_typed_ahead(self.query_one("#code"))
 
-    @on(Input.Submitted, "#code")
+    def advance(self, focused: Widget | None) -> bool:
+        code = self.query_one("#code", Input)
+        if focused is not code and focused is not self.query_one("#confirm"):
+            return False
+        self.submit_after_typing(self.confirm, code)
+        return True
+
     @on(Button.Pressed, "#confirm")
     def confirm(self) -> None:
         code = self.query_one("#code", Input).value
-        if self.registration is None:
+        if self.registration is None or not code.strip():
+            self.keys.drop_keys()
+            if self.registration is not None:
+                self.query_one(StatusLine).show_error("Enter the code your app shows now.")
             return
-        if not code.strip():
-            self.query_one(StatusLine).show_error("Enter the code your app shows now.")
-            return
+        self.keys.hold_keys()  # typed during the check: not for the recovery codes' hotkeys
         self._set_busy(True)
         self.confirm_code(self.registration, code)
 
@@ -138,6 +146,7 @@ class RegisterDeviceScreen(Screen[bool]):
     def on_register_device_screen_confirmed(self, message: Confirmed) -> None:
         from qmfa_tui.screens.recovery_codes import RecoveryCodesScreen
 
+        self.keys.drop_keys()
         enrollment = message.enrollment
         username = enrollment.actor.username
 
@@ -152,11 +161,12 @@ class RegisterDeviceScreen(Screen[bool]):
                                                  enrollment.instance_name), finished)
 
     def on_register_device_screen_refused(self, message: Refused) -> None:
+        self.keys.drop_keys()
         self._set_busy(False)
         field = self.query_one("#code", Input)
         field.value = ""
         if self.registration is not None:
-            field.focus()
+            self.move_to(field)
         self.query_one(StatusLine).show_error(message.error)
 
     def _set_busy(self, busy: bool) -> None:

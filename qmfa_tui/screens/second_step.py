@@ -10,15 +10,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Center, Vertical
 from textual.message import Message
-from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, Input, Static
 
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.services.session import PendingLogin
 from qmfa_tui.widgets.status_line import StatusLine
+from qmfa_tui.widgets.type_ahead import FormScreen
 
 
-class SecondStepScreen(Screen[None]):
+class SecondStepScreen(FormScreen[None]):
     """A second login step; subclasses name the field and call their service."""
 
     CSS_PATH = "second_step.tcss"
@@ -54,13 +55,24 @@ class SecondStepScreen(Screen[None]):
     def compose_extra(self) -> ComposeResult:
         yield from ()
 
-    @on(Input.Submitted, "#code")
+    def on_screen_resume(self) -> None:
+        self.receive_typed_ahead(self.query_one("#code"))
+
+    def advance(self, focused: Widget | None) -> bool:
+        code = self.query_one("#code", Input)
+        if focused is not code and focused is not self.query_one("#submit"):
+            return False
+        self.submit_after_typing(self.submit, code)
+        return True
+
     @on(Button.Pressed, "#submit")
     def submit(self) -> None:
         code = self.query_one("#code", Input).value
         if not code.strip():
+            self.keys.drop_keys()
             self.query_one(StatusLine).show_error(f"Enter the {self.PLACEHOLDER or 'code'}.")
             return
+        self.keys.hold_keys()  # typed during the check: not for the next screen's hotkeys
         self._set_busy(True)
         self.check(code)
 
@@ -76,10 +88,11 @@ class SecondStepScreen(Screen[None]):
         raise NotImplementedError
 
     def on_second_step_screen_refused(self, message: Refused) -> None:
+        self.keys.drop_keys()
         self._set_busy(False)
         field = self.query_one("#code", Input)
         field.value = ""
-        field.focus()
+        self.move_to(field)
         self.query_one(StatusLine).show_error(message.error)
 
     def _set_busy(self, busy: bool) -> None:

@@ -1,0 +1,76 @@
+"""Keys typed ahead of the screen go to the field the focus moves to; a password never shows."""
+
+from __future__ import annotations
+
+from helpers import PASSWORD, add_user, admin, code_at, register
+from textual.widgets import Input
+from tui import SIZE, burst, screen_text, settle, wait_until
+
+from qmfa_tui.app import QmfaApp
+from qmfa_tui.screens.login import LoginScreen
+from qmfa_tui.screens.main import MainScreen
+from qmfa_tui.screens.recovery_code import RecoveryCodeScreen
+from qmfa_tui.screens.security_code import SecurityCodeScreen
+
+
+async def test_the_whole_login_in_one_burst_lands_on_the_main_screen(database, fixed_clock):
+    device = register(admin(), fixed_clock)
+    code = code_at(device.secret, fixed_clock.t)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        username = app.screen.query_one("#username", Input)
+        await burst(pilot, f"admin\n{PASSWORD}\n{code}\n")
+        await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
+        assert PASSWORD not in username.value and username.value in ("", "admin")
+        assert app.session is not None and app.session.username == "admin"
+
+
+async def test_tab_then_text_goes_to_the_password_field(database, fixed_clock):
+    add_user(admin(), "bao")
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        username = app.screen.query_one("#username", Input)
+        await burst(pilot, f"bao\t{PASSWORD}\n")
+        await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
+        assert app.session is not None and app.session.username == "bao"
+        assert PASSWORD not in username.value
+
+
+async def test_keys_typed_after_the_code_never_reach_the_menu(database, fixed_clock):
+    device = register(admin(), fixed_clock)
+    code = code_at(device.secret, fixed_clock.t)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await burst(pilot, f"admin\n{PASSWORD}\n{code}\nu")  # u: the menu's Users hotkey
+        await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
+        for _ in range(5):
+            await settle(pilot)
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_a_refused_password_drops_what_was_typed_for_the_code(database, fixed_clock):
+    register(admin(), fixed_clock)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await burst(pilot, "admin\nnot the password\n123456\n")
+        await wait_until(pilot, lambda: "Wrong username or password" in screen_text(app))
+        for _ in range(3):
+            await settle(pilot)
+        assert isinstance(app.screen, LoginScreen)
+        assert app.screen.query_one("#username", Input).value == "admin"
+        assert app.screen.query_one("#password", Input).value == ""
+        assert app.screen.focused is app.screen.query_one("#password")
+        # The keys work normally again afterwards.
+        await burst(pilot, f"{PASSWORD}\n")
+        await wait_until(pilot, lambda: isinstance(app.screen, SecurityCodeScreen))
+
+
+async def test_enter_on_the_recovery_link_still_follows_it(database, fixed_clock):
+    register(admin(), fixed_clock)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await burst(pilot, f"admin\n{PASSWORD}\n")
+        await wait_until(pilot, lambda: isinstance(app.screen, SecurityCodeScreen))
+        app.screen.set_focus(app.screen.query_one("#use-recovery"))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, RecoveryCodeScreen))
