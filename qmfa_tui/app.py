@@ -7,7 +7,6 @@ from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.events import DeliveryComplete, DeliveryFailed
 
 from qmfa_tui.screens.commands import NavigationCommands
 from qmfa_tui.screens.login import LoginScreen
@@ -88,15 +87,3 @@ class QmfaApp(App[None]):
 
         if self.session is not None and self.is_admin:
             self.push_screen(SettingsScreen(self.session))
-
-    def on_delivery_complete(self, event: DeliveryComplete) -> None:
-        from qmfa_tui.screens.recovery_codes import FileSaved
-
-        if event.path is not None:
-            event.path.chmod(0o600)  # recovery codes: for the owner's eyes only
-        self.screen.post_message(FileSaved(event.path, None))
-
-    def on_delivery_failed(self, event: DeliveryFailed) -> None:
-        from qmfa_tui.screens.recovery_codes import FileSaved
-
-        self.screen.post_message(FileSaved(None, str(event.exception)))
