@@ -100,7 +100,7 @@ def read_key_file(path: Path) -> bytes:
                 f"itself (or set ${SECRET_KEY_ENV})."
             ) from None
         raise StorageError(f"Cannot read the key file {path}: {error.strerror}.") from error
-    with os.fdopen(fd, "rb") as handle:
+    try:
         mode = os.fstat(fd).st_mode
         if stat.S_ISDIR(mode):
             raise StorageError(f"The key file {path} is a directory, not a file.")
@@ -110,10 +110,11 @@ def read_key_file(path: Path) -> bytes:
             raise StorageError(
                 f"The key file {path} can be read by other users; run: chmod 600 {path}"
             )
-        try:
-            text = handle.read(4096).decode("ascii")
-        except (OSError, UnicodeDecodeError) as error:
-            raise StorageError(f"Cannot read the key file {path}: {error}") from error
+        text = os.read(fd, 4096).decode("ascii")
+    except (OSError, UnicodeDecodeError) as error:
+        raise StorageError(f"Cannot read the key file {path}: {error}") from error
+    finally:
+        os.close(fd)
     return decode_key(text, str(path))
 
 
