@@ -16,7 +16,7 @@ from pathlib import Path
 
 PRIVATE_MODE = 0o600
 MAX_NUMBERED_NAMES = 100
-_CREATE = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+_CREATE = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
            | getattr(os, "O_CLOEXEC", 0))
 
 
@@ -31,7 +31,8 @@ def create_private_file(path: Path, data: str | bytes) -> None:
     fd = os.open(path, _CREATE, PRIVATE_MODE)
     try:
         # The umask can only take bits away; a umask such as 0277 would leave 0400.
-        os.fchmod(fd, PRIVATE_MODE)
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, PRIVATE_MODE)
         view = memoryview(content)
         while view:
             view = view[os.write(fd, view):]

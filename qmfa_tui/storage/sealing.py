@@ -28,6 +28,9 @@ KEY_BYTES = 32
 SECRET_KEY_ENV = "QMFA_SECRET_KEY"
 _FORMAT = "v1."
 _NONCE_BYTES = 12
+# Not through a link; a FIFO put there does not block the open (it is then refused).
+_READ_FLAGS = (getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+               | getattr(os, "O_CLOEXEC", 0))
 
 
 def _derive(master_key: bytes, purpose: bytes) -> bytes:
@@ -89,8 +92,7 @@ def read_key_file(path: Path) -> bytes:
     points at when each happens, and whoever may change the link chooses the key.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
-                     | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, os.O_RDONLY | _READ_FLAGS)
     except FileNotFoundError:
         raise
     except OSError as error:
@@ -106,7 +108,7 @@ def read_key_file(path: Path) -> bytes:
             raise StorageError(f"The key file {path} is a directory, not a file.")
         if not stat.S_ISREG(mode):
             raise StorageError(f"The key file {path} is not a regular file.")
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise StorageError(
                 f"The key file {path} can be read by other users; run: chmod 600 {path}"
             )
