@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 
@@ -81,6 +82,31 @@ class QmfaApp(App[None]):
         directory = self.downloads_dir or platformdirs.user_downloads_path()
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         return directory
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The palette's Screenshot, saved as the recovery codes are (it may show them):
+        a new file, 0600 from its first byte (Textual's own writes with the umask)."""
+        from datetime import datetime
+
+        stamp = datetime.now().strftime(time_format or "%Y-%m-%dT%H_%M_%S")
+        name = filename or f"{self.title}_{stamp}.svg"
+        self._save_screenshot(self.export_screenshot(), name, path)
+        return None
+
+    @work(thread=True, group="screenshot")
+    def _save_screenshot(self, svg: str, name: str, path: str | None) -> None:
+        from qmfa_tui.private_files import create_private_file_in
+
+        try:
+            directory = Path(path).expanduser() if path else self.save_directory()
+            saved = create_private_file_in(directory, name, svg)
+        except (OSError, ValueError) as error:
+            reason = getattr(error, "strerror", None) or error
+            self.notify(f"Could not save the screenshot: {reason}.", severity="error",
+                        markup=False)
+            return
+        self.notify(f"Saved the screenshot to {saved}", markup=False)
 
     def action_settings(self) -> None:
         from qmfa_tui.screens.settings import SettingsScreen
