@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from textual import work
 from textual.binding import Binding, BindingType
-from textual.events import DeliveryComplete, DeliveryFailed
 
 from qmfa_tui import crash
 from qmfa_tui.screens.commands import NavigationCommands
@@ -96,20 +96,33 @@ class QmfaApp(KeyHolder):
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         return directory
 
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The palette's Screenshot, saved as the recovery codes are (it may show them):
+        a new file, 0600 from its first byte (Textual's own writes with the umask)."""
+        from datetime import datetime
+
+        stamp = datetime.now().strftime(time_format or "%Y-%m-%dT%H_%M_%S")
+        name = filename or f"{self.title}_{stamp}.svg"
+        self._save_screenshot(self.export_screenshot(), name, path)
+        return None
+
+    @work(thread=True, group="screenshot")
+    def _save_screenshot(self, svg: str, name: str, path: str | None) -> None:
+        from qmfa_tui.private_files import create_private_file_in
+
+        try:
+            directory = Path(path).expanduser() if path else self.save_directory()
+            saved = create_private_file_in(directory, name, svg)
+        except (OSError, ValueError) as error:
+            reason = getattr(error, "strerror", None) or error
+            self.notify(f"Could not save the screenshot: {reason}.", severity="error",
+                        markup=False)
+            return
+        self.notify(f"Saved the screenshot to {saved}", markup=False)
+
     def action_settings(self) -> None:
         from qmfa_tui.screens.settings import SettingsScreen
 
         if self.session is not None and self.is_admin:
             self.push_screen(SettingsScreen(self.session))
-
-    def on_delivery_complete(self, event: DeliveryComplete) -> None:
-        from qmfa_tui.screens.recovery_codes import FileSaved
-
-        if event.path is not None:
-            event.path.chmod(0o600)  # recovery codes: for the owner's eyes only
-        self.screen.post_message(FileSaved(event.path, None))
-
-    def on_delivery_failed(self, event: DeliveryFailed) -> None:
-        from qmfa_tui.screens.recovery_codes import FileSaved
-
-        self.screen.post_message(FileSaved(None, str(event.exception)))

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
 import pyotp
+import pytest
 from helpers import PASSWORD, add_user, admin, register
 from tui import SIZE, log_in_password, screen_text, settle, type_into
 
@@ -10,11 +14,18 @@ from qmfa_tui.app import QmfaApp
 from qmfa_tui.screens.main import MainScreen
 from qmfa_tui.screens.recovery_codes import RecoveryCodesScreen
 from qmfa_tui.screens.register_device import RegisterDeviceScreen
-from qmfa_tui.screens.user_edit import UserEditScreen
+from qmfa_tui.screens.user_edit import UserEditScreen, open_user_edit
 from qmfa_tui.services import accounts, policy, recovery
 from qmfa_tui.widgets.qr_code import QRCode
 
 CODE = re.compile(r"\b[0-9a-z]{5}-[0-9a-z]{5}\b")
+
+
+@pytest.fixture
+def umask_zero() -> Iterator[None]:
+    old = os.umask(0)
+    yield
+    os.umask(old)
 
 
 def shown_secret(app: QmfaApp) -> str:
@@ -32,7 +43,20 @@ async def open_registration(pilot) -> None:
     assert isinstance(pilot.app.screen, RegisterDeviceScreen)
 
 
-async def test_register_from_my_account_then_download_and_copy(database, fixed_clock, tmp_path):
+async def download(pilot, expected: Path, button: str = "#download") -> None:
+    """Press Download .txt; wait until ``expected`` is written and the status names it."""
+    await pilot.click(button)
+    await settle(pilot)
+    for _ in range(50):
+        if expected.exists() and f"Saved to {expected}" in screen_text(pilot.app):
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(screen_text(pilot.app))
+
+
+async def test_register_from_my_account_then_download_and_copy(database, fixed_clock, tmp_path,
+                                                               umask_zero):
+    # Under the most open umask: the downloads are private because qmfa made them so.
     admin()
     app = QmfaApp(database, downloads_dir=tmp_path / "downloads")  # made when first needed
     async with app.run_test(size=SIZE) as pilot:
@@ -47,16 +71,24 @@ async def test_register_from_my_account_then_download_and_copy(database, fixed_c
         assert isinstance(app.screen, RecoveryCodesScreen)
         codes = CODE.findall(screen_text(app))
         assert len(codes) == 8 == len(set(codes))
-        await pilot.click("#download")
-        await settle(pilot)
         saved = tmp_path / "downloads" / "qmfa-recovery-codes-admin.txt"
-        for _ in range(50):
-            if saved.exists() and "Saved to" in screen_text(app):
-                break
-            await pilot.pause(0.05)
+        await download(pilot, saved)
         assert CODE.findall(saved.read_text()) == codes
         assert saved.stat().st_mode & 0o777 == 0o600
-        assert str(saved) in screen_text(app)
+        first = saved.read_bytes(), saved.stat().st_ino, saved.stat().st_mtime_ns
+        again = saved.with_name("qmfa-recovery-codes-admin (2).txt")
+        await download(pilot, again)  # a new file beside the first, which stays as it was
+        assert CODE.findall(again.read_text()) == codes
+        assert again.stat().st_mode & 0o777 == 0o600
+        assert (saved.read_bytes(), saved.stat().st_ino, saved.stat().st_mtime_ns) == first
+        assert sorted(p.name for p in saved.parent.iterdir()) == [again.name, saved.name]
+        app.deliver_screenshot()  # the palette's Screenshot: it shows the codes too
+        for _ in range(50):
+            await settle(pilot)
+            if shots := list(saved.parent.glob("*.svg")):
+                break
+        [shot] = shots
+        assert shot.stat().st_mode & 0o777 == 0o600 and codes[0] in shot.read_text()
         await pilot.click("#copy")
         assert CODE.findall(app.clipboard) == codes
         await pilot.click("#done")
@@ -64,6 +96,33 @@ async def test_register_from_my_account_then_download_and_copy(database, fixed_c
         assert isinstance(app.screen, UserEditScreen)
         assert "Recovery codes: 8 of 8 left" in screen_text(app)
         assert recovery.reveal_codes(app.session, "admin") == codes
+
+
+async def test_user_edit_download_steps_around_a_file_and_a_link(database, fixed_clock,
+                                                                  tmp_path, umask_zero):
+    boss = admin()
+    device = register(boss, fixed_clock)
+    downloads = tmp_path / "Downloads"
+    downloads.mkdir(mode=0o755)
+    taken = downloads / "qmfa-recovery-codes-admin.txt"
+    taken.write_text("an older download")
+    taken.chmod(0o644)
+    victim = tmp_path / "victim"
+    victim.write_text("not to be overwritten")
+    (downloads / "qmfa-recovery-codes-admin (2).txt").symlink_to(victim)
+    app = QmfaApp(database, downloads_dir=downloads)
+    async with app.run_test(size=SIZE) as pilot:
+        app.log_in(boss)
+        await settle(pilot)
+        open_user_edit(app, boss, "admin")
+        await settle(pilot)
+        assert isinstance(app.screen, UserEditScreen)
+        saved = downloads / "qmfa-recovery-codes-admin (3).txt"
+        await download(pilot, saved, button="#download-codes")
+    assert CODE.findall(saved.read_text()) == device.codes
+    assert saved.stat().st_mode & 0o777 == 0o600
+    assert taken.read_text() == "an older download" and taken.stat().st_mode & 0o777 == 0o644
+    assert victim.read_text() == "not to be overwritten"
 
 
 async def test_a_wrong_code_keeps_the_screen_and_cancel_stores_nothing(database, fixed_clock):

@@ -82,7 +82,7 @@ def _add_users(commands: Any, common: argparse.ArgumentParser) -> None:
                     "qmfa users recovery-codes alice --txt alice-codes.txt")
     codes.add_argument("user", metavar="USER")
     codes.add_argument("--txt", type=Path, metavar="FILE",
-                       help="write the .txt a user would download (created 0600)")
+                       help="write the .txt a user would download to a new file (0600)")
     codes.set_defaults(handler=users_recovery_codes)
 
 
@@ -232,6 +232,8 @@ def users_remove_2fa(args: argparse.Namespace) -> int:
 
 
 def users_recovery_codes(args: argparse.Namespace) -> int:
+    if args.txt is not None:
+        _refuse_existing(args.txt)  # before the reveal, which is audited
     open_from_args(args)
     from qmfa_tui.services import clock, policy, recovery
 
@@ -246,17 +248,31 @@ def users_recovery_codes(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_private(path: Path, text: str) -> None:
-    import os
+def _refuse_existing(path: Path) -> None:
+    from qmfa_tui.private_files import what_is_at
 
+    found = what_is_at(path)
+    if found is not None:
+        raise _exists(path, found)
+
+
+def _exists(path: Path, found: str) -> Exception:
     from qmfa_tui.errors import BadInput
 
+    return BadInput(f"{path} {found}; --txt writes a new file only: give another name.")
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Create ``path`` 0600 with ``text``; never over an existing file or through a link."""
+    from qmfa_tui.errors import BadInput
+    from qmfa_tui.private_files import create_private_file, what_is_at
+
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        create_private_file(path, text)
+    except FileExistsError:
+        raise _exists(path, what_is_at(path) or "already exists") from None
     except OSError as error:
-        raise BadInput(f"Cannot write {path}: {error.strerror}.") from None
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
+        raise BadInput(f"Cannot write {path}: {error.strerror or error}.") from None
 
 
 def settings_show(args: argparse.Namespace) -> int:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Center, Horizontal, Vertical
@@ -15,42 +14,57 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
+from qmfa_tui.private_files import create_private_file_in
 from qmfa_tui.services import clock, recovery
 from qmfa_tui.widgets.status_line import StatusLine
 
 
 @dataclass
 class FileSaved(Message):
-    """The app delivered a file (posted to the screen that asked for it)."""
+    """The download worker wrote the file (path) or could not (error, a sentence)."""
 
     path: Path | None
     error: str | None
 
 
 class SavesRecoveryCodes:
-    """For a screen with a StatusLine that offers recovery codes as a .txt download."""
+    """For a screen with a StatusLine that offers recovery codes as a .txt download.
+
+    The file is written by qmfa itself, not by App.deliver_text (which creates it with
+    the umask, readable by all until a chmod): 0600 from its first byte, under a new
+    name when one is taken (``qmfa-recovery-codes-alice (2).txt``), never through a link.
+    """
 
     def save_codes(self, username: str, instance_name: str, codes: list[str]) -> None:
         screen: Screen[object] = self  # type: ignore[assignment]
-        status = screen.query_one(StatusLine)
+        text = recovery.codes_text(username, instance_name, codes, clock.utc(clock.now()))
+        screen.query_one(StatusLine).show_info("Saving…")
+        self._write_codes(f"qmfa-recovery-codes-{username}.txt", text)
+
+    @work(thread=True, group="save-codes")
+    def _write_codes(self, filename: str, text: str) -> None:
+        screen: Screen[object] = self  # type: ignore[assignment]
         try:
             directory = screen.app.save_directory()  # type: ignore[attr-defined]
         except OSError as error:
-            status.show_error(f"Cannot make a folder for downloads: {error.strerror}.")
+            screen.post_message(FileSaved(
+                None, f"Cannot make a folder for downloads: {error.strerror or error}."))
             return
-        text = recovery.codes_text(username, instance_name, codes, clock.utc(clock.now()))
-        screen.app.deliver_text(io.StringIO(text), save_directory=directory,
-                                save_filename=f"qmfa-recovery-codes-{username}.txt")
-        status.show_info("Saving…")
+        try:
+            path = create_private_file_in(directory, filename, text)
+        except OSError as error:
+            screen.post_message(FileSaved(
+                None, f"Could not save the file in {directory}: {error.strerror or error}."))
+            return
+        screen.post_message(FileSaved(path, None))
 
     def on_file_saved(self, message: FileSaved) -> None:
         screen: Screen[object] = self  # type: ignore[assignment]
         status = screen.query_one(StatusLine)
         if message.error is not None:
-            status.show_error(f"Could not save the file: {message.error}")
+            status.show_error(message.error)
         else:
-            status.show_info(f"Saved to {message.path}" if message.path else "Saved.",
-                             success=True)
+            status.show_info(f"Saved to {message.path}", success=True)
 
 
 class RecoveryCodesScreen(SavesRecoveryCodes, Screen[None]):

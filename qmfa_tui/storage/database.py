@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from qmfa_tui.database_url import (
     sqlite_file,
 )
 from qmfa_tui.errors import Conflict, DatabaseBusy, StorageError
+from qmfa_tui.private_files import create_private_file
 from qmfa_tui.storage import sealing
 from qmfa_tui.storage.models import InstanceSettings, db
 
@@ -133,6 +135,7 @@ def _connect(url: str) -> tuple[str, peewee.Database, Path | None]:
                     "An in-memory SQLite database is private to one thread; give a file path."
                 )
             _make_parent(path)
+            _create_private_database_file(path)
             database = PooledSqliteDatabase(
                 str(path),
                 # A page cache of 512 KiB a connection instead of 2 MiB left counts and
@@ -194,6 +197,36 @@ def _make_parent(path: Path) -> None:
         parent.mkdir(mode=0o700, parents=True)
     except OSError as error:
         raise StorageError(f"Cannot create the directory {parent}: {error.strerror}.") from error
+
+
+def _create_private_database_file(path: Path) -> None:
+    """Create a new database file empty and 0600 before SQLite opens it.
+
+    SQLite would create it with the umask (0644 as a rule) and gives its -wal, -shm and
+    -journal files, made later by whichever connection writes first, the mode of the
+    main file: a private main file keeps them all private. An existing file is opened
+    as it is.
+    """
+    try:
+        create_private_file(path, b"")
+    except FileExistsError:
+        try:
+            mode = path.stat().st_mode  # through a link: an existing database may be one
+        except FileNotFoundError:
+            raise StorageError(
+                f"The database file {path} is a symbolic link to nothing; qmfa creates a "
+                "new database only as a regular file of its own."
+            ) from None
+        except OSError:
+            return  # SQLite says what is wrong
+        if stat.S_ISDIR(mode):
+            raise StorageError(f"The database file {path} is a directory.") from None
+        if not stat.S_ISREG(mode):
+            raise StorageError(f"The database file {path} is not a regular file.") from None
+    except OSError as error:
+        raise StorageError(
+            f"Cannot create the database file {path}: {error.strerror}."
+        ) from error
 
 
 def _migrate(database: peewee.Database, url: str) -> None:

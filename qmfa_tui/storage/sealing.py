@@ -22,11 +22,15 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from qmfa_tui.errors import StorageError
+from qmfa_tui.private_files import create_private_file
 
 KEY_BYTES = 32
 SECRET_KEY_ENV = "QMFA_SECRET_KEY"
 _FORMAT = "v1."
 _NONCE_BYTES = 12
+# Not through a link; a FIFO put there does not block the open (it is then refused).
+_READ_FLAGS = (getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+               | getattr(os, "O_CLOEXEC", 0))
 
 
 def _derive(master_key: bytes, purpose: bytes) -> bytes:
@@ -82,29 +86,48 @@ def encode_key(key: bytes) -> str:
 
 
 def read_key_file(path: Path) -> bytes:
+    """The key in ``path``: a regular file of its owner's alone, not a symbolic link.
+
+    A link is refused: the file checked and the file read would be whatever the link
+    points at when each happens, and whoever may change the link chooses the key.
+    """
     try:
-        mode = path.stat().st_mode
+        fd = os.open(path, os.O_RDONLY | _READ_FLAGS)
+    except FileNotFoundError:
+        raise
+    except OSError as error:
+        if path.is_symlink():
+            raise StorageError(
+                f"The key file {path} is a symbolic link; give the path of the key file "
+                f"itself (or set ${SECRET_KEY_ENV})."
+            ) from None
+        raise StorageError(f"Cannot read the key file {path}: {error.strerror}.") from error
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise StorageError(f"The key file {path} is a directory, not a file.")
+        if not stat.S_ISREG(mode):
+            raise StorageError(f"The key file {path} is not a regular file.")
         if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise StorageError(
                 f"The key file {path} can be read by other users; run: chmod 600 {path}"
             )
-        text = path.read_text(encoding="ascii")
-    except FileNotFoundError:
-        raise
+        text = os.read(fd, 4096).decode("ascii")
     except (OSError, UnicodeDecodeError) as error:
         raise StorageError(f"Cannot read the key file {path}: {error}") from error
+    finally:
+        os.close(fd)
     return decode_key(text, str(path))
 
 
 def create_key_file(path: Path) -> bytes:
-    """Write a new random key to ``path`` (0600), refusing to overwrite one."""
+    """Write a new random key to ``path`` (0600 from its first byte), refusing to replace
+    anything there: an existing key file is read instead (another process made it)."""
     key = os.urandom(KEY_BYTES)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        create_private_file(path, encode_key(key) + "\n")
     except FileExistsError:
         return read_key_file(path)
     except OSError as error:
         raise StorageError(f"Cannot create the key file {path}: {error.strerror}") from error
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(encode_key(key) + "\n")
     return key
