@@ -112,13 +112,16 @@ def refusal_for(acting: Account | None, target: Account) -> str | None:
     """
     if acting is None or acting.id == target.id:
         return None
-    rank = standing(acting)
-    if rank < USERS_MODULE_HOLDER:
+    if not has_users_module(acting):
         return SELF_OR_USERS_MODULE
-    target_rank = standing(target)
-    if target_rank <= rank:
+    # The ranks compared without a query where the roles settle it: a non-admin target ranks
+    # at most as a Users-module holder; an admin target outranks a non-admin actor. Only
+    # admin on admin needs the deployment and the super-admin (standing) from the database.
+    if target.role != ADMIN:
         return None
-    return SUPER_ADMIN_ONLY if target_rank == SUPER_ADMIN_STANDING else ADMINS_ONLY
+    if acting.role != ADMIN:
+        return ADMINS_ONLY
+    return SUPER_ADMIN_ONLY if standing(target) > standing(acting) else None
 
 
 def require_standing(actor: Actor, target: Account) -> Account | None:
