@@ -415,3 +415,18 @@ async def test_helpdesk_sees_why_not_instead_of_an_admins_buttons(database, fixe
     reveals = audit.list_events(shell_actor(), action="recovery.revealed")
     assert [(e.actor, e.target) for e in reveals] == [("shell", "bob"), ("helpdesk", "bob")]
     assert audit.list_events(shell_actor(), action="device.removed") == []
+
+
+async def test_a_user_made_admin_meanwhile_is_shown_out_of_reach(database, fixed_clock):
+    boss = admin()
+    helpdesk = add_user(boss, "helpdesk", users_module=True)
+    register(add_user(boss, "alice"), fixed_clock)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_user_edit_as(pilot, helpdesk, "alice")
+        accounts.set_role(boss, "alice", role="admin")  # in another terminal
+        await pilot.click("#show-codes")
+        await settle(pilot)
+        assert "Only an admin can manage an admin's" in screen_text(app)
+        assert not app.screen.query("#show-codes, #download-codes")  # read again
+    assert audit.list_events(boss, action="recovery.revealed") == []

@@ -25,7 +25,7 @@ from textual.screen import Screen
 from textual.widgets import Button, ContentSwitcher, Footer, Header, Static, Switch
 from textual.worker import get_current_worker
 
-from qmfa_tui.errors import Conflict, NotFound, QmfaError
+from qmfa_tui.errors import Conflict, NotFound, NotPermitted, QmfaError
 from qmfa_tui.screens.recovery_codes import SavesRecoveryCodes
 from qmfa_tui.services import accounts, policy, recovery, twofactor
 from qmfa_tui.services.accounts import UserInfo
@@ -346,8 +346,9 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
 
     def on_user_edit_screen_failed(self, message: Failed) -> None:
         self.query_one(StatusLine).show_error(message.error)
-        if message.by_action and isinstance(message.error, NotFound | Conflict):
-            self.load()  # the user changed meanwhile (device removed elsewhere): show them now
+        if message.by_action and isinstance(message.error, NotFound | Conflict | NotPermitted):
+            # The user changed meanwhile (device removed, made an admin elsewhere): show them now.
+            self.load()
 
     def action_back(self) -> None:
         self.dismiss()
