@@ -106,6 +106,22 @@ def test_add_deactivate_and_reveal(url, tmp_path):
     assert [(e["actor"], e["target"]) for e in reveals] == [("shell", "bob")] * 2
 
 
+def test_set_role_from_the_shell(url, db):
+    promoted = qmfa("--database", url, "users", "set-role", "bob", "--admin")
+    assert promoted.returncode == 0 and promoted.stdout == "bob is an admin.\n"
+    demoted = qmfa("--database", url, "users", "set-role", "bob", "--user", "--users-module")
+    assert demoted.returncode == 0 and "bob is a user with the Users module." in demoted.stdout
+    assert db.execute("SELECT role, users_module FROM account WHERE username = 'bob'"
+                      ).fetchone() == ("user", 1)
+    changes = json.loads(qmfa("--database", url, "audit", "--action", "user.role_changed",
+                              "--format", "json").stdout)
+    assert [(e["actor"], e["target"]) for e in changes] == [("shell", "bob")] * 2
+    assert_one_clear_line(qmfa("--database", url, "users", "set-role", "bob"),
+                          "Give a role")
+    assert_one_clear_line(qmfa("--database", url, "users", "set-role", "nobody", "--admin"),
+                          "no user 'nobody'")
+
+
 @pytest.mark.parametrize(("args", "code", "fragment"), [
     (["users", "remove-2fa", "nobody"], 1, "no user 'nobody'"),
     (["users", "list", "--2fa", "maybe"], 2, "invalid choice"),
@@ -126,7 +142,8 @@ def test_an_unreachable_database_is_one_line():
 
 def test_every_command_has_help_with_an_example():
     for command in (["users", "list"], ["users", "add"], ["users", "deactivate"],
-                    ["users", "remove-2fa"], ["users", "recovery-codes"], ["settings", "show"],
+                    ["users", "remove-2fa"], ["users", "recovery-codes"],
+                    ["users", "set-role"], ["settings", "show"],
                     ["settings", "mandatory"], ["settings", "grace-period"], ["audit"]):
         helped = qmfa(*command, "--help")
         assert helped.returncode == 0 and "example" in helped.stdout, command

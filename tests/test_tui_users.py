@@ -13,8 +13,9 @@ from qmfa_tui.screens.resync import ResyncScreen
 from qmfa_tui.screens.user_edit import UserEditScreen, open_user_edit
 from qmfa_tui.screens.users import UsersScreen
 from qmfa_tui.services import accounts, audit, demo, directory, recovery, twofactor
-from qmfa_tui.services.session import Actor
+from qmfa_tui.services.session import Actor, shell_actor
 from qmfa_tui.widgets.cycle_button import CycleButton
+from qmfa_tui.widgets.status_line import StatusLine
 
 
 @pytest.fixture
@@ -377,3 +378,55 @@ async def test_a_device_removed_elsewhere_shows_as_removed(database, fixed_clock
         text = screen_text(app)
         assert "alice has no two-step verification device." in text
         assert "Disabled" in text and not app.screen.query("#show-codes")  # read again
+
+
+def demo_login(username: str) -> Actor:
+    code, _ = twofactor.demo_security_code(username)
+    return twofactor.verify_login_code(accounts.login_password(username, demo.DEMO_PASSWORD),
+                                       code)
+
+
+async def test_helpdesk_sees_why_not_instead_of_an_admins_buttons(database, fixed_clock):
+    """The demo's helpdesk (Users module, not admin): admin's codes and device are out of
+    reach, with the reason in place of Show / Download / Remove; bob's codes are not."""
+    demo.create_demo(len(demo.NAMED))
+    helpdesk = demo_login("helpdesk")
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_user_edit_as(pilot, helpdesk, "admin")
+        assert isinstance(app.screen, UserEditScreen) and app.screen.username == "admin"
+        text = screen_text(app)
+        assert "Only an admin can manage an admin's recovery codes" in text
+        assert "Recovery codes: 8 of 8 left" in text
+        assert not app.screen.query("#show-codes, #download-codes, #remove")
+        await pilot.click("#two-factor")  # no Remove appears; the reason is said again
+        await settle(pilot)
+        assert not app.screen.query("#remove, #resync")
+        assert "Only an admin can manage" in str(app.screen.query_one(StatusLine).render())
+        await pilot.press("escape")
+        await settle(pilot)
+        open_user_edit(pilot.app, helpdesk, "bob")
+        await settle(pilot)
+        assert app.screen.username == "bob" and not app.screen.query("#manage-refusal")
+        await pilot.click("#show-codes")
+        await settle(pilot)
+        bobs = recovery.reveal_codes(shell_actor(), "bob")
+        assert len(bobs) == 5 and all(code in screen_text(app) for code in bobs)
+    reveals = audit.list_events(shell_actor(), action="recovery.revealed")
+    assert [(e.actor, e.target) for e in reveals] == [("shell", "bob"), ("helpdesk", "bob")]
+    assert audit.list_events(shell_actor(), action="device.removed") == []
+
+
+async def test_a_user_made_admin_meanwhile_is_shown_out_of_reach(database, fixed_clock):
+    boss = admin()
+    helpdesk = add_user(boss, "helpdesk", users_module=True)
+    register(add_user(boss, "alice"), fixed_clock)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_user_edit_as(pilot, helpdesk, "alice")
+        accounts.set_role(boss, "alice", role="admin")  # in another terminal
+        await pilot.click("#show-codes")
+        await settle(pilot)
+        assert "Only an admin can manage an admin's" in screen_text(app)
+        assert not app.screen.query("#show-codes, #download-codes")  # read again
+    assert audit.list_events(boss, action="recovery.revealed") == []

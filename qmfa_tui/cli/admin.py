@@ -71,6 +71,21 @@ def _add_users(commands: Any, common: argparse.ArgumentParser) -> None:
     deactivate.add_argument("user", metavar="USER")
     deactivate.set_defaults(handler=users_deactivate)
 
+    set_role = _parser(group, "set-role", common,
+                       "Change a user's role and/or Users module (audited)",
+                       "qmfa users set-role alice --user --users-module")
+    set_role.add_argument("user", metavar="USER")
+    role = set_role.add_mutually_exclusive_group()
+    role.add_argument("--admin", dest="role", action="store_const", const="admin",
+                      help="give every permission")
+    role.add_argument("--user", dest="role", action="store_const", const="user",
+                      help="an ordinary user (the Users module as stored, unless given)")
+    set_role.add_argument("--users-module", action=argparse.BooleanOptionalAction,
+                          default=None,
+                          help="may open Customization > Users and read ordinary users' "
+                               "recovery codes")
+    set_role.set_defaults(handler=users_set_role)
+
     remove = _parser(group, "remove-2fa", common,
                      "Remove a user's device and recovery codes (they register again)",
                      "qmfa users remove-2fa alice")
@@ -217,6 +232,19 @@ def users_deactivate(args: argparse.Namespace) -> int:
 
     info = accounts.set_active(_shell(), args.user, False)
     print(f"{info.username} is inactive.")
+    return 0
+
+
+def users_set_role(args: argparse.Namespace) -> int:
+    open_from_args(args)
+    from qmfa_tui.services import accounts
+
+    info = accounts.set_role(_shell(), args.user, role=args.role, users_module=args.users_module)
+    if info.is_admin:
+        print(f"{info.username} is an admin.")
+    else:
+        print(f"{info.username} is a user {'with' if info.users_module else 'without'} "
+              "the Users module.")
     return 0
 
 

@@ -25,7 +25,7 @@ from textual.screen import Screen
 from textual.widgets import Button, ContentSwitcher, Footer, Header, Static, Switch
 from textual.worker import get_current_worker
 
-from qmfa_tui.errors import Conflict, NotFound, QmfaError
+from qmfa_tui.errors import Conflict, NotFound, NotPermitted, QmfaError
 from qmfa_tui.screens.recovery_codes import SavesRecoveryCodes
 from qmfa_tui.services import accounts, policy, recovery, twofactor
 from qmfa_tui.services.accounts import UserInfo
@@ -79,6 +79,11 @@ class SecurityPanel(Vertical):
     def registering(self) -> bool:
         return not self.user.two_factor and self.is_self and not self.managed_elsewhere
 
+    @property
+    def refusal(self) -> str | None:
+        """Why the reader may not read this user's codes or remove their device (services)."""
+        return self.user.manage_refusal
+
     def compose(self) -> ComposeResult:
         user = self.user
         with Horizontal(id="toggle-row"):
@@ -90,7 +95,7 @@ class SecurityPanel(Vertical):
             with Horizontal(id="device-actions"):
                 yield Button("Register a device", id="register", variant="primary",
                              compact=True)
-        elif self.managing:
+        elif self.managing and self.refusal is None:
             with Horizontal(id="device-actions"):
                 yield Button("Remove", id="remove", variant="error", compact=True)
                 if self.is_self:  # the codes come from one's own phone
@@ -100,11 +105,14 @@ class SecurityPanel(Vertical):
             with Horizontal(id="codes-row"):
                 yield Static(f"Recovery codes: {left} of 8 left", id="codes-left",
                              classes="-few" if left <= 2 else "")
-                yield Button("Show", id="show-codes", compact=True, disabled=left == 0)
-                yield Button("Download .txt", id="download-codes", compact=True,
-                             disabled=left == 0)
-            if self.codes is not None:
-                yield self._codes_shown(self.codes)
+                if self.refusal is None:
+                    yield Button("Show", id="show-codes", compact=True, disabled=left == 0)
+                    yield Button("Download .txt", id="download-codes", compact=True,
+                                 disabled=left == 0)
+        if self.refusal is not None:
+            yield Static(self.refusal, id="manage-refusal", markup=False)
+        elif self.codes is not None:
+            yield self._codes_shown(self.codes)
 
     @staticmethod
     def _codes_shown(codes: list[str]) -> Static:
@@ -117,6 +125,8 @@ class SecurityPanel(Vertical):
             return (f"Two-step verification for {user.username} is managed by their identity "
                     f"provider ({user.auth_source.upper()}).")
         if user.two_factor:
+            if self.refusal is not None:
+                return "Two-step verification is on."
             return "Click the toggle to show remove/resync options."
         if user.registration_deadline is not None:
             required = (f"Required on this instance: register before "
@@ -240,7 +250,9 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
         user = self.user
         with self.prevent(Switch.Changed):
             event.switch.value = user.two_factor  # the toggle shows options, it changes nothing
-        if user.two_factor:
+        if user.two_factor and self.panel.refusal is not None:
+            self.query_one(StatusLine).show_info(self.panel.refusal)
+        elif user.two_factor:
             showing = not self.panel.managing
             await self.panel.show(managing=showing)
             if showing and not self.is_self:
@@ -334,8 +346,9 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
 
     def on_user_edit_screen_failed(self, message: Failed) -> None:
         self.query_one(StatusLine).show_error(message.error)
-        if message.by_action and isinstance(message.error, NotFound | Conflict):
-            self.load()  # the user changed meanwhile (device removed elsewhere): show them now
+        if message.by_action and isinstance(message.error, NotFound | Conflict | NotPermitted):
+            # The user changed meanwhile (device removed, made an admin elsewhere): show them now.
+            self.load()
 
     def action_back(self) -> None:
         self.dismiss()

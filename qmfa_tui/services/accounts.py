@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from argon2 import PasswordHasher
@@ -64,6 +64,8 @@ class UserInfo:
     recovery_codes_left: int | None
     registration_required: bool = False
     registration_deadline: datetime | None = None  # UTC; while the grace period lasts
+    # Set by get_user: why the reader may not read codes, remove the device or (de)activate.
+    manage_refusal: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -153,10 +155,12 @@ def create_user(actor: Actor, username: str, *, password: str | None = None,
                 display_name: str = "", email: str = "", auth_source: str = "local",
                 role: str = "user", users_module: bool = False,
                 active: bool = True) -> UserInfo:
-    """A new user, by a Users-module holder; only admins create admins."""
+    """A new user, by a Users-module holder; only admins create admins or grant the module."""
     acting = policy.require_users_module(actor)
     if role == "admin" and not policy.is_admin(acting):
         raise NotPermitted("Only admins can create admins.")
+    if users_module and not policy.is_admin(acting):
+        raise NotPermitted(ONLY_ADMINS_GRANT)
     with db.atomic():
         account = _new_account(username, password, display_name=display_name, email=email,
                                auth_source=auth_source, role=role, users_module=users_module,
@@ -168,16 +172,20 @@ def create_user(actor: Actor, username: str, *, password: str | None = None,
 
 @translate_errors
 def get_user(actor: Actor, username: str) -> UserInfo:
+    """The user as ``actor`` sees them, with ``manage_refusal`` set when the privilege order
+    keeps ``actor`` from their codes, device and status (None for oneself)."""
     target = policy.find_account(username)
-    policy.require_self_or_users_module(actor, target)
-    return user_info(target)
+    acting = policy.require_self_or_users_module(actor, target)
+    return replace(user_info(target), manage_refusal=policy.refusal_for(acting, target))
 
 
 @translate_errors
 def set_active(actor: Actor, username: str, active: bool) -> UserInfo:
-    """Activate or deactivate a user (Users-module holders; nobody deactivates themselves)."""
+    """Activate or deactivate a user: a Users-module holder of at least the user's standing
+    (policy.refusal_for); nobody deactivates themselves."""
     policy.require_users_module(actor)
     target = policy.find_account(username)
+    policy.require_standing(actor, target)
     if not active and target.id == actor.user_id:
         raise NotPermitted("You cannot deactivate your own account.")
     with db.atomic():
@@ -186,6 +194,58 @@ def set_active(actor: Actor, username: str, active: bool) -> UserInfo:
             audit.record(actor, "user.activated" if active else "user.deactivated",
                          target=target)
     return user_info(policy.find_account(username))
+
+
+ONLY_ADMINS_GRANT = "Only admins can grant or take away the admin role or the Users module."
+
+
+@translate_errors
+def set_role(actor: Actor, username: str, *, role: str | None = None,
+             users_module: bool | None = None) -> UserInfo:
+    """Change a user's role and/or Users module (None leaves that one as it is).
+
+    Who may: admins (and the shell), on users of at most their standing
+    (policy.refusal_for: on SaaS only the super-admin touches the super-admin).
+    A Users-module holder who is not an admin may not grant or revoke either,
+    not even the module they hold: the module reads ordinary users' recovery
+    codes, so handing it out is an admin's decision (as creating an admin is).
+    Nobody changes their own role or module; another admin or the operator does
+    (so whoever demotes an admin stays an admin).
+    Exactly what is given is stored: an admin holds every permission whatever
+    the stored module flag says, and a demoted admin keeps the stored flag.
+    """
+    if role is None and users_module is None:
+        raise BadInput("Give a role, a Users-module setting, or both.")
+    if role is not None and role not in ROLES:
+        raise BadInput(f"The role is one of: {', '.join(ROLES)}.")
+    acting = policy.require_users_module(actor)
+    target = policy.find_account(username)
+    if acting is not None and acting.id == target.id:
+        raise NotPermitted("You cannot change your own role or Users module; "
+                           "another admin can.")
+    policy.require_standing(actor, target)
+    if not policy.is_admin(acting):
+        raise NotPermitted(ONLY_ADMINS_GRANT)
+    new_role = target.role if role is None else role
+    new_module = target.users_module if users_module is None else users_module
+    with db.atomic():
+        # Conditional on the row as read: a change made meanwhile is not overwritten unseen.
+        changed = Account.update(role=new_role, users_module=new_module).where(
+            Account.id == target.id, Account.role == target.role,
+            Account.users_module == target.users_module,
+            (Account.role != new_role) | (Account.users_module != new_module)).execute()
+        if changed:
+            audit.record(actor, "user.role_changed", target=target,
+                         detail=f"role: {target.role} -> {new_role}, users module: "
+                                f"{_yes_no(target.users_module)} -> {_yes_no(new_module)}")
+    info = user_info(policy.find_account(username))
+    if not changed and (info.role, info.users_module) != (new_role, new_module):
+        raise Conflict(f"{username}'s role changed meanwhile; look again and retry.")
+    return info
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
 
 
 @translate_errors

@@ -67,10 +67,69 @@ def require_users_module(actor: Actor) -> Account | None:
     return account
 
 
+SELF_OR_USERS_MODULE = "Only the user, a Users-module holder or an admin can do that."
+
+
 def require_self_or_users_module(actor: Actor, target: Account) -> Account | None:
     account = acting_account(actor)
     if account is not None and account.id != target.id and not has_users_module(account):
-        raise NotPermitted("Only the user, a Users-module holder or an admin can do that.")
+        raise NotPermitted(SELF_OR_USERS_MODULE)
+    return account
+
+
+# The privilege order. A rank is a user's standing; acting on someone else's codes, device,
+# active state or roles needs the Users module and a standing at least equal to theirs.
+PLAIN_USER, USERS_MODULE_HOLDER, ADMIN_STANDING, SUPER_ADMIN_STANDING, SHELL_STANDING = range(5)
+ADMINS_ONLY = "Only an admin can manage an admin's recovery codes, device, status or role."
+SUPER_ADMIN_ONLY = ("On SaaS instances only the super-admin can manage the super-admin's "
+                    "recovery codes, device, status or role.")
+
+
+def standing(account: Account | None) -> int:
+    """The rank of ``account`` in the privilege order; None is the shell, above everyone.
+
+    Plain user < Users-module holder < admin; on SaaS the super-admin (the first user, while
+    an admin) ranks above the other admins. On-prem the first user is one admin among others.
+    """
+    if account is None:
+        return SHELL_STANDING
+    if account.role == ADMIN:
+        if instance().deployment == "saas" and account.id == super_admin_id():
+            return SUPER_ADMIN_STANDING
+        return ADMIN_STANDING
+    return USERS_MODULE_HOLDER if account.users_module else PLAIN_USER
+
+
+def refusal_for(acting: Account | None, target: Account) -> str | None:
+    """Why ``acting`` may not act on ``target``'s factors or account, or None if they may.
+
+    The one rule behind reading another user's recovery codes, removing their device,
+    (de)activating them and changing their roles: the actor holds the Users module and
+    ranks at least as high as the target (see ``standing``). Acting on oneself passes here;
+    each action decides what a user may do to themselves (read their own codes, remove
+    their own device: yes; deactivate themselves, change their own role: no). The shell
+    (``acting`` None) is the break-glass and passes always.
+    """
+    if acting is None or acting.id == target.id:
+        return None
+    if not has_users_module(acting):
+        return SELF_OR_USERS_MODULE
+    # The ranks compared without a query where the roles settle it: a non-admin target ranks
+    # at most as a Users-module holder; an admin target outranks a non-admin actor. Only
+    # admin on admin needs the deployment and the super-admin (standing) from the database.
+    if target.role != ADMIN:
+        return None
+    if acting.role != ADMIN:
+        return ADMINS_ONLY
+    return SUPER_ADMIN_ONLY if standing(target) > standing(acting) else None
+
+
+def require_standing(actor: Actor, target: Account) -> Account | None:
+    """The acting account (None for the shell) if it may act on ``target``; else NotPermitted."""
+    account = acting_account(actor)
+    refusal = refusal_for(account, target)
+    if refusal is not None:
+        raise NotPermitted(refusal)
     return account
 
 

@@ -129,7 +129,11 @@ def login_with_recovery_code(pending: PendingLogin, raw_code: str) -> RecoveryLo
 
 @translate_errors
 def remaining_codes(actor: Actor, username: str) -> int | None:
-    """How many codes ``username`` has left, or None without a device."""
+    """How many codes ``username`` has left, or None without a device.
+
+    The owner and any Users-module holder, whatever the owner's standing: the Users
+    table shows every user's count to them anyway, and a count gives no way in.
+    """
     target = policy.find_account(username)
     policy.require_self_or_users_module(actor, target)
     device = Device.get_or_none(Device.account == target.id)
@@ -138,9 +142,10 @@ def remaining_codes(actor: Actor, username: str) -> int | None:
 
 @translate_errors
 def reveal_codes(actor: Actor, username: str) -> list[str]:
-    """The unused codes in clear, for the owner or a Users-module holder; always audited."""
+    """The unused codes in clear, for the owner or a Users-module holder of at least the
+    owner's standing (policy.refusal_for); always audited."""
     target = policy.find_account(username)
-    policy.require_self_or_users_module(actor, target)
+    policy.require_standing(actor, target)
     device = Device.get_or_none(Device.account == target.id)
     if device is None:
         raise NotFound(f"{target.username} has no two-step verification device.")

@@ -275,7 +275,11 @@ def describe_drift(seconds: int) -> str:
 
 @translate_errors
 def resync(actor: Actor, first_code: str, second_code: str) -> ResyncResult:
-    """Learn the app's clock drift from two consecutive codes found within +-24 hours."""
+    """Learn the app's clock drift from two consecutive codes found within +-24 hours.
+
+    The owner only, on their own device: stricter than the privilege order
+    (policy.refusal_for), since the codes come from the owner's phone.
+    """
     now = clock.now()
     account = policy.acting_account(actor)
     if account is None:
@@ -336,9 +340,10 @@ class Removal:
 
 @translate_errors
 def remove_device(actor: Actor, username: str) -> Removal:
-    """Delete the user's device and its recovery codes (self, Users-module holders, admins)."""
+    """Delete the user's device and its recovery codes: the owner, or a Users-module holder
+    of at least the owner's standing (policy.refusal_for)."""
     target = policy.find_account(username)
-    policy.require_self_or_users_module(actor, target)
+    policy.require_standing(actor, target)
     with db.atomic():
         device_ids = Device.select(Device.id).where(Device.account == target.id)
         RecoveryCode.delete().where(RecoveryCode.device.in_(device_ids)).execute()
