@@ -7,12 +7,15 @@ from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.content import Content
 from textual.events import DeliveryComplete, DeliveryFailed
+from textual.notifications import SeverityLevel
 
 from qmfa_tui.screens.commands import NavigationCommands
 from qmfa_tui.screens.login import LoginScreen
 from qmfa_tui.services.session import Actor
 from qmfa_tui.storage import OpenDatabase
+from qmfa_tui.text import visible
 
 
 class QmfaApp(App[None]):
@@ -38,6 +41,16 @@ class QmfaApp(App[None]):
         # Learned after login (MainScreen loads the user); the services check again anyway.
         self.may_manage_users = False
         self.is_admin = False
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every notification is literal text: its messages carry usernames and errors."""
+        super().notify(visible(message), title=visible(title), severity=severity,
+                       timeout=timeout, markup=False)
+
+    def format_title(self, title: str, sub_title: str) -> Content:
+        # The sub-title is the logged-in username: Textual shows it as plain text, ESC and all.
+        return super().format_title(visible(title), visible(sub_title))
 
     def log_in(self, actor: Actor, *, notice: str | None = None, warning: bool = False) -> None:
         self.session = actor
