@@ -279,7 +279,7 @@ def test_any_hostile_text_is_shown_literally_everywhere(database, fixed_clock, t
     put_row("hostile")
     put_event("hostile", "hostile", "")
 
-    @settings(max_examples=12, deadline=None,
+    @settings(max_examples=10, deadline=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     @given(name=HOSTILE, email=HOSTILE, detail=HOSTILE, search=HOSTILE)
     @example(name="[@click=app.quit]x[/]", email=CLIPBOARD, detail=RETITLE, search="[/]")

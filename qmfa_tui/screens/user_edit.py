@@ -112,7 +112,8 @@ class SecurityPanel(Vertical):
     @staticmethod
     def _codes_shown(codes: list[str]) -> Static:
         rows = (codes[:4], codes[4:])
-        return Static("\n".join("   ".join(row) for row in rows if row), id="codes")
+        return Static(Content("\n").join(literal("   ".join(row)) for row in rows if row),
+                      id="codes")
 
     def _hint(self) -> str:
         user, instance = self.user, self.instance
