@@ -7,12 +7,15 @@ from typing import ClassVar
 
 from textual import work
 from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.notifications import SeverityLevel
 
 from qmfa_tui import crash
 from qmfa_tui.screens.commands import NavigationCommands
 from qmfa_tui.screens.login import LoginScreen
 from qmfa_tui.services.session import Actor
 from qmfa_tui.storage import OpenDatabase
+from qmfa_tui.text import visible
 from qmfa_tui.widgets.type_ahead import KeyHolder
 
 
@@ -49,6 +52,16 @@ class QmfaApp(KeyHolder):
         self._exit_renderables.clear()
         self._return_code = crash.EXIT_CRASH
         self.crash_message = crash.one_line(error, crash.write_report(error))
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every notification is literal text: its messages carry usernames and errors."""
+        super().notify(visible(message), title=visible(title), severity=severity,
+                       timeout=timeout, markup=False)
+
+    def format_title(self, title: str, sub_title: str) -> Content:
+        # The sub-title is the logged-in username: Textual shows it as plain text, ESC and all.
+        return super().format_title(visible(title), visible(sub_title))
 
     def log_in(self, actor: Actor, *, notice: str | None = None, warning: bool = False) -> None:
         self.drop_keys()  # typed ahead of the main menu: never its hotkeys

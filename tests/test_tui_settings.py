@@ -185,7 +185,7 @@ async def test_the_audit_tab_lists_events_newest_first(database, fixed_clock):
         screen = await open_settings(pilot, boss)
         table = screen.query_one("#events")
         rows = [table.get_row_at(i) for i in range(table.row_count)]
-        assert [(row[1], row[2], row[3]) for row in rows] == [
+        assert [(str(row[1]), str(row[2]), str(row[3])) for row in rows] == [  # literal Text
             ("alice", "login.succeeded", "alice"),
             ("admin", "user.created", "alice"),
             ("admin", "login.succeeded", "admin"),

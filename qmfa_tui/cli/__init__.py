@@ -11,6 +11,7 @@ from qmfa_tui import __version__, crash
 from qmfa_tui.cli import admin
 from qmfa_tui.cli.common import UsageError, open_from_args, read_password, whole_number
 from qmfa_tui.errors import BadInput, QmfaError
+from qmfa_tui.text import visible
 
 if TYPE_CHECKING:
     from qmfa_tui.app import QmfaApp
@@ -37,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"qmfa: {error}", file=sys.stderr)
         return 2
     except QmfaError as error:
-        print(f"qmfa: {error.message}", file=sys.stderr)
+        print(f"qmfa: {visible(error.message)}", file=sys.stderr)  # one line, nothing raw
         return 1
     except BrokenPipeError:
         # `qmfa users list | head`: the reader left; that is not an error.

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
+import itertools
 import json
 import sys
 from collections.abc import Iterable, Iterator
@@ -16,11 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from qmfa_tui.cli.common import confirm, open_from_args, read_password, whole_number
+from qmfa_tui.text import visible
 
 FORMATTER = argparse.RawDescriptionHelpFormatter
 USER_COLUMNS = ("username", "name", "email", "auth", "active", "2fa", "codes_left")
 AUDIT_COLUMNS = ("at", "actor", "action", "target", "detail")
 MAX_AUDIT_LIMIT = 1_000_000
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP: CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -177,12 +182,21 @@ def users_list(args: argparse.Namespace) -> int:
 
 def _write(rows: Iterable[dict[str, Any]], columns: tuple[str, ...], fmt: str,
            widths: dict[str, int], headers: dict[str, str] | None = None) -> None:
+    """Rows of stored text out: CSV exact but never a formula, JSON exact (escaped by
+    json.dumps), the table with control characters shown escaped (one line per row)."""
     out = sys.stdout
     if fmt == "csv":
-        writer = csv.DictWriter(out, columns, lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _plain(v) for k, v in row.items()})
+        # csv quotes a field holding a character of its line terminator: with "\r\n" that
+        # covers a lone CR (which with "\n" went out bare and split the row); rows still end
+        # in "\n".
+        line = io.StringIO()
+        writer = csv.writer(line, lineterminator="\r\n")
+        cells = ([_no_formula(_plain(row[c])) for c in columns] for row in rows)
+        for values in itertools.chain([columns], cells):  # streamed, row by row
+            line.seek(0)
+            line.truncate()
+            writer.writerow(values)
+            out.write(line.getvalue()[:-2] + "\n")
     elif fmt == "json":
         out.write("[")
         for index, row in enumerate(rows):
@@ -193,8 +207,8 @@ def _write(rows: Iterable[dict[str, Any]], columns: tuple[str, ...], fmt: str,
         out.write(" ".join(_cell(headers.get(c, c).upper(), widths[c]) for c in columns)
                   .rstrip() + "\n")
         for row in rows:
-            out.write(" ".join(_cell(_plain(row[c]), widths[c]) for c in columns).rstrip()
-                      + "\n")
+            out.write(" ".join(_cell(visible(_plain(row[c])), widths[c]) for c in columns)
+                      .rstrip() + "\n")
 
 
 def _plain(value: Any) -> str:
@@ -205,6 +219,11 @@ def _plain(value: Any) -> str:
     if isinstance(value, datetime):
         return f"{value:%Y-%m-%d %H:%M:%S}"
     return str(value)
+
+
+def _no_formula(text: str) -> str:
+    """The cell with a leading ' when a spreadsheet would otherwise run it as a formula."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _cell(text: str, width: int) -> str:
@@ -310,7 +329,7 @@ def settings_show(args: argparse.Namespace) -> int:
     info = policy.instance_info()
     print(f"database:     {opened.display_url}")
     print(f"key:          {opened.key_file or '$QMFA_SECRET_KEY'}")
-    print(f"instance:     {info.instance_name}")
+    print(f"instance:     {visible(info.instance_name)}")
     print(f"deployment:   {info.deployment}")
     print(f"mandatory:    {'on' if info.mandatory else 'off'}")
     print(f"grace period: {info.grace_period_hours} hours")

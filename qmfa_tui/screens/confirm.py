@@ -8,20 +8,27 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from qmfa_tui.widgets.literal import literal
+
 
 class ConfirmScreen(ModalScreen[bool]):
+    """`title` and `body` as a str are literal text on one line; Content (made with
+    widgets.literal for any person's string in it) for a body of several lines."""
+
     CSS_PATH = "confirm.tcss"
     AUTO_FOCUS = "#cancel"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str, body: str, *, confirm_label: str = "Confirm",
+    def __init__(self, title: str | Content, body: str | Content, *,
+                 confirm_label: str = "Confirm",
                  dangerous: bool = False) -> None:
         super().__init__()
-        self.title_text = title
-        self.body = body
+        self.title_text = literal(title) if isinstance(title, str) else title
+        self.body = literal(body) if isinstance(body, str) else body
         self.confirm_label = confirm_label
         self.dangerous = dangerous
 

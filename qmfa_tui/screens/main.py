@@ -9,6 +9,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
@@ -18,6 +19,7 @@ from qmfa_tui.errors import QmfaError
 from qmfa_tui.services import accounts
 from qmfa_tui.services.accounts import UserInfo
 from qmfa_tui.services.session import Actor
+from qmfa_tui.widgets.literal import literal
 
 
 def menu_options(may_manage_users: bool, is_admin: bool) -> list[Option]:
@@ -48,7 +50,8 @@ class MainScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="main"):
-            yield Static(f"Logged in as {self.actor.username}", id="welcome")
+            yield Static(Content.assemble("Logged in as ", literal(self.actor.username)),
+                         id="welcome")
             yield Static("", id="summary")
             yield OptionList(*menu_options(may_manage_users=False, is_admin=False), id="menu")
         yield Footer()
@@ -85,7 +88,7 @@ class MainScreen(Screen[None]):
             text = f"You sign in through {user.auth_source.upper()}."
         else:
             text = "Two-step verification is off: turn it on in My Account."
-        self.query_one("#summary", Static).update(text)
+        self.query_one("#summary", Static).update(literal(text))
 
     @on(OptionList.OptionSelected, "#menu")
     def choose(self, event: OptionList.OptionSelected) -> None:

@@ -22,6 +22,7 @@ from qmfa_tui.services import directory
 from qmfa_tui.services.directory import AFFECTED_BY_MANDATORY, UserPage
 from qmfa_tui.services.session import Actor
 from qmfa_tui.widgets.action_link import ActionLink
+from qmfa_tui.widgets.literal import literal_cell
 
 AFFECTED_PAGE = 50
 
@@ -99,7 +100,8 @@ class MandatoryModal(ModalScreen[bool]):
         table = self.query_one("#affected", DataTable)
         table.clear()
         for row in message.page.rows:
-            table.add_row(row.username, row.display_name, row.email, key=row.username)
+            table.add_row(literal_cell(row.username), literal_cell(row.display_name),
+                          literal_cell(row.email), key=row.username)
 
     def _show_count(self, total: int) -> None:
         sentence = self.query_one("#sentence")

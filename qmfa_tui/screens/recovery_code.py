@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from textual.content import Content
 from textual.message import Message
 
 from qmfa_tui.screens.second_step import SecondStepScreen
 from qmfa_tui.services import recovery
 from qmfa_tui.services.recovery import RecoveryLogin
+from qmfa_tui.widgets.literal import literal
 
 
 class RecoveryCodeScreen(SecondStepScreen):
@@ -20,9 +22,9 @@ class RecoveryCodeScreen(SecondStepScreen):
     class Passed(Message):
         result: RecoveryLogin
 
-    def prompt(self) -> str:
-        return (f"Enter one of the recovery codes you saved for {self.pending.username}. "
-                "Each code works once.")
+    def prompt(self) -> Content:
+        return Content.assemble("Enter one of the recovery codes you saved for ",
+                                literal(self.pending.username), ". Each code works once.")
 
     def succeed(self, code: str) -> None:
         self.post_message(self.Passed(recovery.login_with_recovery_code(self.pending, code)))

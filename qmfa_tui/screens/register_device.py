@@ -15,6 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, Input, Static
@@ -23,6 +24,7 @@ from qmfa_tui.errors import QmfaError
 from qmfa_tui.services import twofactor
 from qmfa_tui.services.session import Actor, PendingLogin
 from qmfa_tui.services.twofactor import Enrollment, PendingRegistration
+from qmfa_tui.widgets.literal import literal
 from qmfa_tui.widgets.qr_code import QRCode
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.type_ahead import FormScreen
@@ -106,11 +108,11 @@ class RegisterDeviceScreen(FormScreen[bool]):
         if len(qr.lines) > QR_ROWS:  # a long account name: a thinner quiet zone, then scroll
             qr = QRCode(registration.uri, quiet_zone=2, id="qr")
         await self.query_one("#qr-box").mount(qr)
-        self.query_one("#account", Static).update(
-            f"Account: {registration.username}\nIssuer:  {twofactor.ISSUER}")
+        self.query_one("#account", Static).update(Content.assemble(
+            "Account: ", literal(registration.username), "\nIssuer:  ", twofactor.ISSUER))
         groups = registration.secret_groups.split()
-        self.query_one("#secret", Static).update(
-            "Key:\n" + "\n".join(" ".join(groups[i:i + 4]) for i in range(0, len(groups), 4)))
+        self.query_one("#secret", Static).update(Content(
+            "Key:\n" + "\n".join(" ".join(groups[i:i + 4]) for i in range(0, len(groups), 4))))
         self.query_one(StatusLine).clear()
         for widget in self.query("#code, #confirm"):
             widget.disabled = False

@@ -9,6 +9,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Center, Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, Input, Static
@@ -38,7 +39,8 @@ class SecondStepScreen(FormScreen[None]):
         super().__init__()
         self.pending = pending
 
-    def prompt(self) -> str:
+    def prompt(self) -> Content:
+        """The line above the field (it names the user: build it with widgets.literal)."""
         raise NotImplementedError
 
     def compose(self) -> ComposeResult:

@@ -8,12 +8,14 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.content import Content
 from textual.message import Message
 
 from qmfa_tui.screens.second_step import SecondStepScreen
 from qmfa_tui.services import twofactor
 from qmfa_tui.services.session import Actor
 from qmfa_tui.widgets.action_link import ActionLink
+from qmfa_tui.widgets.literal import literal
 
 
 class SecurityCodeScreen(SecondStepScreen):
@@ -28,9 +30,9 @@ class SecurityCodeScreen(SecondStepScreen):
     class Passed(Message):
         actor: Actor
 
-    def prompt(self) -> str:
-        return (f"Enter the 6-digit security code that your authenticator app shows "
-                f"for {self.pending.username}.")
+    def prompt(self) -> Content:
+        return Content.assemble("Enter the 6-digit security code that your authenticator app "
+                                "shows for ", literal(self.pending.username), ".")
 
     def compose_extra(self) -> ComposeResult:
         yield ActionLink("Login with Recovery Code", id="use-recovery")

@@ -13,6 +13,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import (
@@ -32,6 +33,7 @@ from qmfa_tui.services.audit import AuditEntry
 from qmfa_tui.services.policy import InstanceInfo
 from qmfa_tui.services.session import Actor
 from qmfa_tui.widgets.action_link import ActionLink
+from qmfa_tui.widgets.literal import literal, literal_cell
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.tab_strip import TabStrip
 
@@ -120,15 +122,15 @@ class SettingsScreen(Screen[None]):
     def on_settings_screen_loaded(self, message: Loaded) -> None:
         instance = self.instance = message.instance
         demo = "  (a demo database)" if instance.demo else ""
-        self.query_one("#instance", Static).update(
-            f"Name: {instance.instance_name}   Deployment: {instance.deployment} "
-            f"(set by the operator){demo}")
+        self.query_one("#instance", Static).update(Content.assemble(
+            "Name: ", literal(instance.instance_name), "   Deployment: ",
+            literal(instance.deployment), f" (set by the operator){demo}"))
         switch = self.query_one("#mandatory", Switch)
         with self.prevent(Switch.Changed):
             switch.value = instance.mandatory
         switch.disabled = message.refusal is not None
         self.query_one("#mandatory-state", Static).update("On" if instance.mandatory else "Off")
-        self.query_one("#refusal", Static).update(message.refusal or "")
+        self.query_one("#refusal", Static).update(literal(message.refusal or ""))
         self.query_one("#refusal").display = message.refusal is not None
         own_2fa_missing = message.refusal == policy.OWN_2FA_FIRST
         self.query_one("#my-account").display = own_2fa_missing
@@ -229,8 +231,9 @@ class SettingsScreen(Screen[None]):
         table = self.query_one("#events", DataTable)
         table.clear()
         for event in message.events:
-            table.add_row(f"{event.at:%Y-%m-%d %H:%M}", event.actor, event.action,
-                          event.target or "", event.detail)
+            table.add_row(f"{event.at:%Y-%m-%d %H:%M}", literal_cell(event.actor),
+                          literal_cell(event.action), literal_cell(event.target or ""),
+                          literal_cell(event.detail))
 
     def action_next_events(self) -> None:
         self.load_events(self.audit_offset + AUDIT_PAGE)

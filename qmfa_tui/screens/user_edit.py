@@ -19,6 +19,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
@@ -31,6 +32,8 @@ from qmfa_tui.services import accounts, policy, recovery, twofactor
 from qmfa_tui.services.accounts import UserInfo
 from qmfa_tui.services.policy import InstanceInfo
 from qmfa_tui.services.session import Actor
+from qmfa_tui.text import visible
+from qmfa_tui.widgets.literal import literal
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.tab_strip import TabStrip
 
@@ -90,7 +93,7 @@ class SecurityPanel(Vertical):
             yield Static("Two-step Verification", classes="label")
             yield Switch(user.two_factor, id="two-factor", disabled=self.managed_elsewhere)
             yield Static("Enabled" if user.two_factor else "Disabled", id="two-factor-state")
-        yield Static(self._hint(), id="two-factor-hint")
+        yield Static(literal(self._hint()), id="two-factor-hint")
         if self.registering:
             with Horizontal(id="device-actions"):
                 yield Button("Register a device", id="register", variant="primary",
@@ -117,7 +120,8 @@ class SecurityPanel(Vertical):
     @staticmethod
     def _codes_shown(codes: list[str]) -> Static:
         rows = (codes[:4], codes[4:])
-        return Static("\n".join("   ".join(row) for row in rows if row), id="codes")
+        return Static(Content("\n").join(literal("   ".join(row)) for row in rows if row),
+                      id="codes")
 
     def _hint(self) -> str:
         user, instance = self.user, self.instance
@@ -211,7 +215,7 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         title = "My Account" if self.is_self else f"User Edit: {self.username}"
-        yield Static(title, id="title")
+        yield Static(literal(title), id="title")
         yield TabStrip([("profile", "Profile"), ("security", "Security")], active="security",
                        id="tabs")
         with ContentSwitcher(initial="security"):
@@ -225,13 +229,17 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
     def switch_tab(self, event: TabStrip.Changed) -> None:
         self.query_one(ContentSwitcher).current = event.tab_id
 
-    def _details(self) -> str:
+    def _details(self) -> Content:
         user = self.user
-        return (f"Username:    {user.username}\nName:        {user.display_name or '-'}\n"
-                f"Email:       {user.email or '-'}\nAuth source: {user.auth_source}\n"
-                f"Role:        {user.role}\nUsers module: {'yes' if user.users_module else 'no'}\n"
-                f"Status:      {'active' if user.active else 'inactive'}\n"
-                f"Created:     {user.created_at:%Y-%m-%d %H:%M} UTC")
+        return Content(  # each stored string escaped: its newline would pass for ours
+            f"Username:    {visible(user.username)}\n"
+            f"Name:        {visible(user.display_name) or '-'}\n"
+            f"Email:       {visible(user.email) or '-'}\n"
+            f"Auth source: {visible(user.auth_source)}\n"
+            f"Role:        {visible(user.role)}\n"
+            f"Users module: {'yes' if user.users_module else 'no'}\n"
+            f"Status:      {'active' if user.active else 'inactive'}\n"
+            f"Created:     {user.created_at:%Y-%m-%d %H:%M} UTC")
 
     @work(thread=True, exclusive=True, group="load")
     def load(self) -> None:
@@ -279,9 +287,10 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
     def ask_remove(self) -> None:
         from qmfa_tui.screens.confirm import ConfirmScreen
 
-        whose = "your" if self.is_self else f"{self.username}'s"
+        name = visible(self.username)
+        whose = "your" if self.is_self else f"{name}'s"
         body = (f"This deletes {whose} authenticator and recovery codes. "
-                f"{'You' if self.is_self else self.username} can register again later.")
+                f"{'You' if self.is_self else name} can register again later.")
         if self.is_self and self.instance.mandatory:
             body += ("\n\nTwo-step verification is mandatory here: your next login will "
                      "require registering a device before anything else.")
@@ -291,7 +300,7 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
                 self.remove_device()
 
         self.app.push_screen(ConfirmScreen(f"Remove two-step verification for "
-                                           f"{self.username}?", body,
+                                           f"{self.username}?", Content(body),
                                            confirm_label="Remove", dangerous=True), answered)
 
     @work(thread=True, exclusive=True, group="change")

@@ -24,7 +24,9 @@ from qmfa_tui.errors import QmfaError
 from qmfa_tui.services import directory
 from qmfa_tui.services.directory import PAGE_SIZE, UserFilter, UserPage
 from qmfa_tui.services.session import Actor
+from qmfa_tui.text import SAFE_TEXT_PATTERN
 from qmfa_tui.widgets.cycle_button import CycleButton
+from qmfa_tui.widgets.literal import literal
 from qmfa_tui.widgets.user_table import UserTable
 
 TWO_FACTOR_OPTIONS = [("All", "all"), ("Enabled", "enabled"), ("Disabled", "disabled")]
@@ -78,8 +80,9 @@ class UsersScreen(Screen[None]):
             yield CycleButton("2FA", TWO_FACTOR_OPTIONS, f.two_factor, id="two-factor")
             yield CycleButton("Status", STATUS_OPTIONS, f.status, id="status")
             yield CycleButton("Source", SOURCE_OPTIONS, f.auth_source or "any", id="source")
+            # Input draws its value raw: a pasted ESC would reach the terminal.
             yield Input(f.search, placeholder="Search name, username, email", compact=True,
-                        id="search")
+                        restrict=SAFE_TEXT_PATTERN, id="search")
         yield Static("", id="summary")
         yield UserTable(id="users")
         yield Footer()
@@ -142,7 +145,7 @@ class UsersScreen(Screen[None]):
             self._show_summary()
 
     def on_users_screen_failed(self, message: Failed) -> None:
-        self.query_one("#summary", Static).update(message.error.message)
+        self.query_one("#summary", Static).update(literal(message.error.message))
         self.notify(message.error.message, severity="error")
 
     def _show_summary(self) -> None:
@@ -154,7 +157,7 @@ class UsersScreen(Screen[None]):
         if self.page is not None and self.page.rows:
             first = (self.page_number - 1) * PAGE_SIZE + 1
             text += f" · showing {first:,}-{first + len(self.page.rows) - 1:,}"
-        self.query_one("#summary", Static).update(text)
+        self.query_one("#summary", Static).update(literal(text))  # the search text is in it
 
     def _set_filter(self, **changes: object) -> None:
         new = self.user_filter.with_(**changes)

@@ -16,10 +16,13 @@ from qmfa_tui.errors import AuthenticationFailed, BadInput, Conflict, NotPermitt
 from qmfa_tui.services import audit, clock, policy, throttle
 from qmfa_tui.services.session import Actor, NextStep, PendingLogin, issue_pending, shell_actor
 from qmfa_tui.storage import Account, Device, InstanceSettings, RecoveryCode, db, translate_errors
+from qmfa_tui.text import forbidden_character
 
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,149}")
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
+MAX_NAME_LENGTH = 200  # the columns' sizes
+MAX_EMAIL_LENGTH = 254
 AUTH_SOURCES = ("local", "ldap", "sso")
 ROLES = ("admin", "user")
 _LOGIN_REFUSED = "Wrong username or password."
@@ -92,6 +95,22 @@ def validate_username(username: str) -> str:
     return username
 
 
+def validate_text(value: str, what: str, max_length: int) -> str:
+    """A name or email: one line of at most `max_length` characters, no control characters.
+
+    A control character reaches every terminal that lists the user (ESC can set an
+    admin's clipboard or wipe the screen) and a bidi override turns the text around.
+    """
+    value = value.strip()
+    found = forbidden_character(value)
+    if found is not None:
+        raise BadInput(f"The {what} cannot hold control characters, line breaks or "
+                       f"bidirectional overrides (found {found}).")
+    if len(value) > max_length:
+        raise BadInput(f"The {what} has at most {max_length} characters.")
+    return value
+
+
 def validate_password(password: str) -> str:
     password = unicodedata.normalize("NFC", password)
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -104,6 +123,8 @@ def validate_password(password: str) -> str:
 def _new_account(username: str, password: str | None, *, display_name: str, email: str,
                  auth_source: str, role: str, users_module: bool, active: bool) -> Account:
     username = validate_username(username)
+    display_name = validate_text(display_name, "name", MAX_NAME_LENGTH)
+    email = validate_text(email, "email", MAX_EMAIL_LENGTH)
     if auth_source not in AUTH_SOURCES:
         raise BadInput(f"The auth source is one of: {', '.join(AUTH_SOURCES)}.")
     if role not in ROLES:
@@ -118,8 +139,8 @@ def _new_account(username: str, password: str | None, *, display_name: str, emai
     else:
         password_hash = None
     try:
-        return Account.create(username=username, display_name=display_name.strip(),
-                              email=email.strip(), auth_source=auth_source, role=role,
+        return Account.create(username=username, display_name=display_name,
+                              email=email, auth_source=auth_source, role=role,
                               users_module=users_module, active=active,
                               password_hash=password_hash, created_at=clock.utc(clock.now()))
     except IntegrityError:

@@ -1,11 +1,16 @@
-"""One line under a form for what went wrong, with a live countdown when throttled."""
+"""One line under a form for what went wrong, with a live countdown when throttled.
+
+Its messages carry usernames, file paths and errors: a str is shown as literal text.
+"""
 
 from __future__ import annotations
 
+from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import Static
 
 from qmfa_tui.errors import QmfaError, Throttled
+from qmfa_tui.widgets.literal import literal
 
 
 class StatusLine(Static):
@@ -22,7 +27,7 @@ class StatusLine(Static):
     _countdown: Timer | None = None
     _seconds_left = 0
 
-    def show_error(self, error: QmfaError | str) -> None:
+    def show_error(self, error: QmfaError | str | Content) -> None:
         """Show an error; a Throttled error counts its seconds down to zero."""
         self._stop_countdown()
         self.set_class(True, "-error")
@@ -32,20 +37,24 @@ class StatusLine(Static):
             self._show_wait()
             self._countdown = self.set_interval(1, self._tick)
         else:
-            self.update(error.message if isinstance(error, QmfaError) else error)
+            self._show(error.message if isinstance(error, QmfaError) else error)
 
-    def show_info(self, text: str, *, success: bool = False) -> None:
+    def show_info(self, text: str | Content, *, success: bool = False) -> None:
         self._stop_countdown()
         self.remove_class("-error")
         self.set_class(success, "-success")
-        self.update(text)
+        self._show(text)
+
+    def _show(self, text: str | Content) -> None:
+        """A str as literal text (one line: a newline in it shows as \\n); Content as it is."""
+        self.update(literal(text) if isinstance(text, str) else text)
 
     def clear(self) -> None:
         self.show_info("")
 
     def _show_wait(self) -> None:
         unit = "second" if self._seconds_left == 1 else "seconds"
-        self.update(f"Too many failed attempts. Try again in {self._seconds_left} {unit}.")
+        self._show(f"Too many failed attempts. Try again in {self._seconds_left} {unit}.")
 
     def _tick(self) -> None:
         self._seconds_left -= 1

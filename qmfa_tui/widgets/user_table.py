@@ -2,6 +2,8 @@
 
 A DataTable costs ~50 ms to refill and redraw with a page of 50 users; these
 rows are plain text cells, so drawing them is a few string joins per line.
+Segments go to the terminal as they are (no markup is read, and no control
+character is stripped either), so a cell's text is escaped (`visible`) first.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from qmfa_tui.services.directory import UserRow
+from qmfa_tui.text import visible
 
 # (label, width); the last column takes what is left.
 COLUMNS: tuple[tuple[str, int], ...] = (("Username", 18), ("Name", 16), ("2FA", 8),
@@ -29,8 +32,9 @@ COLUMNS: tuple[tuple[str, int], ...] = (("Username", 18), ("Name", 16), ("2FA", 
 
 def cells(row: UserRow) -> tuple[str, ...]:
     codes = "-" if row.codes_left is None else f"{row.codes_left}/8"
-    return (row.username, row.display_name, "Enabled" if row.two_factor else "Disabled", codes,
-            row.auth_source, "yes" if row.active else "no", row.email)
+    return (visible(row.username), visible(row.display_name),
+            "Enabled" if row.two_factor else "Disabled", codes, visible(row.auth_source),
+            "yes" if row.active else "no", visible(row.email))
 
 
 def fit(text: str, width: int) -> str:
