@@ -189,7 +189,7 @@ async def test_the_audit_tab_lists_events_newest_first(database, fixed_clock):
             ("alice", "login.succeeded", "alice"),
             ("admin", "user.created", "alice"),
             ("admin", "login.succeeded", "admin"),
-            ("shell", "instance.initialized", "admin"),
+            ("shell (op)", "instance.initialized", "admin"),
         ]
 
 
