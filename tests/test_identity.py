@@ -319,3 +319,27 @@ def test_an_upgrade_fills_the_keys_and_classifies_past_events(database_url, fixe
         assert len(index) == 1 and index[0].unique
     finally:
         storage.close_database()
+
+
+def test_the_migration_reverts_and_runs_again(database_url, fixed_clock):
+    storage.open_database(database_url)
+    admin()
+    storage.close_database()
+    database = raw_database(database_url)
+    with database:
+        runner = Runner(database, str(storage.database.MIGRATIONS_DIR))
+        [this] = [m.name for m in runner.status() if m.name.startswith("0006_")]
+        reverted = runner.down(this)
+    if hasattr(database, "close_all"):
+        database.close_all()
+    assert reverted[-1] == this
+    account, events, _ = columns_and_migrations(database_url)
+    assert "username_key" not in account and not {"actor_kind", "origin"} & events
+    storage.open_database(database_url)
+    try:
+        assert login("ADMIN").username == "admin"
+        kinds = {e.action: e.actor_kind for e in audit.list_events(shell_actor())}
+        assert kinds["instance.initialized"] == "operator"
+        assert kinds["login.succeeded"] == "person"
+    finally:
+        storage.close_database()
