@@ -133,6 +133,7 @@ def test_an_operator_command_is_recorded_with_its_os_account_and_ssh_client(
     assert (event.actor, event.actor_kind) == ("shell", "operator")
     assert event.origin == f"{os_account()} from 203.0.113.7"
     assert event.actor_label == f"shell (op: {os_account()} from 203.0.113.7)"
+    assert event.actor_short == f"shell (op: {os_account()})"
 
 
 def test_an_operator_command_without_ssh_names_the_os_account(database):

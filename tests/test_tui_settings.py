@@ -193,12 +193,14 @@ async def test_the_audit_tab_lists_events_newest_first(database, fixed_clock):
             ("alice", "login.succeeded", "alice"),
             ("admin", "user.created", "alice"),
             ("admin", "login.succeeded", "admin"),
-            ("shell (op)", "instance.initialized", "admin"),
+            (f"shell (op: {pwd.getpwuid(os.geteuid()).pw_name})", "instance.initialized",
+             "admin"),
         ]
 
 
 async def test_the_audit_tab_tells_operator_commands_from_a_person_named_shell(
         database, fixed_clock, monkeypatch):
+    os_user = pwd.getpwuid(os.geteuid()).pw_name
     monkeypatch.setenv("SSH_CLIENT", "192.0.2.9 50022 22")
     monkeypatch.delenv("SUDO_USER", raising=False)
     boss = admin()
@@ -216,8 +218,8 @@ async def test_the_audit_tab_tells_operator_commands_from_a_person_named_shell(
         assert rows == [
             ["shell", "login.succeeded", "shell", ""],
             ["admin", "login.succeeded", "admin", ""],
-            ["shell (op)", "instance.initialized", "admin",
-             f"{pwd.getpwuid(os.geteuid()).pw_name} from 192.0.2.9"],
+            [f"shell (op: {os_user})", "instance.initialized", "admin",
+             f"{os_user} from 192.0.2.9"],
         ]
 
 

@@ -94,9 +94,9 @@ class SettingsScreen(Screen[None]):
             with Vertical(id="audit"):
                 yield Static("Newest first. n: older, p: newer.", id="audit-help")
                 table: DataTable[str] = DataTable(id="events", cursor_type="row")
-                # The Actor says "(op)" for an operator command (a person may be named
-                # "shell"); Origin, the OS account and SSH client, is one scroll right at 80.
-                for label, width in (("When (UTC)", 16), ("Actor", 12), ("Action", 22),
+                # An operator command's Actor reads "shell (op: root)" (a person may be
+                # named "shell"); Origin, with the SSH client, is one scroll right at 80.
+                for label, width in (("When (UTC)", 16), ("Actor", 18), ("Action", 22),
                                      ("Target", 12), ("Origin", 24), ("Detail", None)):
                     table.add_column(label, width=width)
                 yield table
@@ -231,8 +231,7 @@ class SettingsScreen(Screen[None]):
         table = self.query_one("#events", DataTable)
         table.clear()
         for event in message.events:
-            actor = f"{event.actor} (op)" if event.by_operator else event.actor
-            table.add_row(f"{event.at:%Y-%m-%d %H:%M}", actor, event.action,
+            table.add_row(f"{event.at:%Y-%m-%d %H:%M}", event.actor_short, event.action,
                           event.target or "", event.origin, event.detail)
 
     def action_next_events(self) -> None:

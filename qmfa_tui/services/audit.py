@@ -49,6 +49,14 @@ class AuditEntry:
             return self.actor
         return f"{self.actor} (op: {self.origin})" if self.origin else f"{self.actor} (op)"
 
+    @property
+    def actor_short(self) -> str:
+        """For a narrow column: ``alice``, or ``shell (op: root)`` without the address."""
+        if not self.by_operator:
+            return self.actor
+        account = self.origin.split(" from ")[0]
+        return f"{self.actor} (op: {account})" if account else f"{self.actor} (op)"
+
 
 def _os_account() -> str:
     """Who ran this command on the server: the effective user, and who sudo'd into it."""
