@@ -20,7 +20,8 @@ from qmfa_tui.cli.common import confirm, open_from_args, positive_int, read_pass
 FORMATTER = argparse.RawDescriptionHelpFormatter
 USER_COLUMNS = ("username", "name", "email", "auth", "active", "2fa", "codes_left")
 AUDIT_COLUMNS = ("at", "actor", "actor_kind", "origin", "action", "target", "detail")
-# The table folds kind and origin into the actor ("shell (op: root from 10.0.0.5)").
+# At 80 columns the table folds the kind and OS account into the actor ("shell (op: root)");
+# CSV and JSON carry the full origin ("root from 10.0.0.5").
 AUDIT_TABLE_COLUMNS = ("at", "actor", "action", "target", "detail")
 
 
@@ -312,10 +313,10 @@ def audit_list(args: argparse.Namespace) -> int:
     events = audit.list_events(_shell(), since=args.since, username=args.user,
                                action=args.action, limit=args.limit)
     if args.format == "table":
-        _write(({"at": f"{e.at:%Y-%m-%d %H:%M}", "actor": e.actor_label, "action": e.action,
+        _write(({"at": f"{e.at:%Y-%m-%d %H:%M}", "actor": e.actor_short, "action": e.action,
                  "target": e.target, "detail": e.detail} for e in events),
                AUDIT_TABLE_COLUMNS, "table",
-               {"at": 16, "actor": 24, "action": 20, "target": 10, "detail": 16})
+               {"at": 16, "actor": 18, "action": 20, "target": 10, "detail": 12})
         return 0
     rows = ({"at": e.at, "actor": e.actor, "actor_kind": e.actor_kind, "origin": e.origin,
              "action": e.action, "target": e.target, "detail": e.detail} for e in events)
