@@ -147,3 +147,48 @@ def test_every_command_has_help_with_an_example():
                     ["settings", "mandatory"], ["settings", "grace-period"], ["audit"]):
         helped = qmfa(*command, "--help")
         assert helped.returncode == 0 and "example" in helped.stdout, command
+
+
+def test_the_audit_log_says_whether_a_person_or_an_operator_acted(url):
+    import os
+    import pwd
+
+    from qmfa_tui import storage
+    from qmfa_tui.services import accounts, demo
+
+    storage.open_database(url)
+    try:
+        accounts.login_password("Alice", demo.DEMO_PASSWORD)  # a person, any spelling
+    finally:
+        storage.close_database()
+    ssh = {"SSH_CLIENT": "198.51.100.23 40022 22", "SUDO_USER": ""}
+    assert qmfa("--database", url, "users", "remove-2fa", "admin", env=ssh).returncode == 0
+    origin = f"{pwd.getpwuid(os.geteuid()).pw_name} from 198.51.100.23"
+
+    as_csv = qmfa("--database", url, "audit", "--format", "csv")
+    rows = {row["action"]: row for row in csv.DictReader(io.StringIO(as_csv.stdout))}
+    assert list(rows["device.removed"].values())[1:4] == ["shell", "operator", origin]
+    assert [rows["login.succeeded"][k] for k in ("actor", "actor_kind", "origin")] == [
+        "alice", "person", ""]
+    as_json = json.loads(qmfa("--database", url, "audit", "--format", "json").stdout)
+    by_action = {e["action"]: e for e in as_json}
+    assert (by_action["device.removed"]["actor_kind"], by_action["device.removed"]["origin"]) \
+        == ("operator", origin)
+    assert by_action["login.succeeded"]["actor_kind"] == "person"
+    table = qmfa("--database", url, "audit").stdout.splitlines()
+    assert max(len(line) for line in table) <= 80
+    removed = next(line for line in table if "device.removed" in line)
+    assert removed.split()[2:5] == ["shell", "(op:", origin.split()[0] + ")"]
+    about_alice = json.loads(qmfa("--database", url, "audit", "--user", "ALICE",
+                                  "--format", "json").stdout)
+    assert {(e["actor"], e["actor_kind"]) for e in about_alice} == {("alice", "person")}
+
+
+def test_reserved_and_taken_names_are_refused_from_the_shell(url, tmp_path):
+    assert_one_clear_line(qmfa("--database", url, "users", "add", "Shell", "--auth", "ldap"),
+                          "'Shell' is reserved")
+    assert_one_clear_line(qmfa("--database", url, "users", "add", "ALICE", "--auth", "ldap"),
+                          "'ALICE' is taken")
+    fresh = f"sqlite:///{tmp_path}/fresh/qmfa.db"
+    assert_one_clear_line(qmfa("--database", fresh, "init", "--username", "system",
+                               "--password-stdin", stdin=PASSWORD + "\n"), "is reserved")

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import os
+import pwd
 import sqlite3
+from datetime import datetime
 
 import pytest
-from helpers import PASSWORD, add_user, admin, register
+from helpers import PASSWORD, add_user, admin, login, register
 from textual.widgets import Switch
 from tui import SIZE, log_in_password, screen_text, settle, table_usernames
 
@@ -15,6 +18,7 @@ from qmfa_tui.screens.settings import SettingsScreen
 from qmfa_tui.screens.users import UsersScreen
 from qmfa_tui.services import accounts, audit, demo, policy, twofactor
 from qmfa_tui.services.session import Actor, shell_actor
+from qmfa_tui.storage import Account
 
 
 async def open_settings(pilot, actor: Actor) -> SettingsScreen:
@@ -189,7 +193,33 @@ async def test_the_audit_tab_lists_events_newest_first(database, fixed_clock):
             ("alice", "login.succeeded", "alice"),
             ("admin", "user.created", "alice"),
             ("admin", "login.succeeded", "admin"),
-            ("shell", "instance.initialized", "admin"),
+            (f"shell (op: {pwd.getpwuid(os.geteuid()).pw_name})", "instance.initialized",
+             "admin"),
+        ]
+
+
+async def test_the_audit_tab_tells_operator_commands_from_a_person_named_shell(
+        database, fixed_clock, monkeypatch):
+    os_user = pwd.getpwuid(os.geteuid()).pw_name
+    monkeypatch.setenv("SSH_CLIENT", "192.0.2.9 50022 22")
+    monkeypatch.delenv("SUDO_USER", raising=False)
+    boss = admin()
+    # A user named "shell" from before the name was reserved (the services refuse it now).
+    Account.create(username="shell", username_key="shell", created_at=datetime(2026, 1, 1),
+                   password_hash=accounts.hash_password(PASSWORD))
+    login("shell")
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_settings(pilot, boss)
+        table = screen.query_one("#events")
+        assert [str(column.label) for column in table.columns.values()][1:5] == [
+            "Actor", "Action", "Target", "Origin"]
+        rows = [table.get_row_at(i)[1:5] for i in range(table.row_count)]
+        assert rows == [
+            ["shell", "login.succeeded", "shell", ""],
+            ["admin", "login.succeeded", "admin", ""],
+            [f"shell (op: {os_user})", "instance.initialized", "admin",
+             f"{os_user} from 192.0.2.9"],
         ]
 
 

@@ -22,7 +22,10 @@ from qmfa_tui.text import visible
 
 FORMATTER = argparse.RawDescriptionHelpFormatter
 USER_COLUMNS = ("username", "name", "email", "auth", "active", "2fa", "codes_left")
-AUDIT_COLUMNS = ("at", "actor", "action", "target", "detail")
+AUDIT_COLUMNS = ("at", "actor", "actor_kind", "origin", "action", "target", "detail")
+# At 80 columns the table folds the kind and OS account into the actor ("shell (op: root)");
+# CSV and JSON carry the full origin ("root from 10.0.0.5").
+AUDIT_TABLE_COLUMNS = ("at", "actor", "action", "target", "detail")
 MAX_AUDIT_LIMIT = 1_000_000
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP: CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -131,7 +134,8 @@ def _add_audit(commands: Any, common: argparse.ArgumentParser) -> None:
                     "qmfa audit --since 2027-01-01 --action device.removed --format csv")
     audit.add_argument("--since", type=_timestamp, metavar="WHEN",
                        help="ISO date or time, UTC (2027-01-15 or 2027-01-15T08:00)")
-    audit.add_argument("--user", metavar="USER", help="events by or about USER")
+    audit.add_argument("--user", metavar="USER",
+                       help="events by or about USER (shell: the operator commands)")
     audit.add_argument("--action", metavar="ACTION", help="e.g. device.removed")
     audit.add_argument("--limit", type=whole_number(MAX_AUDIT_LIMIT), default=1000,
                        help="at most this many events (default: 1000)")
@@ -373,10 +377,14 @@ def audit_list(args: argparse.Namespace) -> int:
 
     events = audit.list_events(_shell(), since=args.since, username=args.user,
                                action=args.action, limit=args.limit)
-    table = args.format == "table"
-    rows = ({"at": f"{e.at:%Y-%m-%d %H:%M}" if table else e.at, "actor": e.actor,
+    if args.format == "table":
+        _write(({"at": f"{e.at:%Y-%m-%d %H:%M}", "actor": e.actor_short, "action": e.action,
+                 "target": e.target, "detail": e.detail} for e in events),
+               AUDIT_TABLE_COLUMNS, "table",
+               {"at": 16, "actor": 18, "action": 20, "target": 10, "detail": 12})
+        return 0
+    rows = ({"at": e.at, "actor": e.actor, "actor_kind": e.actor_kind, "origin": e.origin,
              "action": e.action, "target": e.target, "detail": e.detail} for e in events)
-    _write(rows, AUDIT_COLUMNS, args.format,
-           {"at": 16, "actor": 10, "action": 20, "target": 10, "detail": 20})
+    _write(rows, AUDIT_COLUMNS, args.format, {})
     return 0
 

@@ -96,8 +96,10 @@ class SettingsScreen(Screen[None]):
             with Vertical(id="audit"):
                 yield Static("Newest first. n: older, p: newer.", id="audit-help")
                 table: DataTable[str] = DataTable(id="events", cursor_type="row")
-                for label, width in (("When (UTC)", 16), ("Actor", 12), ("Action", 22),
-                                     ("Target", 12), ("Detail", None)):
+                # An operator command's Actor reads "shell (op: root)" (a person may be
+                # named "shell"); Origin, with the SSH client, is one scroll right at 80.
+                for label, width in (("When (UTC)", 16), ("Actor", 18), ("Action", 22),
+                                     ("Target", 12), ("Origin", 24), ("Detail", None)):
                     table.add_column(label, width=width)
                 yield table
         yield Footer()
@@ -231,9 +233,9 @@ class SettingsScreen(Screen[None]):
         table = self.query_one("#events", DataTable)
         table.clear()
         for event in message.events:
-            table.add_row(f"{event.at:%Y-%m-%d %H:%M}", literal_cell(event.actor),
+            table.add_row(f"{event.at:%Y-%m-%d %H:%M}", literal_cell(event.actor_short),
                           literal_cell(event.action), literal_cell(event.target or ""),
-                          literal_cell(event.detail))
+                          literal_cell(event.origin), literal_cell(event.detail))
 
     def action_next_events(self) -> None:
         self.load_events(self.audit_offset + AUDIT_PAGE)

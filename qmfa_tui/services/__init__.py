@@ -1,6 +1,6 @@
 """The rules of qmfa in plain Python: no Textual here (a test checks it).
 
-Modules: accounts, twofactor, recovery, policy, audit, throttle, session, clock.
+Modules: accounts, identity, twofactor, recovery, policy, audit, throttle, session, clock.
 """
 
 from qmfa_tui.errors import (

@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from peewee import IntegrityError
 
 from qmfa_tui.errors import AuthenticationFailed, BadInput, Conflict, NotPermitted
-from qmfa_tui.services import audit, clock, policy, throttle
+from qmfa_tui.services import audit, clock, identity, policy, throttle
 from qmfa_tui.services.session import Actor, NextStep, PendingLogin, issue_pending, shell_actor
 from qmfa_tui.storage import Account, Device, InstanceSettings, RecoveryCode, db, translate_errors
 from qmfa_tui.text import forbidden_character
@@ -88,7 +88,7 @@ def user_info(account: Account) -> UserInfo:
 
 
 def validate_username(username: str) -> str:
-    username = username.strip()
+    username = identity.as_typed(username)
     if not USERNAME_PATTERN.fullmatch(username):
         raise BadInput("A username is 1 to 150 letters, digits or . _ @ + - "
                        "and starts with a letter or digit.")
@@ -123,6 +123,7 @@ def validate_password(password: str) -> str:
 def _new_account(username: str, password: str | None, *, display_name: str, email: str,
                  auth_source: str, role: str, users_module: bool, active: bool) -> Account:
     username = validate_username(username)
+    identity.refuse_reserved(username)
     display_name = validate_text(display_name, "name", MAX_NAME_LENGTH)
     email = validate_text(email, "email", MAX_EMAIL_LENGTH)
     if auth_source not in AUTH_SOURCES:
@@ -139,12 +140,14 @@ def _new_account(username: str, password: str | None, *, display_name: str, emai
     else:
         password_hash = None
     try:
-        return Account.create(username=username, display_name=display_name,
-                              email=email, auth_source=auth_source, role=role,
+        return Account.create(username=username, username_key=identity.username_key(username),
+                              display_name=display_name, email=email,
+                              auth_source=auth_source, role=role,
                               users_module=users_module, active=active,
                               password_hash=password_hash, created_at=clock.utc(clock.now()))
     except IntegrityError:
-        raise Conflict(f"The username {username!r} is taken.") from None
+        raise Conflict(f"The username {username!r} is taken (names that differ only in "
+                       "letter case are the same name).") from None
 
 
 @translate_errors
@@ -289,10 +292,10 @@ def change_password(actor: Actor, current_password: str, new_password: str) -> N
 def login_password(username: str, password: str) -> PendingLogin:
     """The first login step. The result says what comes next; only DONE carries an actor."""
     now = clock.now()
-    username = username.strip()
+    username = identity.as_typed(username)
     account = None
     if USERNAME_PATTERN.fullmatch(username):
-        account = Account.get_or_none(Account.username == username)
+        account = identity.account_named(username)
     if account is None or account.password_hash is None:
         _burn_a_verify(password)
         if account is not None:

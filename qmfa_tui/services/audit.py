@@ -1,14 +1,28 @@
-"""The audit log: every state change writes one event inside the change's transaction."""
+"""The audit log: every state change writes one event inside the change's transaction.
+
+Each event says what kind of actor did it: a person (a logged-in user, or one at
+a login step) or an operator command run from the server's shell, and for the
+latter the OS account that ran it and the SSH client it came from. A user may be
+named like the operator's actor ("shell", on databases from before such names
+were reserved): the kind, not the name, tells them apart.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import os
 from dataclasses import dataclass
 from datetime import datetime
 
+from peewee import Expression
+
 from qmfa_tui.errors import NotPermitted
-from qmfa_tui.services import clock
-from qmfa_tui.services.session import Actor
+from qmfa_tui.services import clock, identity
+from qmfa_tui.services.session import Actor, shell_actor
 from qmfa_tui.storage import Account, AuditEvent, translate_errors
+
+PERSON = "person"
+OPERATOR = "operator"
 
 
 @dataclass(frozen=True)
@@ -18,6 +32,78 @@ class AuditEntry:
     target: str | None
     action: str
     detail: str
+    actor_kind: str = PERSON
+    origin: str = ""  # for an operator command: "OS account" or "OS account from ADDRESS"
+
+    @property
+    def by_operator(self) -> bool:
+        return self.actor_kind == OPERATOR
+
+    @property
+    def actor_label(self) -> str:
+        """The actor as one line shows it: ``alice``, or ``shell (op: root from 10.0.0.5)``.
+
+        A username holds no space or parenthesis, so no person's name reads as this.
+        """
+        if not self.by_operator:
+            return self.actor
+        return f"{self.actor} (op: {self.origin})" if self.origin else f"{self.actor} (op)"
+
+    @property
+    def actor_short(self) -> str:
+        """For a narrow column: ``alice``, or ``shell (op: root)`` without the address."""
+        if not self.by_operator:
+            return self.actor
+        account = self.origin.split(" from ")[0]
+        return f"{self.actor} (op: {account})" if account else f"{self.actor} (op)"
+
+
+def _os_account() -> str:
+    """Who ran this command on the server: the effective user, and who sudo'd into it."""
+    name = None
+    try:
+        import pwd
+
+        name = pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, AttributeError, KeyError, OSError):
+        pass  # no pwd (Windows), or a uid with no passwd entry (containers)
+    if not name:
+        try:
+            import getpass
+
+            name = getpass.getuser()
+        except (ImportError, KeyError, OSError):
+            name = None
+    if not name:
+        uid = getattr(os, "geteuid", lambda: None)()
+        name = f"uid {uid}" if uid is not None else "unknown"
+    sudo_user = os.environ.get("SUDO_USER", "")
+    if sudo_user and sudo_user != name:
+        name = f"{name} (sudo by {sudo_user})"
+    return _one_line(name, 100)
+
+
+def _ssh_client() -> str | None:
+    """The address an SSH session came from: the first field of $SSH_CLIENT."""
+    fields = os.environ.get("SSH_CLIENT", "").split()
+    if not fields:
+        return None
+    try:
+        return str(ipaddress.ip_address(fields[0]))
+    except ValueError:
+        return _one_line(fields[0], 64)
+
+
+def _one_line(text: str, limit: int) -> str:
+    """Environment text as stored: printable, bounded (it is shown in the log)."""
+    return "".join(c if c.isprintable() else "?" for c in text)[:limit]
+
+
+def operator_origin() -> str:
+    """``root``, or ``root from 10.0.0.5`` over SSH: where an operator command came from."""
+    address = _ssh_client()
+    account = _os_account()
+    return f"{account} from {address}" if address else account
 
 
 def record(actor: Actor | Account, action: str, *, target: Account | None = None,
@@ -30,6 +116,7 @@ def record(actor: Actor | Account, action: str, *, target: Account | None = None
         actor_name, actor_id = actor.username, actor.user_id
     else:
         actor_name, actor_id = actor.username, actor.id
+    operator = isinstance(actor, Actor) and actor.is_shell
     AuditEvent.insert(
         at=clock.utc(clock.now()),
         actor=actor_name,
@@ -38,13 +125,19 @@ def record(actor: Actor | Account, action: str, *, target: Account | None = None
         target_id=target.id if target is not None else None,
         action=action,
         detail=detail,
+        actor_kind=OPERATOR if operator else PERSON,
+        origin=operator_origin() if operator else "",
     ).execute()
 
 
 @translate_errors
 def list_events(viewer: Actor, *, since: datetime | None = None, username: str | None = None,
                 action: str | None = None, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
-    """Events newest first, filtered; only admins and the shell may read the log."""
+    """Events newest first, filtered; only admins and the shell may read the log.
+
+    ``username`` selects the events by or about that user, spelt in any case; the
+    operator's name ("shell") selects the operator commands too.
+    """
     if not viewer.is_shell:
         account = Account.get_or_none(Account.id == viewer.user_id)
         if account is None or not account.active or account.role != "admin":
@@ -53,8 +146,21 @@ def list_events(viewer: Actor, *, since: datetime | None = None, username: str |
     if since is not None:
         query = query.where(AuditEvent.at >= since)
     if username is not None:
-        query = query.where((AuditEvent.target == username) | (AuditEvent.actor == username))
+        query = query.where(_about(username))
     if action is not None:
         query = query.where(AuditEvent.action == action)
     query = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit).offset(offset)
-    return [AuditEntry(e.at, e.actor, e.target, e.action, e.detail) for e in query]
+    return [AuditEntry(e.at, e.actor, e.target, e.action, e.detail, e.actor_kind, e.origin)
+            for e in query]
+
+
+def _about(username: str) -> Expression:
+    """Events by or about ``username``: a person's by name (as stored, whatever the case
+    typed), and the operator's when the name is the operator's."""
+    account = identity.account_named(username)
+    name = account.username if account is not None else username.strip()
+    condition = (AuditEvent.target == name) | (
+        (AuditEvent.actor == name) & (AuditEvent.actor_kind == PERSON))
+    if identity.username_key(username.strip()) == identity.username_key(shell_actor().username):
+        condition |= AuditEvent.actor_kind == OPERATOR
+    return condition

@@ -16,7 +16,7 @@ from datetime import datetime
 from itertools import islice
 
 from qmfa_tui.errors import Conflict
-from qmfa_tui.services import accounts, audit, clock, policy, recovery
+from qmfa_tui.services import accounts, audit, clock, identity, policy, recovery
 from qmfa_tui.services.session import shell_actor
 from qmfa_tui.services.twofactor import secret_context
 from qmfa_tui.storage import (
@@ -125,16 +125,17 @@ def _batches(items: list[DemoPerson], size: int) -> Iterator[list[DemoPerson]]:
         yield batch
 
 
-_ACCOUNT_FIELDS = (Account.username, Account.display_name, Account.email, Account.auth_source,
-                   Account.role, Account.users_module, Account.active, Account.created_at,
-                   Account.password_hash, Account.two_factor)
+_ACCOUNT_FIELDS = (Account.username, Account.username_key, Account.display_name, Account.email,
+                   Account.auth_source, Account.role, Account.users_module, Account.active,
+                   Account.created_at, Account.password_hash, Account.two_factor)
 _DEVICE_FIELDS = (Device.account, Device.registered_at, Device.secret_sealed)
 
 
 def _insert_batch(batch: list[DemoPerson], password_hash: str, created_at: datetime) -> None:
     bulk_insert(Account, _ACCOUNT_FIELDS, [
-        (p.username, p.display_name, p.email, p.auth_source, p.role, p.users_module, p.active,
-         created_at, password_hash if p.auth_source == "local" else None, p.two_factor)
+        (p.username, identity.username_key(p.username), p.display_name, p.email, p.auth_source,
+         p.role, p.users_module, p.active, created_at,
+         password_hash if p.auth_source == "local" else None, p.two_factor)
         for p in batch
     ])
     enrolled = {p.username: p for p in batch if p.two_factor}

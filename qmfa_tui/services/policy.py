@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from peewee import JOIN, Expression, fn
 
 from qmfa_tui.errors import AuthenticationFailed, BadInput, NotFound, NotPermitted
-from qmfa_tui.services import audit, clock, throttle
+from qmfa_tui.services import audit, clock, identity, throttle
 from qmfa_tui.services.session import Actor, NextStep, PendingLogin
 from qmfa_tui.storage import (
     Account,
@@ -45,7 +45,7 @@ def acting_account(actor: Actor) -> Account | None:
 
 
 def find_account(username: str) -> Account:
-    account = Account.get_or_none(Account.username == username)
+    account = identity.account_named(username)
     if account is None:
         raise NotFound(f"There is no user {username!r}.")
     return account

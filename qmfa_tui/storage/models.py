@@ -7,6 +7,7 @@ classes must describe what the newest migration leaves behind.
 from __future__ import annotations
 
 from peewee import (
+    SQL,
     BigIntegerField,
     BooleanField,
     CharField,
@@ -37,6 +38,9 @@ class Account(BaseModel):
     """A user of the instance. The smallest id is the first user registered."""
 
     username = CharField(max_length=150, unique=True)
+    # The username NFKC-normalized and case-folded (services.identity.username_key): no two
+    # users share it, and logins and look-ups go through it (migration 0006).
+    username_key = TextField(unique=True)
     display_name = CharField(max_length=200, default="")
     email = CharField(max_length=254, default="", index=True)
     auth_source = CharField(max_length=10, default="local")
@@ -102,6 +106,12 @@ class AuditEvent(BaseModel):
     target_id = IntegerField(null=True)
     action = CharField(max_length=50, index=True)
     detail = TextField(default="")
+    # "person" (a logged-in user, or one at a login step) or "operator" (a command run from
+    # the server's shell); for an operator, origin names the OS account and SSH client
+    # (migration 0006).
+    actor_kind = CharField(max_length=10, default="person",
+                           constraints=[SQL("DEFAULT 'person'")])
+    origin = TextField(default="", constraints=[SQL("DEFAULT ''")])
 
 
 class Throttle(BaseModel):
