@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from test_cli import qmfa
 
 from qmfa_tui import cli
-from qmfa_tui.services import clock
+from qmfa_tui.services import clock, identity
 from qmfa_tui.storage import Account, AuditEvent, InstanceSettings
 from qmfa_tui.text import forbidden_character, visible
 
@@ -37,7 +37,8 @@ HOSTILE_TEXT = st.lists(st.one_of(PIECES, st.text(max_size=5)), min_size=1, max_
 
 def put_rows(rows: dict[str, tuple[str, str]]) -> None:
     for username, (name, email) in rows.items():
-        Account.insert(username=username, display_name=name, email=email, auth_source="local",
+        Account.insert(username=username, username_key=identity.username_key(username),
+                       display_name=name, email=email, auth_source="local",
                        role="user", created_at=clock.utc(clock.now())).execute()
 
 

@@ -97,9 +97,10 @@ class SettingsScreen(Screen[None]):
                 yield Static("Newest first. n: older, p: newer.", id="audit-help")
                 table: DataTable[str] = DataTable(id="events", cursor_type="row")
                 # An operator command's Actor reads "shell (op: root)" (a person may be
-                # named "shell"); Origin, with the SSH client, is one scroll right at 80.
+                # named "shell"); Origin, with the SSH client, comes last: the detail of
+                # what was done matters more at 80 columns.
                 for label, width in (("When (UTC)", 16), ("Actor", 18), ("Action", 22),
-                                     ("Target", 12), ("Origin", 24), ("Detail", None)):
+                                     ("Target", 12), ("Detail", 30), ("Origin", None)):
                     table.add_column(label, width=width)
                 yield table
         yield Footer()
@@ -235,7 +236,7 @@ class SettingsScreen(Screen[None]):
         for event in message.events:
             table.add_row(f"{event.at:%Y-%m-%d %H:%M}", literal_cell(event.actor_short),
                           literal_cell(event.action), literal_cell(event.target or ""),
-                          literal_cell(event.origin), literal_cell(event.detail))
+                          literal_cell(event.detail), literal_cell(event.origin))
 
     def action_next_events(self) -> None:
         self.load_events(self.audit_offset + AUDIT_PAGE)
