@@ -328,11 +328,14 @@ def resync(actor: Actor, first_code: str, second_code: str) -> ResyncResult:
     step = found.step
     drift = step + 1 - now_step
     with db.atomic():
+        # The throttle row before the device row, the order a login locks them in (no
+        # deadlock on PostgreSQL). The codes were right: if a login took their steps
+        # meanwhile, that success reset the count anyway.
+        throttle.reset(account, throttle.CODE)
         accepted = (Device.update(drift=drift, drift_anchor=drift, last_step=step + 1)
                     .where(Device.id == device.id, Device.last_step < step)
                     .execute())
         if accepted:
-            throttle.reset(account, throttle.CODE)
             audit.record(actor, "device.resynced", target=account,
                          detail=f"drift {drift * device.interval:+d} s")
         else:
