@@ -62,8 +62,8 @@ def test_login_outcomes(database, fixed_clock):
         accounts.login_password("nobody", PASSWORD)
     with pytest.raises(AuthenticationFailed, match="Wrong username or password"):
         accounts.login_password("admin", "not the password")
-    with pytest.raises(AuthenticationFailed, match="LDAP"):
-        accounts.login_password("carol", PASSWORD)
+    with pytest.raises(AuthenticationFailed, match="Wrong username or password"):
+        accounts.login_password("carol", PASSWORD)  # LDAP: no password here
     with pytest.raises(AuthenticationFailed, match="inactive"):
         accounts.login_password("dave", PASSWORD)
     assert accounts.login_password("admin", PASSWORD).next_step is NextStep.DONE

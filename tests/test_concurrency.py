@@ -10,7 +10,8 @@ from helpers import PASSWORD
 
 from qmfa_tui import storage
 from qmfa_tui.errors import QmfaError
-from qmfa_tui.services import accounts, recovery, twofactor
+from qmfa_tui.services import accounts, clock, recovery, twofactor
+from qmfa_tui.services.session import PendingLogin
 
 PROCESSES = 8
 ROUNDS = 10
@@ -18,10 +19,9 @@ ROUNDS = 10
 pytestmark = pytest.mark.slow
 
 
-def _race(url: str, kind: str, code: str, barrier, results) -> None:
+def _race(url: str, kind: str, code: str, pending: PendingLogin, barrier, results) -> None:
     try:
         storage.open_database(url)
-        pending = accounts.login_password("admin", PASSWORD)
         barrier.wait(timeout=60)
         if kind == "recovery":
             recovery.login_with_recovery_code(pending, code)
@@ -35,11 +35,16 @@ def _race(url: str, kind: str, code: str, barrier, results) -> None:
 
 
 def run_race(url: str, kind: str, code: str) -> list[str]:
+    # The password steps first, one after another: the throttle counts a password attempt
+    # as a failure until it succeeds, so 8 at one instant would throttle each other.
+    storage.open_database(url)
+    pendings = [accounts.login_password("admin", PASSWORD) for _ in range(PROCESSES)]
+    storage.close_database()
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(PROCESSES)
     results = context.Queue()
-    workers = [context.Process(target=_race, args=(url, kind, code, barrier, results))
-               for _ in range(PROCESSES)]
+    workers = [context.Process(target=_race, args=(url, kind, code, pending, barrier, results))
+               for pending in pendings]
     for worker in workers:
         worker.start()
     outcomes = [results.get(timeout=120) for _ in workers]
@@ -96,9 +101,12 @@ def test_one_totp_step_one_winner(enrolled):
     url, secret, _ = enrolled
     totp = pyotp.TOTP(secret)
     for _ in range(ROUNDS):
-        # The step after the last used one: inside the +-1 window around the learned drift.
+        # One time step later each round (the racers are forked with this clock): the
+        # step after the last used one, where the phone is now.
         step = last_used_step(url) + 1
-        outcomes = run_race(url, "totp", totp.generate_otp(step))
+        now = step * 30.0 + 1
+        with clock.use_clock(lambda now=now: now):
+            outcomes = run_race(url, "totp", totp.generate_otp(step))
         assert not [o for o in outcomes if o.startswith("crash")], outcomes
         assert outcomes.count("success") == 1, outcomes
         assert set(outcomes) <= {"success", "CodeAlreadyUsed", "AuthenticationFailed",

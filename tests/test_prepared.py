@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from helpers import add_user, admin
 
-from qmfa_tui.storage import Account
+from qmfa_tui.storage import Account, Throttle
 from qmfa_tui.storage.prepared import Prepared
 
 
@@ -69,10 +69,23 @@ def test_an_argument_the_sql_never_uses_is_refused(database):
         unused.execute(5)
 
 
-def test_only_ints_and_text_are_taken(database):
-    with pytest.raises(TypeError, match="int and str"):
+def test_only_ints_floats_and_text_are_taken(database):
+    from datetime import datetime
+
+    with pytest.raises(TypeError, match="int, float and str"):
         Prepared(lambda when: Account.select().where(Account.created_at == when),
-                 float).execute(1.5)
+                 datetime).execute(datetime(2027, 1, 1))
     by_id = Prepared(lambda account_id: Account.select().where(Account.id == account_id), int)
     with pytest.raises(TypeError, match="expected 1 arguments"):
         by_id.execute()
+
+
+def test_a_float_argument_lands_where_its_placeholder_did(database):
+    boss = admin()
+    Throttle.insert(account=boss.user_id, kind="code", locked_until=100.5).execute()
+    locked = Prepared(lambda now, kind: (Throttle.select(Throttle.kind)
+                                         .where(Throttle.locked_until > now,
+                                                Throttle.kind == kind)),
+                      float, str)
+    assert locked.execute(100.25, "code").fetchall() == [("code",)]
+    assert locked.execute(100.5, "code").fetchall() == []

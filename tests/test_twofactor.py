@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from helpers import PASSWORD, add_user, admin, code_at, register, start_login
 
+from qmfa_tui import storage
 from qmfa_tui.errors import (
     AuthenticationFailed,
     BadInput,
@@ -117,19 +118,56 @@ def test_the_confirmation_code_cannot_be_replayed_at_login(database, fixed_clock
         twofactor.verify_login_code(start_login("admin"), code)
 
 
-def test_drift_is_learned_one_step_at_a_time(database, fixed_clock):
+def stored_drift() -> tuple[int, int]:
+    device = storage.Device.get()
+    return device.drift, device.drift_anchor
+
+
+def test_logins_learn_drift_within_one_step_of_the_last_resync(database, fixed_clock):
     device = register(admin(), fixed_clock)
-    # The phone runs one step fast; accepted within the +-1 window, and learned.
+    # The phone runs one step fast: accepted, and learned.
+    twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t + 30))
+    assert stored_drift() == (1, 0)
+    # Two steps ahead in the same time step: one step past the learned drift, but two from
+    # what the registration set, so refused.
+    with pytest.raises(AuthenticationFailed):
+        twofactor.verify_login_code(start_login("admin"),
+                                    code_at(device.secret, fixed_clock.t + 60))
+    # More logins one step ahead do not walk the drift further.
+    for _ in range(3):
+        fixed_clock.advance(30)
+        twofactor.verify_login_code(start_login("admin"),
+                                    code_at(device.secret, fixed_clock.t + 30))
+        with pytest.raises(AuthenticationFailed):
+            twofactor.verify_login_code(start_login("admin"),
+                                        code_at(device.secret, fixed_clock.t + 60))
+    assert stored_drift() == (1, 0)
+    # A resync learns the larger drift; from then on such codes pass.
+    fixed_clock.advance(120)
+    phone = fixed_clock.t + 60
+    result = twofactor.resync(device.actor, code_at(device.secret, phone - 30),
+                              code_at(device.secret, phone))
+    assert result.drift_steps == 2 and stored_drift() == (2, 2)
+    fixed_clock.advance(30)
+    twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t + 60))
+    fixed_clock.advance(30)
+    twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t + 90))
+    assert stored_drift() == (3, 2)
+
+
+def test_a_login_moves_the_drift_by_one_step_at_most(database, fixed_clock):
+    device = register(admin(), fixed_clock)
     twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t + 30))
     fixed_clock.advance(120)
-    # Two steps fast now: +1 from the learned drift, so still accepted.
-    twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t + 60))
-    fixed_clock.advance(120)
-    twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t + 90))
-    fixed_clock.advance(120)
-    # A code from the true time is now three steps behind the drift: refused.
+    # One step behind the anchor is within its window, but two from the learned drift.
     with pytest.raises(AuthenticationFailed):
-        twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
+        twofactor.verify_login_code(start_login("admin"),
+                                    code_at(device.secret, fixed_clock.t - 30))
+    twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
+    assert stored_drift() == (0, 0)
+    fixed_clock.advance(60)
+    twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t - 30))
+    assert stored_drift() == (-1, 0)
 
 
 def test_a_code_two_steps_off_is_refused_without_drift(database, fixed_clock):
@@ -227,3 +265,21 @@ def test_recovery_codes_are_replaced_by_registering_again(database, fixed_clock)
     second = register(actor, fixed_clock)
     assert recovery.reveal_codes(actor, "admin") == second.codes
     assert set(first.codes).isdisjoint(second.codes)
+
+
+def test_migration_0005_anchors_existing_devices_at_their_drift(database, fixed_clock):
+    from playhouse.migrations import Runner
+
+    device = register(admin(), fixed_clock)
+    storage.Device.update(drift=3, drift_anchor=3).execute()
+    runner = Runner(storage.db.obj, str(storage.database.MIGRATIONS_DIR))
+    runner.down(target="0005_throttle_claims_drift_anchor")
+    columns = {c.name for c in storage.db.get_columns("device")}
+    assert "drift_anchor" not in columns
+    assert "throttled" not in {c.name for c in storage.db.get_columns("throttle")}
+    runner.up()
+    assert stored_drift() == (3, 3)
+    # The device's codes are still read where its drift says.
+    fixed_clock.advance(30)
+    twofactor.verify_login_code(start_login("admin"), code_at(device.secret,
+                                                              fixed_clock.t + 90))

@@ -296,22 +296,22 @@ def login_password(username: str, password: str) -> PendingLogin:
     account = None
     if USERNAME_PATTERN.fullmatch(username):
         account = identity.account_named(username)
-    if account is None or account.password_hash is None:
+    if account is None:
         _burn_a_verify(password)
-        if account is not None:
-            raise AuthenticationFailed(
-                f"{account.username} signs in through {account.auth_source.upper()}, "
-                "not with a qmfa password.")
         raise AuthenticationFailed(_LOGIN_REFUSED)
-    had_failures = throttle.check(account.id, throttle.PASSWORD, now)
-    try:
-        _hasher.verify(account.password_hash, password)
-    except (VerificationError, InvalidHashError):
+    # Counted before the verdict: guesses from many processes at once cannot outrun it.
+    throttle.admit(account, throttle.PASSWORD, now)
+    if not _password_matches(account, password):
+        # An LDAP or SSO user has no password here: refused, audited and counted like a
+        # wrong password, so that nothing tells such an account from a local one.
+        detail = ("wrong password" if account.password_hash is not None else
+                  f"no password here: signs in through {account.auth_source.upper()}")
         with db.atomic():
-            throttle.record_failure(account.id, throttle.PASSWORD, now)
-            audit.record(account, "login.failed", target=account, detail="wrong password")
-        raise AuthenticationFailed(_LOGIN_REFUSED) from None
+            audit.record(account, "login.failed", target=account, detail=detail)
+        raise AuthenticationFailed(_LOGIN_REFUSED)
     if not account.active:
+        with db.atomic():
+            audit.record(account, "login.failed", target=account, detail="account inactive")
         raise AuthenticationFailed(policy.INACTIVE_ACCOUNT)
     has_device = Device.select().where(Device.account == account.id).exists()
     grace_deadline = None
@@ -326,7 +326,7 @@ def login_password(username: str, password: str) -> PendingLogin:
     new_hash = hash_password(password) if _hasher.check_needs_rehash(account.password_hash) \
         else None
     with db.atomic():
-        throttle.reset(account.id, throttle.PASSWORD, had_failures)
+        throttle.reset(account, throttle.PASSWORD)
         if new_hash is not None:
             _replace_hash(account, new_hash)
         if next_step is NextStep.DONE:
@@ -334,6 +334,17 @@ def login_password(username: str, password: str) -> PendingLogin:
         elif next_step is NextStep.REGISTER_DEVICE:
             grace_deadline = _start_grace(account, now)
     return issue_pending(account.id, account.username, next_step, now, grace_deadline)
+
+
+def _password_matches(account: Account, password: str) -> bool:
+    """One argon2 verify whatever the account: the dummy hash's when it has no password."""
+    if account.password_hash is None:
+        _burn_a_verify(password)
+        return False
+    try:
+        return _hasher.verify(account.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def _replace_hash(account: Account, new_hash: str) -> None:

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from peewee import fn
 
-from qmfa_tui.errors import AuthenticationFailed, BadInput, NotFound
+from qmfa_tui.errors import AuthenticationFailed, BadInput, NotFound, Throttled
 from qmfa_tui.services import audit, clock, policy, throttle
 from qmfa_tui.services.session import Actor, PendingLogin, issue_actor
 from qmfa_tui.storage import Device, Prepared, RecoveryCode, db, sealer, translate_errors
@@ -104,26 +104,34 @@ class RecoveryLogin:
 
 @translate_errors
 def login_with_recovery_code(pending: PendingLogin, raw_code: str) -> RecoveryLogin:
-    """The second login step with a recovery code instead of a security code."""
+    """The second login step with a recovery code instead of a security code.
+
+    The attempt is counted by the code throttle in the transaction that uses the code,
+    before the outcome is known to anyone.
+    """
     now = clock.now()
     step = policy.code_step(pending, now)
-    account, device, had_failures = step.account, step.device, step.had_failures
+    account, device = step.account, step.device
     code = normalize(raw_code)
     digest = sealer().digest(code, _context(account.id))
+    used = 0
     with db.atomic():
-        used = 0
-        if device is not None:
-            used = _USE_CODE.rows_affected(device.id, digest)
-        if used == 1:
-            remaining = _remaining(device.id)
-            throttle.reset(account.id, throttle.CODE, had_failures)
-            audit.record(account, "login.recovery_code", target=account,
-                         detail=f"recovery codes left: {remaining}")
+        wait = throttle.claim(account, throttle.CODE, now)
+        if wait is None:
+            if device is not None:
+                used = _USE_CODE.rows_affected(device.id, digest)
+            if used == 1:
+                remaining = _remaining(device.id)
+                throttle.reset(account, throttle.CODE)
+                audit.record(account, "login.recovery_code", target=account,
+                             detail=f"recovery codes left: {remaining}")
+            else:
+                audit.record(account, "login.failed", target=account,
+                             detail="wrong recovery code")
+    if wait is not None:
+        raise Throttled(wait)
     if used == 1:
         return RecoveryLogin(issue_actor(account.id, account.username), remaining)
-    with db.atomic():
-        throttle.record_failure(account.id, throttle.CODE, now)
-        audit.record(account, "login.failed", target=account, detail="wrong recovery code")
     raise AuthenticationFailed("That recovery code is not valid or was already used.")
 
 

@@ -2,19 +2,31 @@
 
 Security codes and recovery codes share one counter ("code"), so an attacker
 cannot alternate between them; passwords have their own ("password").
+
+An attempt is counted before its verdict is known: ``claim`` lets it through and
+counts it as a failure in one conditional statement (an upsert whose WHERE is "not
+locked now"), so each attempt let through moves the lock before the next one can
+pass, however many processes guess at once; a success then ``reset``s the count.
+An attempt refused while locked is counted in ``throttled``, and each burst of
+refusals becomes one ``login.throttled`` audit event, written by the next attempt
+let through or the next success.
 """
 
 from __future__ import annotations
 
 import math
 
+from peewee import Case, Expression, Value
+
 from qmfa_tui.errors import Throttled
-from qmfa_tui.storage import Throttle
+from qmfa_tui.services import audit
+from qmfa_tui.storage import Account, Prepared, Throttle, db
 
 CODE = "code"
 PASSWORD = "password"
 FREE_FAILURES = 2
 MAX_DELAY_SECONDS = 15 * 60
+_NOUNS = {CODE: "code", PASSWORD: "password"}
 
 
 def delay_after(failures: int) -> int:
@@ -25,40 +37,87 @@ def delay_after(failures: int) -> int:
     return MAX_DELAY_SECONDS if exponent >= 10 else min(2**exponent, MAX_DELAY_SECONDS)
 
 
-def check(account_id: int, kind: str, now: float) -> bool:
-    """Raise Throttled if this user must still wait before trying ``kind`` again.
+def _delay_after_one_more() -> Case:
+    """``delay_after(failures + 1)`` in SQL, for the row's current ``failures``."""
+    cases, failures = [], 0
+    while delay_after(failures + 1) < MAX_DELAY_SECONDS:
+        cases.append((failures, delay_after(failures + 1)))
+        failures += 1
+    return Case(Throttle.failures, cases, MAX_DELAY_SECONDS)
 
-    Returns whether failures are on record, so a success only resets what exists.
+
+def _this_row(account_id: int, kind: str) -> Expression:
+    return (Throttle.account == account_id) & (Throttle.kind == kind)
+
+
+# Let one attempt through and count it, if the user is not locked at ``now``. Returns
+# the row (its refusals not yet audited) when let through, nothing when locked.
+_CLAIM = Prepared(
+    lambda account_id, kind, now: (
+        Throttle.insert(account=account_id, kind=kind, failures=1,
+                        locked_until=Value(now) + delay_after(1), throttled=0)
+        .on_conflict(conflict_target=[Throttle.account, Throttle.kind],
+                     update={Throttle.failures: Throttle.failures + 1,
+                             Throttle.locked_until: Value(now) + _delay_after_one_more()},
+                     where=(Throttle.locked_until <= now))
+        .returning(Throttle.throttled)),
+    int, str, float)
+# Count one refused attempt; returns until when the lock lasts.
+_REFUSE = Prepared(
+    lambda account_id, kind, now: (
+        Throttle.update(throttled=Throttle.throttled + 1)
+        .where(_this_row(account_id, kind), Throttle.locked_until > now)
+        .returning(Throttle.locked_until)),
+    int, str, float)
+_RESET = Prepared(
+    lambda account_id, kind: (
+        Throttle.update(failures=0, locked_until=0.0)
+        .where(_this_row(account_id, kind))
+        .returning(Throttle.throttled)),
+    int, str)
+
+
+def claim(account: Account, kind: str, now: float) -> int | None:
+    """Let this attempt through, counted as a failure until a ``reset``, or refuse it.
+
+    Call it inside the transaction that acts on the attempt's verdict (or use
+    ``admit``). Returns None when the attempt may go on; when it is refused, the
+    seconds to wait: the refusal is counted, and the caller lets the transaction
+    commit and then raises Throttled.
     """
-    locked_until = (Throttle.select(Throttle.locked_until)
-                    .where(Throttle.account == account_id, Throttle.kind == kind)
-                    .scalar())
-    return check_lock(locked_until, now)
+    for _ in range(3):
+        rows = _CLAIM.execute(account.id, kind, now).fetchall()
+        if rows:
+            _end_burst(account, kind, rows[0][0])
+            return None
+        rows = _REFUSE.execute(account.id, kind, now).fetchall()
+        if rows:
+            return max(1, math.ceil(rows[0][0] - now))
+        # A success ended the lock between the two statements: try to claim again.
+    return 1
 
 
-def check_lock(locked_until: float | None, now: float) -> bool:
-    """``check`` for a throttle row's ``locked_until`` already read (None: no row)."""
-    if locked_until and locked_until > now:
-        raise Throttled(max(1, math.ceil(locked_until - now)))
-    return locked_until is not None
+def admit(account: Account, kind: str, now: float) -> None:
+    """``claim`` in a transaction of its own; raises Throttled when refused."""
+    with db.atomic():
+        wait = claim(account, kind, now)
+    if wait is not None:
+        raise Throttled(wait)
 
 
-def record_failure(account_id: int, kind: str, now: float) -> int:
-    """Count one more failure (call inside the transaction that audits it); returns the count."""
-    (Throttle.insert(account=account_id, kind=kind, failures=0, locked_until=0.0)
-     .on_conflict_ignore()
-     .execute())
-    where = (Throttle.account == account_id) & (Throttle.kind == kind)
-    Throttle.update(failures=Throttle.failures + 1).where(where).execute()
-    failures = Throttle.select(Throttle.failures).where(where).scalar()
-    Throttle.update(locked_until=now + delay_after(failures)).where(where).execute()
-    return failures
+def reset(account: Account, kind: str) -> None:
+    """Forget the failures of ``kind`` after a success (inside the success's transaction)."""
+    rows = _RESET.execute(account.id, kind).fetchall()
+    if rows:
+        _end_burst(account, kind, rows[0][0])
 
 
-def reset(account_id: int, kind: str, had_failures: bool = True) -> None:
-    """Forget the failures of ``kind`` after a success (nothing to do if none were on record)."""
-    if not had_failures:
+def _end_burst(account: Account, kind: str, refused: int) -> None:
+    """Write the refusals since the last event as one event, and take them off the count."""
+    if not refused:
         return
-    (Throttle.delete()
-     .where(Throttle.account == account_id, Throttle.kind == kind)
-     .execute())
+    Throttle.update(throttled=Throttle.throttled - refused).where(
+        _this_row(account.id, kind)).execute()
+    attempts = "attempt" if refused == 1 else "attempts"
+    audit.record(account, "login.throttled", target=account,
+                 detail=f"{refused} {_NOUNS.get(kind, kind)} {attempts} refused while locked")

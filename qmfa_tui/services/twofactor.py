@@ -1,8 +1,9 @@
 """Two-step verification devices: registration, security codes, drift, resync, removal.
 
 TOTP itself is pyotp's (RFC 6238); this module adds what a server needs around
-it: a learned clock drift per device, one acceptance per time step, enforced
-by a conditional UPDATE, and a throttle shared with recovery codes.
+it: a learned clock drift per device, bounded by the drift the last resync set
+(its anchor), one acceptance per time step, enforced by a conditional UPDATE,
+and a throttle shared with recovery codes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from qmfa_tui.errors import (
     Conflict,
     NotFound,
     NotPermitted,
+    Throttled,
 )
 from qmfa_tui.services import audit, clock, policy, recovery, throttle
 from qmfa_tui.services.session import Actor, NextStep, PendingLogin, issue_actor
@@ -41,6 +43,7 @@ DEFAULT_ALGORITHM = "sha1"
 DEFAULT_DIGITS = 6
 DEFAULT_INTERVAL = 30
 VERIFY_WINDOW = 1  # steps either side of the learned drift, as django-otp's default
+ANCHOR_WINDOW = 1  # steps a login may stray from the drift the last resync set
 RESYNC_WINDOW = 2880  # steps either side of now for resync: 24 hours at 30 s
 
 
@@ -72,8 +75,9 @@ class StepMatch:
 
 
 def match_step(totp: pyotp.TOTP, code: str, *, center: int, window: int,
-               last_used: int) -> StepMatch | None:
-    """The step within ``center`` +- ``window`` whose code is ``code``, nearest first.
+               last_used: int, within: range | None = None) -> StepMatch | None:
+    """The step within ``center`` +- ``window`` (and ``within``) whose code is ``code``,
+    nearest first.
 
     A step at or before ``last_used`` never counts as a match, but is reported
     so that the person can be told the code was already used.
@@ -81,6 +85,8 @@ def match_step(totp: pyotp.TOTP, code: str, *, center: int, window: int,
     used_match: StepMatch | None = None
     for distance in range(window + 1):
         for step in {center - distance, center + distance}:
+            if within is not None and step not in within:
+                continue
             if hmac.compare_digest(code_at_step(totp, step), code):
                 if step > last_used:
                     return StepMatch(step, already_used=False)
@@ -163,78 +169,98 @@ def confirm_registration(who: Actor | PendingLogin, pending: PendingRegistration
     account = _registering_account(who, now)
     if pending.user_id != account.id:
         raise NotPermitted("That registration belongs to another user.")
-    had_failures = throttle.check(account.id, throttle.CODE, now)
     code = normalize_security_code(code, pending.digits)
+    throttle.admit(account, throttle.CODE, now)
     totp = make_totp(pending.secret, algorithm=pending.algorithm, digits=pending.digits,
                      interval=pending.interval)
     found = match_step(totp, code, center=time_step(totp, now), window=VERIFY_WINDOW,
                        last_used=-1)
     if found is None:
-        _record_code_failure(account, now, "wrong confirmation code", "device.code_failed")
+        _audit_code_failure(account, "wrong confirmation code", "device.code_failed")
         raise AuthenticationFailed("That code does not match. Check the app and try again.")
     codes = recovery.generate_codes()
+    drift = found.step - time_step(totp, now)
     with db.atomic():
         device = Device.create(
             account=account.id,
             secret_sealed=sealer().seal(pending.secret, secret_context(account.id)),
             algorithm=pending.algorithm, digits=pending.digits, interval=pending.interval,
-            drift=found.step - time_step(totp, now), last_step=found.step,
+            drift=drift, drift_anchor=drift, last_step=found.step,
             registered_at=clock.utc(now))
         recovery.store_codes(device, account.id, codes)
         Account.update(two_factor=True).where(Account.id == account.id).execute()
-        throttle.reset(account.id, throttle.CODE, had_failures)
+        throttle.reset(account, throttle.CODE)
         audit.record(account, "device.registered", target=account,
                      detail=f"{len(codes)} recovery codes")
     return Enrollment(codes, issue_actor(account.id, account.username),
                       policy.instance().instance_name)
 
 
-def _record_code_failure(account: Account, now: float, detail: str,
-                         action: str = "login.failed") -> None:
+def _audit_code_failure(account: Account, detail: str, action: str = "login.failed") -> None:
+    """A code attempt that failed (the throttle counted it when it let it through)."""
     with db.atomic():
-        throttle.record_failure(account.id, throttle.CODE, now)
         audit.record(account, action, target=account, detail=detail)
 
 
-# The replay guard: a step is accepted once, by whichever login updates the row first.
+# The replay guard: a step is accepted once, by whichever login updates the row first;
+# and only against the anchor it was chosen for (a resync meanwhile wins).
 _MARK_STEP_USED = Prepared(
-    lambda device_id, step, drift: (
+    lambda device_id, step, drift, anchor: (
         Device.update(last_step=step, drift=drift)
-        .where(Device.id == device_id, Device.last_step < step)),
-    int, int, int)
+        .where(Device.id == device_id, Device.last_step < step,
+               Device.drift_anchor == anchor)),
+    int, int, int, int)
+
+
+def login_steps(now_step: int, drift: int, anchor: int) -> range:
+    """The time steps a login may accept: within one step of the learned drift, and
+    within one step of the anchor, so a login moves the drift by one step at most and
+    the drift never strays more than one step from what the last resync set."""
+    return range(now_step + max(drift - VERIFY_WINDOW, anchor - ANCHOR_WINDOW),
+                 now_step + min(drift + VERIFY_WINDOW, anchor + ANCHOR_WINDOW) + 1)
 
 
 @translate_errors
 def verify_login_code(pending: PendingLogin, raw_code: str) -> Actor:
-    """The second login step: a security code within +-1 step of the device's drift.
+    """The second login step: a security code near the device's drift (``login_steps``).
 
-    The accepted step is recorded with a conditional UPDATE (``last_step <
-    step``), so a code is accepted once even by two logins at the same instant.
+    The attempt is counted by the code throttle, in the transaction that acts on the
+    verdict, before anyone learns it. The accepted step is recorded with a conditional
+    UPDATE (``last_step < step``), so a code is accepted once even by two logins at
+    the same instant.
     """
     now = clock.now()
     step = policy.code_step(pending, now)
-    account, device, had_failures = step.account, step.device, step.had_failures
+    account, device = step.account, step.device
     if device is None:
         raise Conflict("Two-step verification was removed from this account; log in again.")
     code = normalize_security_code(raw_code, device.digits)
     totp = _device_totp(device)
     now_step = time_step(totp, now)
     found = match_step(totp, code, center=now_step + device.drift, window=VERIFY_WINDOW,
-                       last_used=device.last_step)
-    if found is None or found.already_used:
-        _record_code_failure(account, now, "replayed security code" if found else
-                             "wrong security code")
-        if found:
+                       last_used=device.last_step,
+                       within=login_steps(now_step, device.drift, device.drift_anchor))
+    accepted = 0
+    with db.atomic():
+        wait = throttle.claim(account, throttle.CODE, now)
+        if wait is None:
+            if found is not None and not found.already_used:
+                accepted = _MARK_STEP_USED.rows_affected(
+                    device.id, found.step, found.step - now_step, device.drift_anchor)
+            if accepted:
+                throttle.reset(account, throttle.CODE)
+                audit.record(account, "login.succeeded", target=account,
+                             detail="security code")
+            else:
+                audit.record(account, "login.failed", target=account,
+                             detail="wrong security code" if found is None else
+                             "replayed security code")
+    if wait is not None:
+        raise Throttled(wait)
+    if not accepted:
+        if found is not None:
             raise CodeAlreadyUsed("That code was already used. Wait for the next one.")
         raise AuthenticationFailed("That security code is not valid.")
-    with db.atomic():
-        accepted = _MARK_STEP_USED.rows_affected(device.id, found.step, found.step - now_step)
-        if accepted:
-            throttle.reset(account.id, throttle.CODE, had_failures)
-            audit.record(account, "login.succeeded", target=account, detail="security code")
-    if not accepted:
-        _record_code_failure(account, now, "replayed security code")
-        raise CodeAlreadyUsed("That code was already used. Wait for the next one.")
     return issue_actor(account.id, account.username)
 
 
@@ -284,17 +310,17 @@ def resync(actor: Actor, first_code: str, second_code: str) -> ResyncResult:
     account = policy.acting_account(actor)
     if account is None:
         raise NotPermitted("Resync needs codes from the owner's phone: the owner does it.")
-    had_failures = throttle.check(account.id, throttle.CODE, now)
     device = Device.get_or_none(Device.account == account.id)
     if device is None:
         raise NotFound("You have no device to resync.")
     first = normalize_security_code(first_code, device.digits)
     second = normalize_security_code(second_code, device.digits)
+    throttle.admit(account, throttle.CODE, now)
     totp = _device_totp(device)
     now_step = time_step(totp, now)
     found = _find_consecutive(totp, first, second, now_step, device.last_step)
     if found is None or found.already_used:
-        _record_code_failure(account, now, "resync codes not found", "device.code_failed")
+        _audit_code_failure(account, "resync codes not found", "device.code_failed")
         if found is not None:
             behind = describe_drift((found.step + 1 - now_step) * device.interval)
             raise CodeAlreadyUsed(
@@ -306,13 +332,19 @@ def resync(actor: Actor, first_code: str, second_code: str) -> ResyncResult:
     step = found.step
     drift = step + 1 - now_step
     with db.atomic():
-        accepted = (Device.update(drift=drift, last_step=step + 1)
+        # The throttle row before the device row, the order a login locks them in (no
+        # deadlock on PostgreSQL). The codes were right: if a login took their steps
+        # meanwhile, that success reset the count anyway.
+        throttle.reset(account, throttle.CODE)
+        accepted = (Device.update(drift=drift, drift_anchor=drift, last_step=step + 1)
                     .where(Device.id == device.id, Device.last_step < step)
                     .execute())
         if accepted:
-            throttle.reset(account.id, throttle.CODE, had_failures)
             audit.record(actor, "device.resynced", target=account,
                          detail=f"drift {drift * device.interval:+d} s")
+        else:
+            audit.record(account, "device.code_failed", target=account,
+                         detail="resync codes just used")
     if not accepted:
         raise CodeAlreadyUsed("Those codes were just used. Try again with the next two codes.")
     return ResyncResult(drift, drift * device.interval)

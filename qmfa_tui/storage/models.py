@@ -71,6 +71,9 @@ class Device(BaseModel):
     drift = IntegerField(default=0)
     last_step = BigIntegerField(default=0)
     registered_at = DateTimeField()
+    # The drift the last resync or the registration set; logins stay within one step of
+    # it (migration 0005).
+    drift_anchor = IntegerField(default=0)
 
 
 class RecoveryCode(BaseModel):
@@ -115,12 +118,18 @@ class AuditEvent(BaseModel):
 
 
 class Throttle(BaseModel):
-    """Consecutive failures of one kind ("code" or "password") for one user."""
+    """Consecutive failures of one kind ("code" or "password") for one user.
+
+    ``failures`` counts attempts let through and not (yet) succeeded: an attempt is
+    counted before its verdict. ``throttled`` counts attempts refused while locked that
+    are not yet in the audit log (migration 0005).
+    """
 
     account = ForeignKeyField(Account, on_delete="CASCADE", index=False)
     kind = CharField(max_length=10)
     failures = IntegerField(default=0)
     locked_until = DoubleField(default=0.0)
+    throttled = IntegerField(default=0)
 
     class Meta:
         indexes = ((("account", "kind"), True),)

@@ -11,14 +11,18 @@ from qmfa_tui.storage.models import db
 
 # Values no real row holds, so each can be found again among the rendered parameters.
 _INT_PLACEHOLDER_BASE = -(2**53)
+_FLOAT_PLACEHOLDER_BASE = -(10.0**15) - 0.25  # exact: floats near 1e15 are 1/8 apart
 
 
-def _placeholder(kind: type, index: int) -> int | str:
+def _placeholder(kind: type, index: int) -> int | float | str:
     if kind is int:
         return _INT_PLACEHOLDER_BASE - index
+    if kind is float:
+        return _FLOAT_PLACEHOLDER_BASE - index
     if kind is str:
         return f"\x00qmfa placeholder {index}\x00"
-    raise TypeError(f"a prepared statement takes int and str arguments, not {kind.__name__}")
+    raise TypeError("a prepared statement takes int, float and str arguments, "
+                    f"not {kind.__name__}")
 
 
 class Prepared:
@@ -28,7 +32,8 @@ class Prepared:
     most of a security-code check. ``build`` receives one placeholder per argument (of
     the types in ``kinds``) and returns the query; each call puts its arguments where the
     placeholders landed among the rendered parameters. Arguments reach the driver as
-    they are, so they must be what the column stores (ints and text, no conversion).
+    they are, so they must be what the column stores (ints, floats and text, no
+    conversion).
     """
 
     def __init__(self, build: Callable[..., peewee.Query], *kinds: type) -> None:
@@ -36,7 +41,7 @@ class Prepared:
         self._kinds = kinds
         self._rendered: dict[type, tuple[str, list[Any], list[int | None]]] = {}
 
-    def execute(self, *args: int | str) -> Any:
+    def execute(self, *args: int | float | str) -> Any:
         """Run the statement with ``args``; returns the driver's cursor."""
         if len(args) != len(self._kinds):
             raise TypeError(f"expected {len(self._kinds)} arguments, got {len(args)}")
@@ -44,7 +49,7 @@ class Prepared:
         params = [rendered[i] if slot is None else args[slot] for i, slot in enumerate(slots)]
         return db.execute_sql(sql, params)
 
-    def rows_affected(self, *args: int | str) -> int:
+    def rows_affected(self, *args: int | float | str) -> int:
         """Run an UPDATE or DELETE with ``args``; returns how many rows it changed."""
         return db.rows_affected(self.execute(*args))
 
@@ -66,7 +71,7 @@ class Prepared:
         return rendered
 
 
-def _slot_of(value: Any, placeholders: list[int | str]) -> int | None:
+def _slot_of(value: Any, placeholders: list[int | float | str]) -> int | None:
     for index, placeholder in enumerate(placeholders):
         if type(value) is type(placeholder) and value == placeholder:
             return index
