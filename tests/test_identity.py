@@ -266,7 +266,7 @@ def test_colliding_usernames_stop_the_upgrade_and_are_named(database_url, fixed_
     account, events, applied = columns_and_migrations(database_url)
     assert "username_key" not in account
     assert not {"actor_kind", "origin"} & events
-    assert applied[-1] == BEFORE
+    assert not any(name.startswith("0006") for name in applied)  # earlier ones may have run
 
 
 def test_the_refusal_is_one_line_through_qmfa(database_url, fixed_clock, tmp_path):
@@ -315,7 +315,7 @@ def test_an_upgrade_fills_the_keys_and_classifies_past_events(database_url, fixe
         assert sorted(kinds) == [("admin", "person", ""), ("shell", "operator", "")]
         account, events, applied = columns_and_migrations(database_url)
         assert "username_key" in account and {"actor_kind", "origin"} <= events
-        assert applied[-1].startswith("0006_")
+        assert any(name.startswith("0006_") for name in applied)
         index = [i for i in storage.db.get_indexes("account") if i.columns == ["username_key"]]
         assert len(index) == 1 and index[0].unique
     finally:

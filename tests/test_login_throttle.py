@@ -193,3 +193,38 @@ def test_guesses_from_many_processes_get_exactly_the_free_ones_through(
     [event] = storage.AuditEvent.select().where(storage.AuditEvent.action == "login.throttled")
     noun = "code" if kind == "code" else "password"
     assert event.detail == f"{PROCESSES * TRIES - allowed} {noun} attempts refused while locked"
+
+
+def answers(username: str, password: str, tries: int) -> list[tuple[type, str]]:
+    """What ``tries`` password attempts in a row are told, the clock standing still."""
+    told = []
+    for _ in range(tries):
+        with pytest.raises(QmfaError) as caught:
+            accounts.login_password(username, password)
+        told.append((type(caught.value), caught.value.message))
+    return told
+
+
+def test_a_name_that_is_nobodys_is_throttled_like_an_account(people):
+    tries = throttle.FREE_FAILURES + 3
+    told = {name: answers(name, password, tries) for name, password in REFUSALS
+            if name != "dave"}  # dave is inactive: also refused, same words
+    assert len(set(map(tuple, told.values()))) == 1, told
+    assert told["nobody"][: throttle.FREE_FAILURES + 1] == [
+        (AuthenticationFailed, "Wrong username or password.")] * (throttle.FREE_FAILURES + 1)
+    assert told["nobody"][-1][0] is Throttled
+
+
+def test_unknown_names_are_counted_by_key_and_stored_only_as_a_digest(people):
+    answers("Nobody", PASSWORD, throttle.FREE_FAILURES + 1)
+    assert answers("ＮＯＢＯＤＹ", PASSWORD, 1)[0][0] is Throttled  # the same name
+    assert answers("somebody-else", PASSWORD, 1)[0][0] is AuthenticationFailed
+    stored = [row.name_digest for row in storage.NameThrottle.select()]
+    assert len(stored) == 2 and not any("body" in digest.lower() for digest in stored)
+
+
+def test_unknown_names_are_forgotten_a_while_after_their_last_attempt(people, fixed_clock):
+    answers("nobody", PASSWORD, throttle.FREE_FAILURES + 2)
+    fixed_clock.advance(throttle.FORGET_UNKNOWN_NAME_SECONDS + 1)
+    answers("somebody-else", PASSWORD, 1)  # an attempt on any name sweeps the old ones
+    assert [row.failures for row in storage.NameThrottle.select()] == [1]

@@ -297,6 +297,8 @@ def login_password(username: str, password: str) -> PendingLogin:
     if USERNAME_PATTERN.fullmatch(username):
         account = identity.account_named(username)
     if account is None:
+        # Throttled like an account, so the answer never tells which names exist.
+        throttle.admit_unknown_name(identity.username_key(username), now)
         _burn_a_verify(password)
         raise AuthenticationFailed(_LOGIN_REFUSED)
     # Counted before the verdict: guesses from many processes at once cannot outrun it.

@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import math
 
-from peewee import Case, Expression, Value
+from peewee import Case, Expression, Field, Value
 
 from qmfa_tui.errors import Throttled
 from qmfa_tui.services import audit
-from qmfa_tui.storage import Account, Prepared, Throttle, db
+from qmfa_tui.storage import Account, NameThrottle, Prepared, Throttle, db, sealer
 
 CODE = "code"
 PASSWORD = "password"
 FREE_FAILURES = 2
 MAX_DELAY_SECONDS = 15 * 60
+# A name that is nobody's account is forgotten this long after its last attempt.
+FORGET_UNKNOWN_NAME_SECONDS = 30 * 24 * 3600
 _NOUNS = {CODE: "code", PASSWORD: "password"}
 
 
@@ -37,13 +39,13 @@ def delay_after(failures: int) -> int:
     return MAX_DELAY_SECONDS if exponent >= 10 else min(2**exponent, MAX_DELAY_SECONDS)
 
 
-def _delay_after_one_more() -> Case:
+def _delay_after_one_more(failures_column: Field) -> Case:
     """``delay_after(failures + 1)`` in SQL, for the row's current ``failures``."""
     cases, failures = [], 0
     while delay_after(failures + 1) < MAX_DELAY_SECONDS:
         cases.append((failures, delay_after(failures + 1)))
         failures += 1
-    return Case(Throttle.failures, cases, MAX_DELAY_SECONDS)
+    return Case(failures_column, cases, MAX_DELAY_SECONDS)
 
 
 def _this_row(account_id: int, kind: str) -> Expression:
@@ -58,7 +60,8 @@ _CLAIM = Prepared(
                         locked_until=Value(now) + delay_after(1), throttled=0)
         .on_conflict(conflict_target=[Throttle.account, Throttle.kind],
                      update={Throttle.failures: Throttle.failures + 1,
-                             Throttle.locked_until: Value(now) + _delay_after_one_more()},
+                             Throttle.locked_until:
+                                 Value(now) + _delay_after_one_more(Throttle.failures)},
                      where=(Throttle.locked_until <= now))
         .returning(Throttle.throttled)),
     int, str, float)
@@ -121,3 +124,38 @@ def _end_burst(account: Account, kind: str, refused: int) -> None:
     attempts = "attempt" if refused == 1 else "attempts"
     audit.record(account, "login.throttled", target=account,
                  detail=f"{refused} {_NOUNS.get(kind, kind)} {attempts} refused while locked")
+
+
+# Names that are nobody's account: the same schedule, so that "Too many failed attempts"
+# does not tell a guesser which names exist. Nothing succeeds for such a name, so its
+# count only grows until the row is forgotten.
+_CLAIM_NAME = Prepared(
+    lambda digest, now: (
+        NameThrottle.insert(name_digest=digest, failures=1, last_attempt=Value(now),
+                            locked_until=Value(now) + delay_after(1))
+        .on_conflict(conflict_target=[NameThrottle.name_digest],
+                     update={NameThrottle.failures: NameThrottle.failures + 1,
+                             NameThrottle.last_attempt: Value(now),
+                             NameThrottle.locked_until:
+                                 Value(now) + _delay_after_one_more(NameThrottle.failures)},
+                     where=(NameThrottle.locked_until <= now))
+        .returning(NameThrottle.failures)),
+    str, float)
+_NAME_LOCK = Prepared(
+    lambda digest: (NameThrottle.select(NameThrottle.locked_until)
+                    .where(NameThrottle.name_digest == digest)),
+    str)
+_FORGET_NAMES = Prepared(
+    lambda before: NameThrottle.delete().where(NameThrottle.last_attempt < before), float)
+
+
+def admit_unknown_name(name: str, now: float) -> None:
+    """``admit`` for a password attempt on a name that is nobody's account (not audited:
+    there is nobody to file it under). Raises Throttled as an account's would."""
+    digest = sealer().digest(name, "unknown-login-name")
+    with db.atomic():
+        _FORGET_NAMES.execute(now - FORGET_UNKNOWN_NAME_SECONDS)
+        let_through = _CLAIM_NAME.execute(digest, now).fetchall()
+        locked_until = None if let_through else _NAME_LOCK.execute(digest).fetchone()[0]
+    if locked_until is not None:
+        raise Throttled(max(1, math.ceil(locked_until - now)))

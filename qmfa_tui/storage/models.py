@@ -135,6 +135,19 @@ class Throttle(BaseModel):
         indexes = ((("account", "kind"), True),)
 
 
+class NameThrottle(BaseModel):
+    """The password throttle of a name that is nobody's account (migration 0007).
+
+    Keyed by a keyed digest of the name (``Sealer.digest``): the typed name, which may
+    be a password typed into the wrong field, is never stored.
+    """
+
+    name_digest = CharField(max_length=64, unique=True)
+    failures = IntegerField(default=0)
+    locked_until = DoubleField(default=0.0)
+    last_attempt = DoubleField(index=True)
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     Account,
     Device,
@@ -142,4 +155,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     InstanceSettings,
     AuditEvent,
     Throttle,
+    NameThrottle,
 )
