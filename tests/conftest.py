@@ -28,6 +28,14 @@ def cheap_hasher() -> Iterator[None]:
 
 
 @pytest.fixture
+def umask_zero() -> Iterator[None]:
+    """The most open umask there is: whatever is private was made so by qmfa."""
+    old = os.umask(0)
+    yield
+    os.umask(old)
+
+
+@pytest.fixture
 def fixed_clock() -> Iterator[FakeClock]:
     fake = FakeClock()
     with clock.use_clock(fake):

@@ -21,14 +21,6 @@ from qmfa_tui.services import audit, session
 from qmfa_tui.storage import sealing
 
 
-@pytest.fixture
-def umask_zero() -> Iterator[None]:
-    """The most open umask there is: whatever is private was made so by qmfa."""
-    old = os.umask(0)
-    yield
-    os.umask(old)
-
-
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.lstat().st_mode)
 

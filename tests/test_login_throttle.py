@@ -217,7 +217,8 @@ def test_a_name_that_is_nobodys_is_throttled_like_an_account(people):
 
 def test_unknown_names_are_counted_by_key_and_stored_only_as_a_digest(people):
     answers("Nobody", PASSWORD, throttle.FREE_FAILURES + 1)
-    assert answers("ＮＯＢＯＤＹ", PASSWORD, 1)[0][0] is Throttled  # the same name
+    full_width = "".join(chr(ord(letter) + 0xFEE0) for letter in "NOBODY")
+    assert answers(full_width, PASSWORD, 1)[0][0] is Throttled  # the same name
     assert answers("somebody-else", PASSWORD, 1)[0][0] is AuthenticationFailed
     stored = [row.name_digest for row in storage.NameThrottle.select()]
     assert len(stored) == 2 and not any("body" in digest.lower() for digest in stored)

@@ -13,6 +13,7 @@ from pathlib import Path
 from helpers import add_user, admin, register
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 from tui import SIZE, settle
 
@@ -207,6 +208,15 @@ async def test_remove_asks_and_tells_with_the_name_as_text(database, fixed_clock
         assert app.clipboard == ""
 
 
+async def open_mandatory_modal(pilot: Pilot) -> None:
+    """From the main menu: Settings, then the Mandatory toggle."""
+    await pilot.press("g")
+    await settle(pilot)
+    await pilot.click("#mandatory")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, MandatoryModal)
+
+
 async def test_the_mandatory_modal_lists_hostile_users_literally(database, fixed_clock):
     boss = admin()
     register(boss, fixed_clock)
@@ -216,11 +226,7 @@ async def test_the_mandatory_modal_lists_hostile_users_literally(database, fixed
     async with app.run_test(size=SIZE) as pilot:
         app.log_in(boss)
         await settle(pilot)
-        await pilot.press("g")
-        await settle(pilot)
-        await pilot.click("#mandatory")
-        await settle(pilot)
-        assert isinstance(app.screen, MandatoryModal)
+        await open_mandatory_modal(pilot)
         table = app.screen.query_one("#affected", DataTable)
         assert [[str(cell) for cell in table.get_row(key)] for key in ("u1", "u2")] == [
             ["u1", "[/]", "\\x1b]52;c;aGk=\\x07"],
@@ -322,11 +328,7 @@ async def visit_every_screen(app: QmfaApp, boss: Actor, tmp_path: Path, name: st
         assert isinstance(app.screen, UserEditScreen)
         await pilot.press("escape", "escape")
         await settle(pilot)
-        await pilot.press("g")
-        await settle(pilot)
-        await pilot.click("#mandatory")
-        await settle(pilot)
-        assert isinstance(app.screen, MandatoryModal)
+        await open_mandatory_modal(pilot)
         table = app.screen.query_one("#affected", DataTable)
         assert [str(cell) for cell in table.get_row("hostile")] == [
             "hostile", visible(name), visible(email)]

@@ -1,12 +1,9 @@
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyotp
-import pytest
 from helpers import PASSWORD, add_user, admin, register
 from tui import SIZE, log_in_password, screen_text, settle, type_into
 
@@ -19,13 +16,6 @@ from qmfa_tui.services import accounts, policy, recovery
 from qmfa_tui.widgets.qr_code import QRCode
 
 CODE = re.compile(r"\b[0-9a-z]{5}-[0-9a-z]{5}\b")
-
-
-@pytest.fixture
-def umask_zero() -> Iterator[None]:
-    old = os.umask(0)
-    yield
-    os.umask(old)
 
 
 def shown_secret(app: QmfaApp) -> str:
@@ -45,6 +35,10 @@ async def open_registration(pilot) -> None:
 
 async def download(pilot, expected: Path, button: str = "#download") -> None:
     """Press Download .txt; wait until ``expected`` is written and the status names it."""
+    for _ in range(50):  # a Button ignores clicks while its press effect (~0.2 s) lasts
+        if not pilot.app.screen.query_one(button).has_class("-active"):
+            break
+        await pilot.pause(0.05)
     await pilot.click(button)
     await settle(pilot)
     for _ in range(50):
