@@ -1,5 +1,7 @@
 """When qmfa fails in a way it did not expect: the details go to a private file, not the screen.
 
+(Imported on every start: what only a crash needs is imported when one happens.)
+
 Textual's own report of an unhandled exception is a traceback with the local
 variables of every frame, printed on the terminal; in qmfa those locals are
 passwords, security codes, recovery codes and device secrets, and the terminal
@@ -10,11 +12,8 @@ locals) goes to a new file only its owner can read, and the person sees one line
 from __future__ import annotations
 
 import os
-import platform
 import sys
-import tempfile
 import time
-import traceback
 from pathlib import Path
 
 EXIT_CRASH = 70  # EX_SOFTWARE (sysexits.h): an internal error, not a refusal (1) or bad usage (2)
@@ -22,6 +21,9 @@ EXIT_CRASH = 70  # EX_SOFTWARE (sysexits.h): an internal error, not a refusal (1
 
 def write_report(error: BaseException) -> Path | None:
     """Write ``error``'s traceback to a new 0600 file; its path, or None if none could be made."""
+    import platform
+    import traceback
+
     from qmfa_tui import __version__
 
     lines = [
@@ -46,6 +48,8 @@ def write_report(error: BaseException) -> Path | None:
 
 
 def _report_directories() -> list[Path]:
+    import tempfile
+
     from qmfa_tui.database_url import data_dir
 
     try:
