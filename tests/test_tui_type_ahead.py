@@ -74,3 +74,22 @@ async def test_enter_on_the_recovery_link_still_follows_it(database, fixed_clock
         app.screen.set_focus(app.screen.query_one("#use-recovery"))
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, RecoveryCodeScreen))
+
+
+async def test_both_resync_codes_in_one_burst(database, fixed_clock):
+    from test_tui_users import own_device_option
+
+    from qmfa_tui.screens.resync import ResyncScreen
+    from qmfa_tui.screens.user_edit import UserEditScreen
+
+    boss = admin()
+    device = register(boss, fixed_clock)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await own_device_option(pilot, boss, "#resync")
+        assert isinstance(app.screen, ResyncScreen)
+        phone = fixed_clock.t + 240
+        first, second = code_at(device.secret, phone - 30), code_at(device.secret, phone)
+        await burst(pilot, f"{first}\n{second}\n")
+        await wait_until(pilot, lambda: isinstance(app.screen, UserEditScreen))
+        assert "your app's clock is 4 min ahead" in screen_text(app)

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 
 from qmfa_tui.errors import QmfaError
@@ -18,9 +18,10 @@ from qmfa_tui.services import twofactor
 from qmfa_tui.services.session import Actor
 from qmfa_tui.services.twofactor import ResyncResult
 from qmfa_tui.widgets.status_line import StatusLine
+from qmfa_tui.widgets.type_ahead import FormModal
 
 
-class ResyncScreen(ModalScreen[ResyncResult | None]):
+class ResyncScreen(FormModal[ResyncResult | None]):
     CSS_PATH = "resync.tcss"
     AUTO_FOCUS = "#first"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
@@ -49,18 +50,25 @@ class ResyncScreen(ModalScreen[ResyncResult | None]):
                 yield Button("Resync", id="resync", variant="primary")
                 yield Button("Cancel", id="cancel")
 
-    @on(Input.Submitted, "#first")
-    def to_second(self) -> None:
-        self.query_one("#second").focus()
+    def advance(self, focused: Widget | None) -> bool:
+        first, second = self.query_one("#first"), self.query_one("#second")
+        if focused is first:
+            self.move_to(second)
+        elif focused is second or focused is self.query_one("#resync"):
+            self.submit_after_typing(self.submit, first, second)
+        else:
+            return False
+        return True
 
-    @on(Input.Submitted, "#second")
     @on(Button.Pressed, "#resync")
     def submit(self) -> None:
         first = self.query_one("#first", Input).value
         second = self.query_one("#second", Input).value
         if not first.strip() or not second.strip():
+            self.keys.drop_keys()
             self.query_one(StatusLine).show_error("Enter two codes, one after the other.")
             return
+        self.keys.hold_keys()  # typed during the search: not for the screen behind
         self.query_one("#resync", Button).disabled = True
         self.query_one(StatusLine).show_info("Searching ±24 hours for those two codes…")
         self.resync(first, second)
@@ -73,13 +81,15 @@ class ResyncScreen(ModalScreen[ResyncResult | None]):
             self.post_message(self.Refused(error))
 
     def on_resync_screen_learned(self, message: Learned) -> None:
+        self.keys.drop_keys()
         self.dismiss(message.result)
 
     def on_resync_screen_refused(self, message: Refused) -> None:
+        self.keys.drop_keys()
         self.query_one("#resync", Button).disabled = False
         for field in self.query(Input):
             field.value = ""
-        self.query_one("#first").focus()
+        self.move_to(self.query_one("#first"))
         self.query_one(StatusLine).show_error(message.error)
 
     @on(Button.Pressed, "#cancel")

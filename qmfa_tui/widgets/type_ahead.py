@@ -19,13 +19,13 @@ password in clear. Two pieces make the order of keys the order of fields:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar, TypeVar, cast
+from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
 
 from textual import events
 from textual.actions import SkipAction
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 
 # Keys that type or move between fields; commands (Escape, Ctrl+Q, arrows) are never held.
@@ -103,16 +103,22 @@ class KeyHolder(App[None]):
 
 ScreenResult = TypeVar("ScreenResult")
 
+# Textual merges BINDINGS only from its own node classes, so each form class lists them.
+_FORM_BINDINGS: list[BindingType] = [
+    Binding("enter", "advance", "Submit", show=False, priority=True),
+    Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
+    Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True),
+]
 
-class FormScreen(Screen[ScreenResult]):
-    """A screen of fields whose Enter and Tab follow the order keys were typed in."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "advance", "Submit", show=False, priority=True),
-        Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
-        Binding("shift+tab", "app.focus_previous", "Previous field", show=False,
-                priority=True),
-    ]
+class _FormKeys:
+    """Enter and Tab of a form, in the order keys were typed (for a Screen or a ModalScreen)."""
+
+    if TYPE_CHECKING:
+        app: App[None]
+        focused: Widget | None
+
+        def set_focus(self, widget: Widget | None) -> None: ...
 
     @property
     def keys(self) -> KeyHolder:
@@ -147,3 +153,15 @@ class FormScreen(Screen[ScreenResult]):
         """This form is ready: keys typed ahead of it go into ``field``."""
         self.set_focus(field)
         self.keys.release_keys()
+
+
+class FormScreen(_FormKeys, Screen[ScreenResult]):
+    """A screen of fields whose Enter and Tab follow the order keys were typed in."""
+
+    BINDINGS: ClassVar[list[BindingType]] = _FORM_BINDINGS
+
+
+class FormModal(_FormKeys, ModalScreen[ScreenResult]):
+    """A modal of fields whose Enter and Tab follow the order keys were typed in."""
+
+    BINDINGS: ClassVar[list[BindingType]] = _FORM_BINDINGS
