@@ -29,7 +29,7 @@ examples:
   qmfa demo codes admin          the security code admin's phone would show now (demo only)
   qmfa init                      create the database and its first admin
   qmfa users list --2fa disabled --format csv     who has no 2FA?
-  qmfa users remove-2fa alice    a locked-out user registers again at the next login
+  qmfa users remove-2fa bob      a locked-out user registers again at the next login
   qmfa settings mandatory off    the last way in, from the shell
   qmfa --database postgresql://qmfa@db.internal/qmfa
 """

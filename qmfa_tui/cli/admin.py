@@ -100,7 +100,7 @@ def _add_users(commands: Any, common: argparse.ArgumentParser) -> None:
 
     remove = _parser(group, "remove-2fa", common,
                      "Remove a user's device and recovery codes (they register again)",
-                     "qmfa users remove-2fa alice")
+                     "qmfa users remove-2fa bob")
     remove.add_argument("user", metavar="USER")
     remove.set_defaults(handler=users_remove_2fa)
 
