@@ -1,7 +1,8 @@
 """Database URLs: which database a URL names, where the default one lives, how to show it.
 
-This module imports no database library, so the `qmfa` command can read a URL and
-decide what to import before paying for peewee (see ``skip_unused_drivers``).
+This module imports no database library (``sqlite_has_users`` takes the standard sqlite3
+when called), so the `qmfa` command can read a URL and decide what to import before
+paying for peewee (see ``skip_unused_drivers``).
 """
 
 from __future__ import annotations
@@ -9,9 +10,13 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from qmfa_tui.errors import StorageError
+
+if TYPE_CHECKING:
+    import sqlite3
 
 DATABASE_URL_ENV = "QMFA_DATABASE_URL"
 _BACKENDS = {"sqlite": "sqlite", "postgres": "postgresql", "postgresql": "postgresql"}
@@ -27,6 +32,37 @@ def data_dir() -> Path:
 
 def default_url(name: str = "qmfa.db") -> str:
     return f"sqlite:///{data_dir() / name}"
+
+
+def sqlite_has_users(path: Path) -> bool | None:
+    """Whether the SQLite file at ``path`` holds any qmfa user; None when that cannot be read.
+
+    A quick look with the standard library (never creating the file: mode=rw), made before
+    the command decides which database to open.
+    """
+    import sqlite3
+    from urllib.parse import quote
+
+    try:
+        connection = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=rw", uri=True,
+                                     timeout=1)
+    except sqlite3.Error:
+        return None
+    try:
+        return bool(connection.execute("SELECT EXISTS (SELECT 1 FROM account)").fetchone()[0])
+    except sqlite3.Error:
+        return False if _has_no_tables(connection) else None
+    finally:
+        connection.close()
+
+
+def _has_no_tables(connection: sqlite3.Connection) -> bool:
+    import sqlite3
+
+    try:
+        return connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+    except sqlite3.Error:
+        return False
 
 
 def resolve_url(url: str | None) -> str:

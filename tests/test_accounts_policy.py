@@ -145,7 +145,7 @@ def test_mandatory_switch_rules(database, fixed_clock):
 
     policy.set_deployment(shell_actor(), "saas")
     assert policy.mandatory_refusal(other_admin) == (
-        "Only the super-admin can change this on SaaS instances.")
+        "Only the super-admin, admin, can change this on SaaS instances.")
     assert policy.mandatory_refusal(boss) is None
     assert policy.set_mandatory(boss, True).mandatory
     events = audit.list_events(boss, action="settings.mandatory_on")

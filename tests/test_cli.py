@@ -127,3 +127,97 @@ def test_python_dash_m_and_the_console_script_agree():
 
 def test_the_app_on_an_empty_database_says_what_to_run(url):
     assert_one_clear_line(qmfa("--database", url, stdin=""), "qmfa init", "qmfa demo")
+
+
+def data_home(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """The environment of a fresh machine: nothing in the user data dir, no database named."""
+    env = {"XDG_DATA_HOME": str(tmp_path / "xdg"), "HOME": str(tmp_path / "home"),
+           "QMFA_DATABASE_URL": "", "QMFA_SECRET_KEY": "", "QMFA_KEY_FILE": ""}
+    return env, tmp_path / "xdg" / "qmfa"
+
+
+def test_after_the_demo_the_next_commands_read_the_demo_users(tmp_path):
+    env, data = data_home(tmp_path)
+    assert qmfa("demo", "--users", "12", "--no-launch", env=env).returncode == 0
+    listed = qmfa("users", "list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    rows = listed.stdout.splitlines()
+    assert rows[0].startswith("USERNAME") and len(rows) == 1 + 12
+    assert any(row.split()[0] == "admin" for row in rows[1:])
+    note = listed.stderr.splitlines()
+    assert len(note) == 1 and str(data / "demo.db") in note[0] and "qmfa init" in note[0]
+    audit = qmfa("audit", env=env)
+    assert audit.returncode == 0 and "demo.created" in audit.stdout
+    assert "demo:         yes" in qmfa("settings", "show", env=env).stdout
+    # A refusal is still one line, and says which database refused.
+    assert_one_clear_line(qmfa("users", "remove-2fa", "nobody", env=env),
+                          "no user 'nobody'", "demo database")
+    assert sorted(p.name for p in data.iterdir()) == ["demo.db", "demo.key"]
+
+
+def test_the_app_opens_the_demo_database_until_qmfa_db_has_users(tmp_path, monkeypatch):
+    from qmfa_tui import cli, storage
+
+    env, data = data_home(tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", env["XDG_DATA_HOME"])
+    assert qmfa("demo", "--users", "8", "--no-launch", env=env).returncode == 0
+    app_args = cli.build_parser().parse_args([])
+    try:
+        assert cli.prepare_app(app_args).database.sqlite_path == data / "demo.db"
+    finally:
+        storage.close_database()
+    # An `init` refused for its password leaves an empty qmfa.db: still the demo's users.
+    assert_one_clear_line(qmfa("init", "--password-stdin", stdin="short\n", env=env),
+                          "at least 8 characters")
+    assert (data / "qmfa.db").exists()
+    assert "demo.db" in qmfa("users", "list", env=env).stderr
+    assert qmfa("init", "--password-stdin", stdin=PASSWORD + "\n", env=env).returncode == 0
+    own = qmfa("users", "list", env=env)
+    assert own.stderr == "" and own.stdout.splitlines()[1].split()[0] == "admin"
+    assert len(own.stdout.splitlines()) == 2
+    try:
+        assert cli.prepare_app(app_args).database.sqlite_path == data / "qmfa.db"
+    finally:
+        storage.close_database()
+
+
+def test_a_named_key_means_no_demo_stand_in(tmp_path):
+    env, data = data_home(tmp_path)
+    assert qmfa("demo", "--users", "8", "--no-launch", env=env).returncode == 0
+    result = qmfa("users", "list", "--key-file", str(tmp_path / "mine.key"), env=env)
+    assert_one_clear_line(result, f"There is no database {data / 'qmfa.db'}")
+    assert not (tmp_path / "mine.key").exists()
+
+
+@pytest.mark.parametrize("command", [
+    [], ["users", "list"], ["audit"], ["settings", "show"], ["demo", "codes", "admin"],
+    ["users", "add", "zed", "--auth", "ldap"], ["settings", "mandatory", "off"],
+])
+def test_a_command_that_does_not_create_creates_nothing(tmp_path, command):
+    env, data = data_home(tmp_path)
+    result = qmfa(*command, stdin="", env=env)
+    assert_one_clear_line(result, "There is no database", "qmfa init", "qmfa demo")
+    assert not data.exists()
+    named = tmp_path / "elsewhere" / "qmfa.db"
+    result = qmfa("--database", f"sqlite:///{named}", *command, stdin="", env=env)
+    assert_one_clear_line(result, f"There is no database {named}")
+    assert not named.parent.exists()
+
+
+def test_a_database_without_qmfa_in_it_is_refused_and_left_alone(tmp_path):
+    env, _ = data_home(tmp_path)
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    result = qmfa("--database", f"sqlite:///{empty}", "audit", env=env)
+    assert_one_clear_line(result, "holds no qmfa database yet", "qmfa init")
+    assert empty.stat().st_size == 0 and not (tmp_path / "empty.key").exists()
+
+
+def test_demo_help_names_the_demo_database():
+    for command in (["demo"], ["demo", "codes"]):
+        helped = " ".join(qmfa(*command, "--help").stdout.split())
+        assert "else demo.db in the user data dir" in helped, command
+    assert "else qmfa.db in the user data dir;" in " ".join(
+        qmfa("init", "--help").stdout.split())
+    assert "or demo.db there until qmfa.db has users" in " ".join(
+        qmfa("users", "list", "--help").stdout.split())

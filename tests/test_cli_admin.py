@@ -192,3 +192,24 @@ def test_reserved_and_taken_names_are_refused_from_the_shell(url, tmp_path):
     fresh = f"sqlite:///{tmp_path}/fresh/qmfa.db"
     assert_one_clear_line(qmfa("--database", fresh, "init", "--username", "system",
                                "--password-stdin", stdin=PASSWORD + "\n"), "is reserved")
+
+
+def test_the_audit_table_shows_whole_actions_at_80_columns(url):
+    assert qmfa("--database", url, "settings", "mandatory", "on", "--yes").returncode == 0
+    assert qmfa("--database", url, "settings", "mandatory", "off").returncode == 0
+    table = qmfa("--database", url, "audit", env={"COLUMNS": "80"})
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80 and "…" not in table.stdout
+    action = slice(lines[0].index("ACTION"), lines[0].index("TARGET"))
+    actions = [line[action].strip() for line in lines[1:] if line[action].strip()]
+    assert actions[:2] == ["settings.mandatory_off", "settings.mandatory_on"]
+    # The detail wraps under its own column: the whole event can be read.
+    start = next(i for i, line in enumerate(lines) if "settings.mandatory_on" in line)
+    column = lines[0].index("DETAIL")
+    detail = [lines[start][column:]]
+    detail += [line[column:] for line in lines[start + 1:] if not line[:column].strip()]
+    assert " ".join(part.strip() for part in detail).startswith("affected users: ")
+    wide = qmfa("--database", url, "audit", env={"COLUMNS": "120"}).stdout.splitlines()
+    on = next(line for line in wide if "settings.mandatory_on" in line)
+    assert on[wide[0].index("DETAIL"):].startswith("affected users: ")

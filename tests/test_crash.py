@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from qmfa_tui import cli, crash
+from qmfa_tui import cli, crash, storage
 
 SECRET = "hunter2-in-a-local-variable"
 
@@ -70,6 +70,7 @@ def test_a_crash_in_a_command_shows_one_line(monkeypatch, capsys, tmp_path: Path
         raise KeyError("page")
 
     monkeypatch.setattr(directory, "page_users", broken)
+    storage.open_database(f"sqlite:///{tmp_path}/q.db")  # the command opens an existing one
     code = cli.main(["--database", f"sqlite:///{tmp_path}/q.db", "users", "list"])
     captured = capsys.readouterr()
     assert code == crash.EXIT_CRASH

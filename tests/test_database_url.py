@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from qmfa_tui import database_url
+from qmfa_tui import database_url, storage
 
 
 def test_sqlite_paths_follow_the_slashes():
@@ -38,6 +38,8 @@ def run_python(program: str) -> str:
 def test_the_qmfa_command_on_sqlite_never_imports_a_postgresql_driver(tmp_path):
     pytest.importorskip("psycopg")
     url = f"sqlite:///{tmp_path / 'q.db'}"
+    storage.open_database(url)  # `users list` opens an existing database only
+    storage.close_database()
     program = (
         "import sys\n"
         "from qmfa_tui import cli\n"

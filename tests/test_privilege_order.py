@@ -170,8 +170,10 @@ def test_user_info_carries_the_refusal_the_actions_give(database, fixed_clock, d
         recovery.reveal_codes(holder, "ada")
     if deployment == "saas":
         boss = instance.actors["admin"]
-        assert accounts.get_user(boss, "root").manage_refusal == policy.SUPER_ADMIN_ONLY
-        with pytest.raises(NotPermitted, match="only the super-admin"):
+        assert accounts.get_user(boss, "root").manage_refusal == (
+            "root is the super-admin: on SaaS instances only they can manage their recovery "
+            "codes, device, status or role.")
+        with pytest.raises(NotPermitted, match=r"^root is the super-admin"):
             twofactor.remove_device(boss, "root")
 
 

@@ -141,7 +141,7 @@ async def test_on_saas_only_the_super_admin_may_switch(database, fixed_clock):
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_settings(pilot, second)
         assert screen.query_one("#mandatory", Switch).disabled
-        assert "Only the super-admin can change this on SaaS instances." in screen_text(app)
+        assert "Only the super-admin, admin, can change this on SaaS instances." in screen_text(app)
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_settings(pilot, boss)

@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, NoReturn
 
 from qmfa_tui import __version__, crash
 from qmfa_tui.cli import admin
-from qmfa_tui.cli.common import UsageError, open_from_args, read_password, whole_number
+from qmfa_tui.cli.common import (
+    DEMO_DATABASE,
+    UsageError,
+    open_from_args,
+    read_password,
+    whole_number,
+)
 from qmfa_tui.errors import BadInput, QmfaError
 from qmfa_tui.text import visible
 
@@ -23,7 +29,7 @@ examples:
   qmfa demo codes admin          the security code admin's phone would show now (demo only)
   qmfa init                      create the database and its first admin
   qmfa users list --2fa disabled --format csv     who has no 2FA?
-  qmfa users remove-2fa alice    a locked-out user registers again at the next login
+  qmfa users remove-2fa bob      a locked-out user registers again at the next login
   qmfa settings mandatory off    the last way in, from the shell
   qmfa --database postgresql://qmfa@db.internal/qmfa
 """
@@ -33,12 +39,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.handler(args)
+        code = args.handler(args)
     except UsageError as error:
         print(f"qmfa: {error}", file=sys.stderr)
         return 2
     except QmfaError as error:
-        print(f"qmfa: {visible(error.message)}", file=sys.stderr)  # one line, nothing raw
+        # One line, nothing raw; it says when the demo database stood in for qmfa.db.
+        demo = getattr(args, "demo_fallback", None)
+        where = (f" (in the demo database {demo}: there is no qmfa.db with users yet)"
+                 if demo else "")
+        print(f"qmfa: {visible(error.message)}{visible(where)}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         # `qmfa users list | head`: the reader left; that is not an error.
@@ -49,6 +59,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as error:  # the one place that reports the unexpected
         return crash.report(error)
+    demo = getattr(args, "demo_fallback", None)
+    if demo is not None:
+        print(visible(f"qmfa: used the demo database {demo}, as there is no qmfa.db with users "
+                      "yet (`qmfa init` creates it; --database names another)"), file=sys.stderr)
+    return code
 
 
 class _Parser(argparse.ArgumentParser):
@@ -58,14 +73,25 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _common(default_database: str) -> argparse.ArgumentParser:
+    """--database and --key-file, with the default database of the command they are on."""
     common = _Parser(add_help=False)
     common.add_argument("--database", metavar="URL", default=argparse.SUPPRESS,
-                        help="sqlite:///PATH or postgresql://USER@HOST/NAME "
-                             "(default: $QMFA_DATABASE_URL, else qmfa.db in the user data dir)")
+                        help="sqlite:///PATH or postgresql://USER@HOST/NAME (default: "
+                             f"$QMFA_DATABASE_URL, else {default_database}; "
+                             "`qmfa settings show` prints it)")
     common.add_argument("--key-file", metavar="PATH", default=argparse.SUPPRESS,
                         help="the instance key sealing secrets at rest "
                              "(default: $QMFA_SECRET_KEY, else a .key file beside the database)")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # Commands that only open an existing database fall back to the demo one until
+    # qmfa.db has users (cli/common.py); init creates qmfa.db, demo its own demo.db.
+    common = _common("qmfa.db in the user data dir, or demo.db there until qmfa.db has users")
+    init_common = _common("qmfa.db in the user data dir")
+    demo_common = _common(f"{DEMO_DATABASE} in the user data dir")
 
     parser = _Parser(
         prog="qmfa", parents=[common], epilog=EXAMPLES,
@@ -76,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     init = commands.add_parser(
-        "init", parents=[common], help="create the database and its first admin",
+        "init", parents=[init_common], help="create the database and its first admin",
         description="Create the database (if needed) and its first user, an admin.",
         epilog="example:\n  echo 'a long passphrase' | qmfa init --username root "
                "--password-stdin --saas",
@@ -91,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     init.set_defaults(handler=run_init)
 
     demo = commands.add_parser(
-        "demo", parents=[common], help="create or reuse a demo database and open the app",
+        "demo", parents=[demo_common], help="create or reuse a demo database and open the app",
         description="Create (or reuse) a demo database with a mix of users, then open the app. "
                     "Every demo user's password is qmfa-demo.",
         epilog="examples:\n  qmfa demo\n  qmfa demo --users 100000 --no-launch\n"
@@ -104,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=run_demo)
     demo_commands = demo.add_subparsers(metavar="COMMAND")
     codes = demo_commands.add_parser(
-        "codes", parents=[common], help="print a demo user's current security code",
+        "codes", parents=[demo_common], help="print a demo user's current security code",
         description="Print the security code USER's authenticator would show now. "
                     "Only on demo databases.",
         epilog="example:\n  qmfa demo codes admin",
@@ -142,7 +168,7 @@ def prepare_app(args: argparse.Namespace) -> QmfaApp:
 
 def run_init(args: argparse.Namespace) -> int:
     password = read_password(args.password_stdin, "Password for the first admin: ")
-    opened = open_from_args(args)
+    opened = open_from_args(args, create=True)
     from qmfa_tui.services import accounts
 
     info = accounts.create_first_admin(
@@ -155,11 +181,8 @@ def run_init(args: argparse.Namespace) -> int:
     return 0
 
 
-DEMO_DATABASE = "demo.db"
-
-
 def run_demo(args: argparse.Namespace) -> int:
-    opened = open_from_args(args, DEMO_DATABASE)
+    opened = open_from_args(args, DEMO_DATABASE, create=True)
     from qmfa_tui.services import demo
 
     with _progress_bar(f"Creating {args.users:,} demo users") as advance:

@@ -24,8 +24,12 @@ FORMATTER = argparse.RawDescriptionHelpFormatter
 USER_COLUMNS = ("username", "name", "email", "auth", "active", "2fa", "codes_left")
 AUDIT_COLUMNS = ("at", "actor", "actor_kind", "origin", "action", "target", "detail")
 # At 80 columns the table folds the kind and OS account into the actor ("shell (op: root)");
-# CSV and JSON carry the full origin ("root from 10.0.0.5").
+# CSV and JSON carry the full origin ("root from 10.0.0.5"). The action is never cut (the
+# longest, "settings.mandatory_off", has 22 characters): the actor, target and detail wrap
+# inside their columns instead, and the detail takes whatever a wider terminal adds.
 AUDIT_TABLE_COLUMNS = ("at", "actor", "action", "target", "detail")
+AUDIT_TABLE_WIDTHS = {"at": 16, "actor": 16, "action": 22, "target": 10}
+MIN_TABLE_WIDTH = 80
 MAX_AUDIT_LIMIT = 1_000_000
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP: CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -96,7 +100,7 @@ def _add_users(commands: Any, common: argparse.ArgumentParser) -> None:
 
     remove = _parser(group, "remove-2fa", common,
                      "Remove a user's device and recovery codes (they register again)",
-                     "qmfa users remove-2fa alice")
+                     "qmfa users remove-2fa bob")
     remove.add_argument("user", metavar="USER")
     remove.set_defaults(handler=users_remove_2fa)
 
@@ -378,13 +382,38 @@ def audit_list(args: argparse.Namespace) -> int:
     events = audit.list_events(_shell(), since=args.since, username=args.user,
                                action=args.action, limit=args.limit)
     if args.format == "table":
-        _write(({"at": f"{e.at:%Y-%m-%d %H:%M}", "actor": e.actor_short, "action": e.action,
-                 "target": e.target, "detail": e.detail} for e in events),
-               AUDIT_TABLE_COLUMNS, "table",
-               {"at": 16, "actor": 18, "action": 20, "target": 10, "detail": 12})
+        _write_wrapped(({"at": f"{e.at:%Y-%m-%d %H:%M}", "actor": e.actor_short,
+                         "action": e.action, "target": e.target, "detail": e.detail}
+                        for e in events), AUDIT_TABLE_COLUMNS, _audit_widths())
         return 0
     rows = ({"at": e.at, "actor": e.actor, "actor_kind": e.actor_kind, "origin": e.origin,
              "action": e.action, "target": e.target, "detail": e.detail} for e in events)
     _write(rows, AUDIT_COLUMNS, args.format, {})
     return 0
 
+
+def _audit_widths() -> dict[str, int]:
+    """The audit table's columns, the detail taking the terminal's width beyond 80."""
+    import shutil
+
+    width = max(MIN_TABLE_WIDTH, shutil.get_terminal_size((MIN_TABLE_WIDTH, 24)).columns)
+    fixed = sum(AUDIT_TABLE_WIDTHS.values()) + len(AUDIT_TABLE_WIDTHS)  # and the separators
+    return {**AUDIT_TABLE_WIDTHS, "detail": width - fixed}
+
+
+def _write_wrapped(rows: Iterable[dict[str, Any]], columns: tuple[str, ...],
+                   widths: dict[str, int]) -> None:
+    """A table whose cells wrap inside their columns: nothing is cut, a row may take
+    several lines (control characters shown escaped, as in ``_write``)."""
+    import textwrap
+
+    def lines(text: str, width: int) -> list[str]:
+        return textwrap.wrap(text, width, break_on_hyphens=False) or [""]
+
+    out = sys.stdout
+    out.write(" ".join(c.upper().ljust(widths[c]) for c in columns).rstrip() + "\n")
+    for row in rows:
+        cells = [lines(visible(_plain(row[c])), widths[c]) for c in columns]
+        for depth in range(max(map(len, cells))):
+            out.write(" ".join((cell[depth] if depth < len(cell) else "").ljust(widths[c])
+                               for c, cell in zip(columns, cells, strict=True)).rstrip() + "\n")

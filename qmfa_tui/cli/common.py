@@ -7,6 +7,7 @@ import getpass
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from qmfa_tui.errors import BadInput
 
@@ -30,8 +31,22 @@ def whole_number(maximum: int) -> Callable[[str], int]:
     return parse
 
 
-def open_from_args(args: argparse.Namespace, default_name: str | None = None):
-    """Open the database named by --database, $QMFA_DATABASE_URL, or the default file."""
+DEFAULT_DATABASE = "qmfa.db"
+DEMO_DATABASE = "demo.db"
+# Naming a key means a database of one's own: no falling back to the demo one then.
+_KEY_ENVS = ("QMFA_SECRET_KEY", "QMFA_KEY_FILE")
+
+
+def open_from_args(args: argparse.Namespace, default_name: str | None = None, *,
+                   create: bool = False):
+    """Open the database named by --database, $QMFA_DATABASE_URL, or the default file.
+
+    Only ``create`` (init, demo) makes a database or a key file that is not there yet;
+    every other command opens an existing database or says in one line that there is none.
+    ``default_name`` is the file in the data dir when no URL is given (demo.db for the
+    demo commands); otherwise it is qmfa.db, except that a command that does not create
+    uses demo.db while qmfa.db has no users and demo.db exists (see ``_demo_until_init``).
+    """
     from qmfa_tui.database_url import (
         DATABASE_URL_ENV,
         default_url,
@@ -43,13 +58,42 @@ def open_from_args(args: argparse.Namespace, default_name: str | None = None):
     if url is not None and not url.strip():
         raise UsageError("--database is empty: give a URL such as sqlite:///PATH, or leave it "
                          "out for the default database.")
-    if url is None and default_name is not None and not os.environ.get(DATABASE_URL_ENV):
-        url = default_url(default_name)
+    if url is None and not os.environ.get(DATABASE_URL_ENV):
+        url = default_url(default_name or DEFAULT_DATABASE)
+        if default_name is None and not create and not _key_named(args):
+            demo = _demo_until_init()
+            if demo is not None:
+                url = default_url(DEMO_DATABASE)
+                args.demo_fallback = demo
     url = resolve_url(url)
     skip_unused_drivers(url)
     from qmfa_tui import storage
 
-    return storage.open_database(url, key_file=getattr(args, "key_file", None))
+    return storage.open_database(url, key_file=getattr(args, "key_file", None), create=create)
+
+
+def _key_named(args: argparse.Namespace) -> bool:
+    return getattr(args, "key_file", None) is not None or any(
+        os.environ.get(name) for name in _KEY_ENVS)
+
+
+def _demo_until_init() -> Path | None:
+    """demo.db in the data dir, when the default qmfa.db is missing or holds no users.
+
+    After `qmfa demo` a newcomer's next commands (`qmfa`, `qmfa users list`, `qmfa audit`)
+    read the demo users rather than an empty qmfa.db; `qmfa init` ends it (its qmfa.db has
+    a user). An empty qmfa.db counts as missing: earlier versions made one whenever a
+    command ran before `qmfa init`, and so does an `init` refused for its password.
+    """
+    from qmfa_tui.database_url import data_dir, sqlite_has_users
+
+    demo = data_dir() / DEMO_DATABASE
+    if not demo.is_file():
+        return None
+    primary = data_dir() / DEFAULT_DATABASE
+    if os.path.lexists(primary) and sqlite_has_users(primary) is not False:
+        return None
+    return demo
 
 
 def read_password(from_stdin: bool, prompt: str) -> str:

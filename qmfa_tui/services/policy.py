@@ -80,8 +80,12 @@ def require_self_or_users_module(actor: Actor, target: Account) -> Account | Non
 # active state or roles needs the Users module and a standing at least equal to theirs.
 PLAIN_USER, USERS_MODULE_HOLDER, ADMIN_STANDING, SUPER_ADMIN_STANDING, SHELL_STANDING = range(5)
 ADMINS_ONLY = "Only an admin can manage an admin's recovery codes, device, status or role."
-SUPER_ADMIN_ONLY = ("On SaaS instances only the super-admin can manage the super-admin's "
-                    "recovery codes, device, status or role.")
+
+
+def super_admin_only(username: str) -> str:
+    """The refusal for acting on the SaaS super-admin, who is named (usernames are plain)."""
+    return (f"{username} is the super-admin: on SaaS instances only they can manage their "
+            "recovery codes, device, status or role.")
 
 
 def standing(account: Account | None) -> int:
@@ -120,7 +124,7 @@ def refusal_for(acting: Account | None, target: Account) -> str | None:
         return None
     if acting.role != ADMIN:
         return ADMINS_ONLY
-    return SUPER_ADMIN_ONLY if standing(target) > standing(acting) else None
+    return super_admin_only(target.username) if standing(target) > standing(acting) else None
 
 
 def require_standing(actor: Actor, target: Account) -> Account | None:
@@ -135,6 +139,11 @@ def require_standing(actor: Actor, target: Account) -> Account | None:
 def super_admin_id() -> int | None:
     """The first user registered: on SaaS instances, the only one who may switch mandatory 2FA."""
     return Account.select(fn.MIN(Account.id)).scalar()
+
+
+def super_admin_name() -> str:
+    """The super-admin's username, for the refusals that send people to them."""
+    return Account.select(Account.username).order_by(Account.id).limit(1).scalar() or ""
 
 
 def instance() -> InstanceSettings:
@@ -182,7 +191,7 @@ def mandatory_refusal(actor: Actor) -> str | None:
     if account.role != ADMIN:
         return "Only admins can change this."
     if instance().deployment == "saas" and account.id != super_admin_id():
-        return "Only the super-admin can change this on SaaS instances."
+        return f"Only the super-admin, {super_admin_name()}, can change this on SaaS instances."
     if not Device.select().where(Device.account == account.id).exists():
         return OWN_2FA_FIRST
     return None

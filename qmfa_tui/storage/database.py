@@ -5,11 +5,13 @@ from __future__ import annotations
 import functools
 import math
 import os
+import sqlite3
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ParamSpec, TypeVar
+from urllib.parse import quote
 
 import peewee
 from playhouse.migrations import MigrationError, Runner
@@ -84,20 +86,24 @@ def is_sqlite() -> bool:
     return current().backend == "sqlite"
 
 
-def open_database(url: str | None = None, *, key_file: str | Path | None = None) -> OpenDatabase:
-    """Open (creating and migrating as needed) the database at ``url`` and load its key.
+def open_database(url: str | None = None, *, key_file: str | Path | None = None,
+                  create: bool = True) -> OpenDatabase:
+    """Open the database at ``url``, migrated to the current schema, and load its key.
 
-    Every failure a person can cause or fix is raised as StorageError with a
-    message naming the URL or file concerned.
+    With ``create`` (``qmfa init``, ``qmfa demo``) a missing database, its schema and its
+    key file are created. Without it only an existing qmfa database opens: a missing
+    SQLite file, or a database without qmfa's schema, is refused with a message naming it,
+    and nothing is created (no directory, file, table or key file). Every failure a person
+    can cause or fix is raised as StorageError with a message naming the URL or file.
     """
     global _current
     close_database()
     url = resolve_url(url)
-    backend, database, sqlite_path = _connect(url)
+    backend, database, sqlite_path = _connect(url, create)
     db.initialize(database)
     try:
-        _migrate(database, url)
-        key_path, sealer = _load_key(url, backend, sqlite_path, key_file)
+        _migrate(database, url, create)
+        key_path, sealer = _load_key(url, backend, sqlite_path, key_file, create)
     except BaseException:
         _close_all(database)
         raise
@@ -120,7 +126,10 @@ def _close_all(database: peewee.Database) -> None:
         database.close()
 
 
-def _connect(url: str) -> tuple[str, peewee.Database, Path | None]:
+NOTHING_THERE = "`qmfa init` creates one, `qmfa demo` one with demo users"
+
+
+def _connect(url: str, create: bool) -> tuple[str, peewee.Database, Path | None]:
     backend = backend_of(url)
     if backend is None:
         raise StorageError(
@@ -134,14 +143,21 @@ def _connect(url: str) -> tuple[str, peewee.Database, Path | None]:
                 raise StorageError(
                     "An in-memory SQLite database is private to one thread; give a file path."
                 )
-            _make_parent(path)
-            _create_private_database_file(path)
+            busy_timeout = _busy_timeout()
+            if create:
+                _make_parent(path)
+                _create_private_database_file(path)
+            else:
+                _check_existing_database_file(path)
+                if _holds_qmfa_schema(path) is False:  # refused before a pragma writes to it
+                    raise StorageError(
+                        f"{redact(url)} holds no qmfa database yet: {NOTHING_THERE}.")
             database = PooledSqliteDatabase(
                 str(path),
                 # A page cache of 512 KiB a connection instead of 2 MiB left counts and
                 # pages at 100k users as fast.
                 pragmas={"journal_mode": "wal", "foreign_keys": 1, "cache_size": -512,
-                         "busy_timeout": int(_busy_timeout() * 1000)},
+                         "busy_timeout": int(busy_timeout * 1000)},
                 lock_type="IMMEDIATE",
                 check_same_thread=False,  # a pooled connection serves one thread at a time
                 **_POOL,
@@ -210,34 +226,65 @@ def _create_private_database_file(path: Path) -> None:
     try:
         create_private_file(path, b"")
     except FileExistsError:
-        try:
-            mode = path.stat().st_mode  # through a link: an existing database may be one
-        except FileNotFoundError:
+        if not path.exists():
             raise StorageError(
                 f"The database file {path} is a symbolic link to nothing; qmfa creates a "
                 "new database only as a regular file of its own."
             ) from None
-        except OSError:
-            return  # SQLite says what is wrong
-        if stat.S_ISDIR(mode):
-            raise StorageError(f"The database file {path} is a directory.") from None
-        if not stat.S_ISREG(mode):
-            raise StorageError(f"The database file {path} is not a regular file.") from None
+        _check_existing_database_file(path)
     except OSError as error:
         raise StorageError(
             f"Cannot create the database file {path}: {error.strerror}."
         ) from error
 
 
-def _migrate(database: peewee.Database, url: str) -> None:
+def _check_existing_database_file(path: Path) -> None:
+    """Refuse what is no database file: nothing there, a directory, a device or FIFO."""
+    try:
+        mode = path.stat().st_mode  # through a link: an existing database may be one
+    except FileNotFoundError:
+        raise StorageError(f"There is no database {path}: {NOTHING_THERE}.") from None
+    except OSError:
+        return  # SQLite says what is wrong
+    if stat.S_ISDIR(mode):
+        raise StorageError(f"The database file {path} is a directory.")
+    if not stat.S_ISREG(mode):
+        raise StorageError(f"The database file {path} is not a regular file.")
+
+
+def _holds_qmfa_schema(path: Path) -> bool | None:
+    """Whether the SQLite file has qmfa's migration history; None when it cannot be read.
+
+    Asked with the standard library on a plain connection, which writes nothing (the
+    pool's connections set WAL mode, which writes to the file).
+    """
+    try:
+        connection = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=rw", uri=True,
+                                     timeout=_busy_timeout())
+    except sqlite3.Error:
+        return None
+    try:
+        return bool(connection.execute(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' "
+            "AND name = 'schema_migration')").fetchone()[0])
+    except sqlite3.Error:
+        return None  # not a database, or locked: opening it says so
+    finally:
+        connection.close()
+
+
+def _migrate(database: peewee.Database, url: str, create: bool) -> None:
     try:
         runner = Runner(database, directory=str(MIGRATIONS_DIR))
-        unknown = [migration.name for migration in runner.status() if migration.path is None]
+        status = runner.status()
+        unknown = [migration.name for migration in status if migration.path is None]
         if unknown:
             raise StorageError(
                 f"{redact(url)} was upgraded by a newer qmfa (migration "
                 f"{', '.join(unknown)}, which this version does not know): "
                 "run the newer qmfa, or restore a backup made before the upgrade.")
+        if not create and not any(migration.applied for migration in status):
+            raise StorageError(f"{redact(url)} holds no qmfa database yet: {NOTHING_THERE}.")
         runner.up()
     except (peewee.DatabaseError, MigrationError) as error:
         raise StorageError(
@@ -254,7 +301,8 @@ def _default_key_path(url: str, backend: str, sqlite_path: Path | None) -> Path:
 
 
 def _load_key(
-    url: str, backend: str, sqlite_path: Path | None, key_file: str | Path | None
+    url: str, backend: str, sqlite_path: Path | None, key_file: str | Path | None,
+    create: bool
 ) -> tuple[Path | None, sealing.Sealer]:
     key_check = InstanceSettings.get_by_id(1).key_check
     env_key = os.environ.get(sealing.SECRET_KEY_ENV)
@@ -274,6 +322,11 @@ def _load_key(
                     f"The key file {path} is missing. This database's secrets were sealed "
                     f"with it: restore it, or set ${sealing.SECRET_KEY_ENV} to its key."
                 ) from None
+            if not create:
+                # A database with no key yet; only a command that creates makes one.
+                raise StorageError(
+                    f"The key file {path} is missing: restore it, or set "
+                    f"${sealing.SECRET_KEY_ENV} to its key.") from None
             _make_parent(path)
             key = sealing.create_key_file(path)
     sealer = sealing.Sealer(key, source)
