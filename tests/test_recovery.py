@@ -79,7 +79,7 @@ def test_a_code_refused_with_none_left_says_so(database, fixed_clock):
         recovery.login_with_recovery_code(start_login("admin"), device.codes[0])
     assert type(wrong.value) is AuthenticationFailed
     recovery.login_with_recovery_code(start_login("admin"), device.codes[-1])
-    with pytest.raises(NoRecoveryCodesLeft, match=r"no recovery codes left.*ask an admin"):
+    with pytest.raises(NoRecoveryCodesLeft, match=r"No recovery codes left.*an admin must"):
         recovery.login_with_recovery_code(start_login("admin"), device.codes[0])
     failed = audit.list_events(boss, action="login.failed")
     assert [e.detail for e in failed] == ["wrong recovery code (none left)",

@@ -93,9 +93,9 @@ async def test_the_recovery_screen_says_when_no_codes_are_left(database, fixed_c
         await type_into(pilot, "#code", device.codes[0])
         assert isinstance(app.screen, RecoveryCodeScreen) and app.session is None
         text = " ".join(screen_text(app).split())
-        assert ("You have no recovery codes left: all 8 were used. Log in with a security "
-                "code from your authenticator app; if you lost it, ask an admin to remove "
-                "your authenticator, then register it again.") in text
+        assert ("No recovery codes left (all 8 used). Use a security code from your "
+                "authenticator app; if you lost it, an admin must remove it so you can "
+                "register again.") in text
         assert "not valid or was already used" not in text
 
 

@@ -29,9 +29,9 @@ _READ_AS = str.maketrans({"o": "0", "i": "1", "l": "1"})
 # "Running low" from this many codes left: the login warns, the Users screen marks the
 # count and its Codes filter's "1-2" means 1 to FEW_LEFT.
 FEW_LEFT = 2
-NO_CODES_LEFT = ("You have no recovery codes left: all 8 were used. Log in with a security "
-                 "code from your authenticator app; if you lost it, ask an admin to remove "
-                 "your authenticator, then register it again.")
+NO_CODES_LEFT = ("No recovery codes left (all 8 used). Use a security code from your "
+                 "authenticator app; if you lost it, an admin must remove it so you can "
+                 "register again.")
 
 
 _FROM_RFC4648 = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALPHABET.encode())
