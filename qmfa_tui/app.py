@@ -101,11 +101,16 @@ class QmfaApp(KeyHolder):
         if self.session is not None:
             self.log_out()
 
-    def save_directory(self) -> Path:
-        """Where downloads go: ~/Downloads (made 0700 if missing, as on a fresh server)."""
+    def downloads_path(self) -> Path:
+        """Where downloads go unless the person says otherwise: ~/Downloads (on the
+        machine running qmfa: over SSH, the server)."""
         import platformdirs
 
-        directory = self.downloads_dir or platformdirs.user_downloads_path()
+        return self.downloads_dir or platformdirs.user_downloads_path()
+
+    def save_directory(self) -> Path:
+        """The downloads folder, made 0700 if missing (as on a fresh server)."""
+        directory = self.downloads_path()
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         return directory
 

@@ -35,6 +35,10 @@ class CodeAlreadyUsed(AuthenticationFailed):
     """A security code whose time step was already accepted once (replay)."""
 
 
+class NoRecoveryCodesLeft(AuthenticationFailed):
+    """A recovery code refused for a user who has none left (said after the password step)."""
+
+
 class Throttled(QmfaError):
     """Too many failures in a row: the next try must wait."""
 

@@ -39,6 +39,25 @@ def test_who_has_no_2fa_in_one_command_as_csv(url, db):
     assert {row["2fa"] for row in rows} == {"no"}
 
 
+CODES_LEFT = ("SELECT a.username FROM account a JOIN device d ON d.account_id = a.id "
+              "WHERE (SELECT count(*) FROM recovery_code r WHERE r.device_id = d.id) {} "
+              "ORDER BY a.username")
+
+
+@pytest.mark.parametrize(("codes", "condition"), [("none", "= 0"), ("few", "BETWEEN 1 AND 2"),
+                                                  ("more", "> 2")])
+def test_users_by_recovery_codes_left(url, db, codes, condition):
+    from qmfa_tui.services.recovery import FEW_LEFT
+
+    result = qmfa("--database", url, "users", "list", "--codes", codes, "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    wanted = [r[0] for r in db.execute(CODES_LEFT.format(condition))]
+    assert wanted and [row["username"] for row in rows] == wanted
+    assert all(row["2fa"] == "yes" for row in rows)
+    assert f"few (1-{FEW_LEFT})" in " ".join(qmfa("users", "list", "--help").stdout.split())
+
+
 def test_list_formats_and_width(url, db):
     table = qmfa("--database", url, "users", "list")
     assert table.returncode == 0

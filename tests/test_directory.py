@@ -21,7 +21,7 @@ def seeded(database, fixed_clock):
 def expected(connection, where: str) -> list[str]:
     """The same question asked in plain SQL, on either database ({p}: a '%sato%' parameter)."""
     sql = ("SELECT a.username FROM account a LEFT JOIN device d ON d.account_id = a.id "
-           f"WHERE {where.format(p=connection.obj.param)} ORDER BY a.username")
+           f"WHERE {where.format(p=connection.obj.param, left=LEFT)} ORDER BY a.username")
     params = ("%sato%",) * where.count("{p}")
     return [row[0] for row in connection.execute_sql(sql, params).fetchall()]
 
@@ -36,6 +36,9 @@ def walk(user_filter: UserFilter, size: int = 37) -> list[str]:
         after = page.rows[-1].username
 
 
+# Unused recovery codes of the user's device, counted the plainest way.
+LEFT = "(SELECT count(*) FROM recovery_code r WHERE r.device_id = d.id)"
+
 CASES = [
     (UserFilter(two_factor="enabled", status="all"), "d.id IS NOT NULL"),
     (UserFilter(two_factor="disabled", status="all"), "d.id IS NULL"),
@@ -47,6 +50,13 @@ CASES = [
     (UserFilter(search="SATO", status="all"),
      "(lower(a.username) LIKE {p} OR lower(a.display_name) LIKE {p} "
      "OR lower(a.email) LIKE {p})"),
+    (UserFilter(codes="none", status="all"), "d.id IS NOT NULL AND {left} = 0"),
+    (UserFilter(codes="few", status="all"), "d.id IS NOT NULL AND {left} BETWEEN 1 AND 2"),
+    (UserFilter(codes="more", status="all"), "d.id IS NOT NULL AND {left} > 2"),
+    (UserFilter(codes="none"), "a.active AND d.id IS NOT NULL AND {left} = 0"),
+    (UserFilter(codes="more", two_factor="enabled", search="SATO", status="all"),
+     "d.id IS NOT NULL AND {left} > 2 AND (lower(a.username) LIKE {p} "
+     "OR lower(a.display_name) LIKE {p} OR lower(a.email) LIKE {p})"),
 ]
 
 
@@ -56,6 +66,18 @@ def test_filters_match_a_direct_query_and_pages_tile_it(seeded, user_filter, whe
     assert wanted, "the seed should give every case some users"
     assert directory.count_users(shell_actor(), user_filter) == len(wanted)
     assert walk(user_filter) == wanted
+
+
+def test_a_codes_filter_leaves_out_users_without_a_device(seeded):
+    actor = shell_actor()
+    for codes in ("none", "few", "more"):
+        assert directory.count_users(actor, UserFilter(codes=codes, two_factor="disabled")) == 0
+    split = sum(directory.count_users(actor, UserFilter(codes=codes, status="all"))
+                for codes in ("none", "few", "more"))
+    assert split == directory.count_users(actor, UserFilter(two_factor="enabled", status="all"))
+    rows = directory.page_users(actor, UserFilter(codes="few", status="all"), size=500).rows
+    assert rows and all(1 <= row.codes_left <= 2 and row.few_codes_left for row in rows)
+    assert "helpdesk" in [row.username for row in rows]
 
 
 def test_search_narrows_and_treats_wildcards_as_text(seeded):
@@ -103,11 +125,17 @@ def test_bad_filter_values_are_refused():
         UserFilter(two_factor="maybe")  # type: ignore[arg-type]
     with pytest.raises(BadInput):
         UserFilter(auth_source="kerberos")
+    with pytest.raises(BadInput):
+        UserFilter(codes="few-ish")  # type: ignore[arg-type]
 
 
 def test_filter_descriptions():
     assert directory.AFFECTED_BY_MANDATORY.describe() == "Active local users with 2FA disabled"
     assert UserFilter(status="all", search="ann").describe() == "All users matching 'ann'"
+    assert UserFilter(codes="none").describe() == "Active users with no recovery codes left"
+    assert (UserFilter(codes="few", two_factor="enabled").describe()
+            == "Active users with 2FA enabled and 1-2 recovery codes left")
+    assert UserFilter(codes="more").describe() == "Active users with 3+ recovery codes left"
 
 
 def test_the_users_screen_query_walks_the_username_index(seeded, backend):

@@ -6,7 +6,13 @@ from datetime import datetime
 import pytest
 from helpers import PASSWORD, add_user, admin, register, start_login
 
-from qmfa_tui.errors import AuthenticationFailed, BadInput, NotFound, NotPermitted
+from qmfa_tui.errors import (
+    AuthenticationFailed,
+    BadInput,
+    NoRecoveryCodesLeft,
+    NotFound,
+    NotPermitted,
+)
 from qmfa_tui.services import accounts, audit, recovery
 from qmfa_tui.services.session import NextStep
 
@@ -63,6 +69,33 @@ def test_few_left_from_two(database, fixed_clock):
     assert accounts.login_password("admin", PASSWORD).next_step is NextStep.SECURITY_CODE
 
 
+def test_a_code_refused_with_none_left_says_so(database, fixed_clock):
+    boss = admin()
+    device = register(boss, fixed_clock)
+    for code in device.codes[:-1]:
+        recovery.login_with_recovery_code(start_login("admin"), code)
+    # One left: a wrong code is only wrong (not the subclass).
+    with pytest.raises(AuthenticationFailed) as wrong:
+        recovery.login_with_recovery_code(start_login("admin"), device.codes[0])
+    assert type(wrong.value) is AuthenticationFailed
+    recovery.login_with_recovery_code(start_login("admin"), device.codes[-1])
+    with pytest.raises(NoRecoveryCodesLeft, match=r"No recovery codes left.*an admin must"):
+        recovery.login_with_recovery_code(start_login("admin"), device.codes[0])
+    failed = audit.list_events(boss, action="login.failed")
+    assert [e.detail for e in failed] == ["wrong recovery code (none left)",
+                                          "wrong recovery code"]
+
+
+def test_few_left_is_one_number_for_the_login_and_the_users_screen():
+    from qmfa_tui.services import directory
+
+    assert not hasattr(directory, "FEW_CODES_LEFT")
+    assert directory.FEW_LEFT is recovery.FEW_LEFT
+    row = directory.UserRow(1, "a", "", "", "local", True, True, recovery.FEW_LEFT)
+    assert row.few_codes_left and not directory.UserRow(
+        1, "a", "", "", "local", True, True, recovery.FEW_LEFT + 1).few_codes_left
+
+
 def test_one_users_code_does_not_open_another_account(database, fixed_clock):
     boss = admin()
     alice = add_user(boss, "alice")
@@ -91,6 +124,9 @@ def test_reveal_is_audited_and_limited(database, fixed_clock):
 def test_codes_text_says_whose_when_and_how():
     codes = recovery.generate_codes()
     text = recovery.codes_text("alice", "acme-qa", codes, datetime(2027, 1, 15, 8, 0))
-    assert "alice" in text and "acme-qa" in text and "2027-01-15 08:00 UTC" in text
+    assert "alice" in text and "acme-qa" in text
+    # The time is the saving's, not the codes' (made at the registration): said so.
+    assert "Saved 2027-01-15 08:00 UTC: 8 unused codes" in text.splitlines()
+    assert "Generated" not in text
     assert [line for line in text.splitlines() if CODE_SHAPE.fullmatch(line)] == codes
     assert "Login with Recovery Code" in text

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from helpers import PASSWORD, add_user, admin, code_at, register
 from tui import SIZE, log_in_password, screen_text, settle, type_into
 
@@ -49,22 +50,53 @@ async def test_login_with_a_recovery_code_uses_it_up(database, fixed_clock):
         assert app.session is None
 
 
-async def test_few_recovery_codes_left_warns(database, fixed_clock):
+NEW_CODES = ("To get 8 new codes, remove your authenticator in My Account and register "
+             "it again.")
+LOW_NOTICES = {
+    2: f"Recovery code accepted. Only 2 recovery codes left. {NEW_CODES}",
+    1: f"Recovery code accepted. Only 1 recovery code left. {NEW_CODES}",
+    0: ("Recovery code accepted. That was your last recovery code: if you lose your phone "
+        "now, an admin must remove your authenticator before you can log in. " + NEW_CODES),
+}
+
+
+@pytest.mark.parametrize("left", [2, 1, 0])
+async def test_few_or_no_recovery_codes_left_is_said_plainly(database, fixed_clock, left):
     device = register(admin(), fixed_clock)
-    pending_codes = device.codes[:5]
     from helpers import start_login
 
-    for code in pending_codes:
+    for code in device.codes[:7 - left]:
         recovery.login_with_recovery_code(start_login("admin"), code)
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
         await log_in_password(pilot, "admin", PASSWORD)
         await pilot.press("ctrl+r")
         await pilot.pause()
-        await type_into(pilot, "#code", device.codes[6])
-        warnings = [n for n in app._notifications if n.severity == "warning"]
-        assert warnings and "2 recovery codes left" in warnings[0].message
-        assert "register your authenticator again" in warnings[0].message
+        await type_into(pilot, "#code", device.codes[7 - left])
+        assert isinstance(app.screen, MainScreen)
+        [notice] = list(app._notifications)
+        assert notice.severity == "warning"
+        assert notice.message == LOW_NOTICES[left]
+
+
+async def test_the_recovery_screen_says_when_no_codes_are_left(database, fixed_clock):
+    device = register(admin(), fixed_clock)
+    from helpers import start_login
+
+    for code in device.codes:
+        recovery.login_with_recovery_code(start_login("admin"), code)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in_password(pilot, "admin", PASSWORD)
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        await type_into(pilot, "#code", device.codes[0])
+        assert isinstance(app.screen, RecoveryCodeScreen) and app.session is None
+        text = " ".join(screen_text(app).split())
+        assert ("No recovery codes left (all 8 used). Use a security code from your "
+                "authenticator app; if you lost it, an admin must remove it so you can "
+                "register again.") in text
+        assert "not valid or was already used" not in text
 
 
 async def test_wrong_password_stays_on_login_with_a_message(database, fixed_clock):

@@ -11,6 +11,7 @@ from qmfa_tui.app import QmfaApp
 from qmfa_tui.screens.main import MainScreen
 from qmfa_tui.screens.recovery_codes import RecoveryCodesScreen
 from qmfa_tui.screens.register_device import RegisterDeviceScreen
+from qmfa_tui.screens.save_file import SaveFileScreen
 from qmfa_tui.screens.user_edit import UserEditScreen, open_user_edit
 from qmfa_tui.services import accounts, policy, recovery
 from qmfa_tui.widgets.qr_code import QRCode
@@ -33,13 +34,26 @@ async def open_registration(pilot) -> None:
     assert isinstance(pilot.app.screen, RegisterDeviceScreen)
 
 
-async def download(pilot, expected: Path, button: str = "#download") -> None:
-    """Press Download .txt; wait until ``expected`` is written and the status names it."""
+async def wait_out_press(pilot, button: str) -> None:
     for _ in range(50):  # a Button ignores clicks while its press effect (~0.2 s) lasts
         if not pilot.app.screen.query_one(button).has_class("-active"):
-            break
+            return
         await pilot.pause(0.05)
+
+
+async def open_save_dialog(pilot, button: str = "#download") -> SaveFileScreen:
+    await wait_out_press(pilot, button)
     await pilot.click(button)
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, SaveFileScreen)
+    return pilot.app.screen
+
+
+async def download(pilot, expected: Path, button: str = "#download") -> None:
+    """Download .txt, Enter on the path offered; wait until ``expected`` is written and
+    the status names it."""
+    await open_save_dialog(pilot, button)
+    await pilot.press("enter")
     await settle(pilot)
     for _ in range(50):
         if expected.exists() and f"Saved to {expected}" in screen_text(pilot.app):

@@ -91,6 +91,36 @@ async def test_2fa_filter_lists_exactly_the_matching_users(database, db_path, de
         assert table_usernames(app) == pages[-2 if len(pages) > 1 else 0]
 
 
+CODES_LEFT = "(SELECT count(*) FROM recovery_code r WHERE r.device_id = d.id)"
+
+
+async def test_the_codes_filter_cycles_through_none_few_and_more(database, db_path,
+                                                                demo_admin):
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_users(pilot, demo_admin)
+        button = screen.query_one("#codes", CycleButton)
+        assert str(button.render()) == "Codes: All ▸"
+        for label, value, condition in (("None", "none", "= 0"),
+                                        ("1-2", "few", "BETWEEN 1 AND 2"),
+                                        ("3+", "more", "> 2")):
+            button.focus()
+            await pilot.press("enter")
+            await settle(pilot)
+            assert str(button.render()) == f"Codes: {label} ▸"
+            assert screen.user_filter.codes == value
+            wanted = direct(db_path, f"a.active AND d.id IS NOT NULL AND {CODES_LEFT} "
+                                     f"{condition}")
+            assert wanted and screen.total == len(wanted)
+            assert f": {len(wanted):,} user" in screen_text(app)  # "1 user" or "9 users"
+            assert await all_pages(pilot) == wanted
+        button.focus()
+        await pilot.press("enter")  # back to All
+        await settle(pilot)
+        assert screen.user_filter.codes == "all"
+        assert len(direct(db_path, "a.active")) == screen.total
+
+
 async def test_search_and_status_narrow_the_list(database, db_path, demo_admin):
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
@@ -299,7 +329,7 @@ async def test_an_admin_filters_opens_reveals_and_removes_with_the_keyboard(data
         await pilot.press("enter")  # 2FA: All -> Enabled
         await settle(pilot)
         assert table_usernames(app) == ["alice"]
-        await pilot.press("tab", "tab", "tab", "tab")  # past Status, Source, Search
+        await pilot.press("tab", "tab", "tab", "tab", "tab")  # past Status, Source, Codes, Search
         assert isinstance(app.focused, type(screen.query_one("#users")))
         await pilot.press("enter")
         await settle(pilot)

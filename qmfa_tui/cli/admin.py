@@ -61,6 +61,9 @@ def _add_users(commands: Any, common: argparse.ArgumentParser) -> None:
     listing.add_argument("--auth", choices=("local", "ldap", "sso"))
     listing.add_argument("--search", default="", metavar="TEXT",
                          help="in username, name or email")
+    listing.add_argument("--codes", choices=("none", "few", "more"),
+                         help="recovery codes left (users with 2FA): none, few (1-2) or "
+                              "more (3+)")
     listing.add_argument("--format", choices=("table", "csv", "json"), default="table")
     listing.set_defaults(handler=users_list, status="all")
 
@@ -178,7 +181,8 @@ def users_list(args: argparse.Namespace) -> int:
     from qmfa_tui.services.directory import UserFilter
 
     user_filter = UserFilter(two_factor=args.two_factor or "all", status=args.status,
-                             auth_source=args.auth, search=args.search)
+                             auth_source=args.auth, search=args.search,
+                             codes=args.codes or "all")
     rows = ({"username": u.username, "name": u.display_name, "email": u.email,
              "auth": u.auth_source, "active": u.active, "2fa": u.two_factor,
              "codes_left": u.codes_left} for u in _all_users(user_filter))

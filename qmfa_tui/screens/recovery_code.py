@@ -31,10 +31,23 @@ class RecoveryCodeScreen(SecondStepScreen):
 
     def on_recovery_code_screen_passed(self, message: Passed) -> None:
         result = message.result
-        unit = "code" if result.remaining == 1 else "codes"
-        notice = f"Recovery code accepted. {result.remaining} recovery {unit} left."
-        if result.few_left:
-            notice += (" Running low: remove and register your authenticator again "
-                       "(My Account) to get 8 new codes.")
         self.app.log_in(result.actor,  # type: ignore[attr-defined]
-                        notice=notice, warning=result.few_left)
+                        notice=accepted_notice(result.remaining), warning=result.few_left)
+
+
+NEW_CODES = ("To get 8 new codes, remove your authenticator in My Account and register "
+             "it again.")
+
+
+def accepted_notice(remaining: int) -> str:
+    """What the login says after a recovery code: how many are left and, when few or
+    none, what that means and how to get new ones."""
+    if remaining == 0:
+        return ("Recovery code accepted. That was your last recovery code: if you lose "
+                "your phone now, an admin must remove your authenticator before you can "
+                f"log in. {NEW_CODES}")
+    unit = "code" if remaining == 1 else "codes"
+    notice = f"Recovery code accepted. {remaining} recovery {unit} left."
+    if remaining <= recovery.FEW_LEFT:
+        notice = f"Recovery code accepted. Only {remaining} recovery {unit} left. {NEW_CODES}"
+    return notice

@@ -2,69 +2,51 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Center, Horizontal, Vertical
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
-from qmfa_tui.private_files import create_private_file_in
 from qmfa_tui.services import clock, recovery
 from qmfa_tui.widgets.status_line import StatusLine
-
-
-@dataclass
-class FileSaved(Message):
-    """The download worker wrote the file (path) or could not (error, a sentence)."""
-
-    path: Path | None
-    error: str | None
 
 
 class SavesRecoveryCodes:
     """For a screen with a StatusLine that offers recovery codes as a .txt download.
 
-    The file is written by qmfa itself, not by App.deliver_text (which creates it with
-    the umask, readable by all until a chmod): 0600 from its first byte, under a new
-    name when one is taken (``qmfa-recovery-codes-alice (2).txt``), never through a link.
+    The person chooses where in SaveFileScreen (default: the downloads folder), which
+    writes the file 0600 from its first byte, never through a link, never over another
+    file (App.deliver_text would create it with the umask, readable by all until a chmod).
+    The codes are read (an audited reveal, for User Edit) only when the file is written.
     """
 
-    def save_codes(self, username: str, instance_name: str, codes: list[str]) -> None:
-        screen: Screen[object] = self  # type: ignore[assignment]
-        text = recovery.codes_text(username, instance_name, codes, clock.utc(clock.now()))
-        screen.query_one(StatusLine).show_info("Saving…")
-        self._write_codes(f"qmfa-recovery-codes-{username}.txt", text)
+    def save_codes(self, username: str, codes: Callable[[], list[str]],
+                   instance_name: Callable[[], str]) -> None:
+        from qmfa_tui.screens.save_file import SaveFileScreen
 
-    @work(thread=True, group="save-codes")
-    def _write_codes(self, filename: str, text: str) -> None:
         screen: Screen[object] = self  # type: ignore[assignment]
-        try:
-            directory = screen.app.save_directory()  # type: ignore[attr-defined]
-        except OSError as error:
-            screen.post_message(FileSaved(
-                None, f"Cannot make a folder for downloads: {error.strerror or error}."))
-            return
-        try:
-            path = create_private_file_in(directory, filename, text)
-        except OSError as error:
-            screen.post_message(FileSaved(
-                None, f"Could not save the file in {directory}: {error.strerror or error}."))
-            return
-        screen.post_message(FileSaved(path, None))
 
-    def on_file_saved(self, message: FileSaved) -> None:
-        screen: Screen[object] = self  # type: ignore[assignment]
-        status = screen.query_one(StatusLine)
-        if message.error is not None:
-            status.show_error(message.error)
-        else:
-            status.show_info(f"Saved to {message.path}", success=True)
+        def contents() -> str:  # in the dialog's worker thread, when the person saves
+            return recovery.codes_text(username, instance_name(), codes(),
+                                       clock.utc(clock.now()))
+
+        def saved(path: Path | None) -> None:
+            status = screen.query_one(StatusLine)
+            if path is None:
+                status.show_info("Nothing was saved.")
+            else:
+                status.show_info(f"Saved to {path}", success=True)
+
+        folder: Path = screen.app.downloads_path()  # type: ignore[attr-defined]
+        default = folder / f"qmfa-recovery-codes-{username}.txt"
+        screen.app.push_screen(SaveFileScreen("Save the recovery codes as a .txt", default,
+                                              contents), saved)
 
 
 class RecoveryCodesScreen(SavesRecoveryCodes, Screen[None]):
@@ -101,7 +83,7 @@ class RecoveryCodesScreen(SavesRecoveryCodes, Screen[None]):
 
     @on(Button.Pressed, "#download")
     def action_download(self) -> None:
-        self.save_codes(self.username, self.instance_name, self.codes)
+        self.save_codes(self.username, lambda: self.codes, lambda: self.instance_name)
 
     @on(Button.Pressed, "#copy")
     def action_copy(self) -> None:

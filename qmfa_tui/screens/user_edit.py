@@ -107,7 +107,7 @@ class SecurityPanel(Vertical):
             left = user.recovery_codes_left or 0
             with Horizontal(id="codes-row"):
                 yield Static(f"Recovery codes: {left} of 8 left", id="codes-left",
-                             classes="-few" if left <= 2 else "")
+                             classes="-few" if left <= recovery.FEW_LEFT else "")
                 if self.refusal is None:
                     yield Button("Show", id="show-codes", compact=True, disabled=left == 0)
                     yield Button("Download .txt", id="download-codes", compact=True,
@@ -118,10 +118,13 @@ class SecurityPanel(Vertical):
             yield self._codes_shown(self.codes)
 
     @staticmethod
-    def _codes_shown(codes: list[str]) -> Static:
+    def _codes_shown(codes: list[str]) -> Horizontal:
         rows = (codes[:4], codes[4:])
-        return Static(Content("\n").join(literal("   ".join(row)) for row in rows if row),
-                      id="codes")
+        return Horizontal(
+            Static(Content("\n").join(literal("   ".join(row)) for row in rows if row),
+                   id="codes"),
+            Button("Copy", id="copy-codes", compact=True),
+            id="codes-shown")
 
     def _hint(self) -> str:
         user, instance = self.user, self.instance
@@ -146,7 +149,7 @@ class SecurityPanel(Vertical):
     async def reveal(self, codes: list[str]) -> None:
         """Show the codes below their row (the last thing composed): a mount, not a recompose."""
         self.codes = codes
-        await self.query("#codes").remove()
+        await self.query("#codes-shown").remove()
         await self.mount(self._codes_shown(codes))
 
     async def show(self, *, user: UserInfo | None = None, instance: InstanceInfo | None = None,
@@ -180,7 +183,6 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
     @dataclass
     class Revealed(Message):
         codes: list[str]
-        download: bool
 
     @dataclass
     class Done(Message):
@@ -327,24 +329,30 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
 
     @on(Button.Pressed, "#show-codes")
     def show_codes(self) -> None:
-        self.reveal(download=False)
-
-    @on(Button.Pressed, "#download-codes")
-    def download_codes(self) -> None:
-        self.reveal(download=True)
+        self.reveal()
 
     @work(thread=True, exclusive=True, group="change")
-    def reveal(self, download: bool) -> None:
+    def reveal(self) -> None:
         try:
-            self.post_message(self.Revealed(recovery.reveal_codes(self.actor, self.username),
-                                            download))
+            self.post_message(self.Revealed(recovery.reveal_codes(self.actor, self.username)))
         except QmfaError as error:
             self.post_message(self.Failed(error, by_action=True))
 
+    @on(Button.Pressed, "#download-codes")
+    def download_codes(self) -> None:
+        actor, username, instance = self.actor, self.username, self.instance
+        # The codes are read (an audited reveal) only when the file is written.
+        self.save_codes(username, lambda: recovery.reveal_codes(actor, username),
+                        lambda: instance.instance_name)
+
+    @on(Button.Pressed, "#copy-codes")
+    def copy_codes(self) -> None:
+        if self.panel.codes:
+            self.app.copy_to_clipboard("\n".join(self.panel.codes) + "\n")
+            self.query_one(StatusLine).show_info(
+                "Copied to the clipboard (your terminal must allow OSC 52).", success=True)
+
     async def on_user_edit_screen_revealed(self, message: Revealed) -> None:
-        if message.download:
-            self.save_codes(self.username, self.instance.instance_name, message.codes)
-            return
         await self.panel.reveal(message.codes)
         self.query_one(StatusLine).show_info("Shown now (this view is in the audit log).")
 

@@ -1,4 +1,5 @@
-"""Customization > Users: filter by 2FA, status, auth source and text; one page at a time.
+"""Customization > Users: filter by 2FA, status, auth source, codes left and text; one page
+at a time.
 
 Each query runs in an exclusive thread worker, so a new filter cancels the one
 in flight; results carry the request number they answer and stale ones are
@@ -23,6 +24,7 @@ from textual.worker import get_current_worker
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.services import directory
 from qmfa_tui.services.directory import PAGE_SIZE, UserFilter, UserPage
+from qmfa_tui.services.recovery import FEW_LEFT
 from qmfa_tui.services.session import Actor
 from qmfa_tui.text import SAFE_TEXT_PATTERN
 from qmfa_tui.widgets.cycle_button import CycleButton
@@ -32,11 +34,15 @@ from qmfa_tui.widgets.user_table import UserTable
 TWO_FACTOR_OPTIONS = [("All", "all"), ("Enabled", "enabled"), ("Disabled", "disabled")]
 STATUS_OPTIONS = [("Active", "active"), ("Inactive", "inactive"), ("All", "all")]
 SOURCE_OPTIONS = [("All", "any"), ("Local", "local"), ("LDAP", "ldap"), ("SSO", "sso")]
+CODES_OPTIONS = [("All", "all"), ("None", "none"), (f"1-{FEW_LEFT}", "few"),
+                 (f"{FEW_LEFT + 1}+", "more")]
 SEARCH_DELAY = 0.25
 
 
 class UsersScreen(Screen[None]):
     CSS_PATH = "users.tcss"
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"),
+                                                                      (80, "-wide")]
     AUTO_FOCUS = "#users"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "next_page", "Next page"),
@@ -76,13 +82,16 @@ class UsersScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         f = self.user_filter
         yield Header()
+        # Four filters and a search field do not fit one row of 80 columns: the search
+        # has a row of its own, and below 80 columns the filters take two rows.
         with Horizontal(id="filters"):
             yield CycleButton("2FA", TWO_FACTOR_OPTIONS, f.two_factor, id="two-factor")
             yield CycleButton("Status", STATUS_OPTIONS, f.status, id="status")
             yield CycleButton("Source", SOURCE_OPTIONS, f.auth_source or "any", id="source")
-            # Input draws its value raw: a pasted ESC would reach the terminal.
-            yield Input(f.search, placeholder="Search name, username, email", compact=True,
-                        restrict=SAFE_TEXT_PATTERN, id="search")
+            yield CycleButton("Codes", CODES_OPTIONS, f.codes, id="codes")
+        # Input draws its value raw: a pasted ESC would reach the terminal.
+        yield Input(f.search, placeholder="Search name, username, email", compact=True,
+                    restrict=SAFE_TEXT_PATTERN, id="search")
         yield Static("", id="summary")
         yield UserTable(id="users")
         yield Footer()
@@ -179,6 +188,10 @@ class UsersScreen(Screen[None]):
     @on(CycleButton.Changed, "#source")
     def source_changed(self, event: CycleButton.Changed) -> None:
         self._set_filter(auth_source=None if event.value == "any" else event.value)
+
+    @on(CycleButton.Changed, "#codes")
+    def codes_changed(self, event: CycleButton.Changed) -> None:
+        self._set_filter(codes=event.value)
 
     @on(Input.Changed, "#search")
     def search_changed(self, event: Input.Changed) -> None:

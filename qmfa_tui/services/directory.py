@@ -10,17 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from peewee import JOIN, fn
+from peewee import JOIN, SQL, Expression, fn
 
 from qmfa_tui.errors import BadInput
 from qmfa_tui.services import policy
+from qmfa_tui.services.recovery import FEW_LEFT
 from qmfa_tui.services.session import Actor
 from qmfa_tui.storage import Account, Device, RecoveryCode, translate_errors
 
 TwoFactorFilter = Literal["all", "enabled", "disabled"]
 StatusFilter = Literal["active", "inactive", "all"]
+# Recovery codes left, for users with a device: none, few (1 to FEW_LEFT) or more.
+CodesFilter = Literal["all", "none", "few", "more"]
 PAGE_SIZE = 50
-FEW_CODES_LEFT = 2
+CODES_WORDS = {"none": "no recovery codes left", "few": f"1-{FEW_LEFT} recovery codes left",
+               "more": f"{FEW_LEFT + 1}+ recovery codes left"}
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class UserFilter:
     status: StatusFilter = "active"
     auth_source: str | None = None  # None: every source
     search: str = ""
+    codes: CodesFilter = "all"  # any value but "all" keeps only users with a device
 
     def __post_init__(self) -> None:
         if self.two_factor not in ("all", "enabled", "disabled"):
@@ -37,6 +42,8 @@ class UserFilter:
             raise BadInput("The status filter is active, inactive or all.")
         if self.auth_source not in (None, "local", "ldap", "sso"):
             raise BadInput("The auth source filter is local, ldap or sso.")
+        if self.codes not in ("all", "none", "few", "more"):
+            raise BadInput("The recovery codes filter is all, none, few or more.")
 
     def with_(self, **changes: object) -> UserFilter:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -49,6 +56,9 @@ class UserFilter:
         parts.append("users")
         if self.two_factor != "all":
             parts.append(f"with 2FA {self.two_factor}")  # "enabled" / "disabled"
+        if self.codes != "all":
+            words = CODES_WORDS[self.codes]
+            parts.append(f"and {words}" if self.two_factor != "all" else f"with {words}")
         if self.search.strip():
             parts.append(f"matching {self.search.strip()!r}")
         text = " ".join(parts)
@@ -71,7 +81,7 @@ class UserRow:
 
     @property
     def few_codes_left(self) -> bool:
-        return self.codes_left is not None and self.codes_left <= FEW_CODES_LEFT
+        return self.codes_left is not None and self.codes_left <= FEW_LEFT
 
 
 @dataclass(frozen=True)
@@ -81,7 +91,7 @@ class UserPage:
     has_next: bool
 
 
-def _filtered(user_filter: UserFilter, *columns: object):
+def _filtered(user_filter: UserFilter, *columns: object, paging: bool = False):
     query = Account.select(*columns)
     if user_filter.two_factor != "all":
         query = query.where(Account.two_factor == (user_filter.two_factor == "enabled"))
@@ -89,12 +99,51 @@ def _filtered(user_filter: UserFilter, *columns: object):
         query = query.where(Account.active == (user_filter.status == "active"))
     if user_filter.auth_source:
         query = query.where(Account.auth_source == user_filter.auth_source)
+    if user_filter.codes != "all":
+        codes = _codes_probe if paging else _codes_set
+        query = query.where(Account.two_factor, codes(user_filter.codes))
     text = user_filter.search.strip()
     if text:
         query = query.where(Account.username.contains(text)
                             | Account.display_name.contains(text)
                             | Account.email.contains(text))
     return query
+
+
+def _codes_set(codes: CodesFilter) -> Expression:
+    """For a count: accounts whose device has no codes left, 1 to FEW_LEFT, or more.
+
+    An uncorrelated IN: the set is made once, from the (device, digest) index alone,
+    then each account is checked against it (100,000 users on SQLite: 25-90 ms).
+    """
+    with_codes = RecoveryCode.select(RecoveryCode.device)
+    if codes == "none":
+        devices = Device.select(Device.account).where(Device.id.not_in(with_codes))
+    else:
+        left = fn.COUNT(RecoveryCode.id)
+        enough = left.between(1, FEW_LEFT) if codes == "few" else left > FEW_LEFT
+        devices = Device.select(Device.account).where(
+            Device.id.in_(with_codes.group_by(RecoveryCode.device).having(enough)))
+    return Account.id.in_(devices)
+
+
+def _codes_probe(codes: CodesFilter) -> Expression:
+    """For a page: the same accounts, found by probing each account's codes as the
+    username walk reaches it (a first page in 2-7 ms at 100,000 users on SQLite, where
+    building the whole set first took 60-170 ms). Only the n-th code's existence is
+    asked, never a count."""
+    def has_code(number: int) -> Expression:
+        device, code = Device.alias("codes_device"), RecoveryCode.alias("codes_code")
+        return fn.EXISTS(code.select(SQL("1"))
+                         .join(device, on=(code.device == device.id))
+                         .where(device.account == Account.id)
+                         .limit(1).offset(number - 1))
+
+    if codes == "none":
+        return ~has_code(1)
+    if codes == "few":
+        return has_code(1) & ~has_code(FEW_LEFT + 1)
+    return has_code(FEW_LEFT + 1)
 
 
 @translate_errors
@@ -111,7 +160,8 @@ def page_users(actor: Actor, user_filter: UserFilter, *, after: str | None = Non
     ``starting_at`` (to show the same page again after a change)."""
     policy.require_users_module(actor)
     query = _filtered(user_filter, Account.id, Account.username, Account.display_name,
-                      Account.email, Account.auth_source, Account.active, Account.two_factor)
+                      Account.email, Account.auth_source, Account.active, Account.two_factor,
+                      paging=True)
     backwards = before is not None
     if backwards:
         query = query.where(Account.username < before).order_by(Account.username.desc())

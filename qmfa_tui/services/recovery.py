@@ -10,7 +10,13 @@ from datetime import datetime
 
 from peewee import fn
 
-from qmfa_tui.errors import AuthenticationFailed, BadInput, NotFound, Throttled
+from qmfa_tui.errors import (
+    AuthenticationFailed,
+    BadInput,
+    NoRecoveryCodesLeft,
+    NotFound,
+    Throttled,
+)
 from qmfa_tui.services import audit, clock, policy, throttle
 from qmfa_tui.services.session import Actor, PendingLogin, issue_actor
 from qmfa_tui.storage import Device, Prepared, RecoveryCode, db, sealer, translate_errors
@@ -20,7 +26,12 @@ CODE_COUNT = 8
 ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 CODE_LENGTH = 10  # 10 symbols of 5 bits: 50 bits each
 _READ_AS = str.maketrans({"o": "0", "i": "1", "l": "1"})
+# "Running low" from this many codes left: the login warns, the Users screen marks the
+# count and its Codes filter's "1-2" means 1 to FEW_LEFT.
 FEW_LEFT = 2
+NO_CODES_LEFT = ("No recovery codes left (all 8 used). Use a security code from your "
+                 "authenticator app; if you lost it, an admin must remove it so you can "
+                 "register again.")
 
 
 _FROM_RFC4648 = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALPHABET.encode())
@@ -115,6 +126,7 @@ def login_with_recovery_code(pending: PendingLogin, raw_code: str) -> RecoveryLo
     code = normalize(raw_code)
     digest = sealer().digest(code, _context(account.id))
     used = 0
+    remaining: int | None = None
     with db.atomic():
         wait = throttle.claim(account, throttle.CODE, now)
         if wait is None:
@@ -126,12 +138,17 @@ def login_with_recovery_code(pending: PendingLogin, raw_code: str) -> RecoveryLo
                 audit.record(account, "login.recovery_code", target=account,
                              detail=f"recovery codes left: {remaining}")
             else:
+                # Past the password step: the count is this person's own to know.
+                remaining = None if device is None else _remaining(device.id)
                 audit.record(account, "login.failed", target=account,
-                             detail="wrong recovery code")
+                             detail="wrong recovery code"
+                             + (" (none left)" if remaining == 0 else ""))
     if wait is not None:
         raise Throttled(wait)
-    if used == 1:
+    if used == 1 and remaining is not None:
         return RecoveryLogin(issue_actor(account.id, account.username), remaining)
+    if remaining == 0:
+        raise NoRecoveryCodesLeft(NO_CODES_LEFT)
     raise AuthenticationFailed("That recovery code is not valid or was already used.")
 
 
@@ -168,10 +185,15 @@ def reveal_codes(actor: Actor, username: str) -> list[str]:
 
 
 def codes_text(username: str, instance_name: str, codes: list[str], at: datetime) -> str:
-    """The .txt a user saves: whose codes, from where, when, and how to use them."""
+    """The .txt a user saves: whose codes, from where, when saved, and how to use them.
+
+    ``at`` is when the file is written: the codes themselves may be older (made at the
+    registration, some used since), so the file says "Saved", not "Generated".
+    """
+    unit = "code" if len(codes) == 1 else "codes"
     lines = [
         f"qmfa recovery codes for {username} on {instance_name}",
-        f"Generated {at:%Y-%m-%d %H:%M} UTC",
+        f"Saved {at:%Y-%m-%d %H:%M} UTC: {len(codes)} unused {unit}",
         "",
         *codes,
         "",
