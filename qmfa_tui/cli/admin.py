@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from qmfa_tui.cli.common import confirm, open_from_args, read_password, whole_number
-from qmfa_tui.text import visible
+from qmfa_tui.text import counted, visible
 
 FORMATTER = argparse.RawDescriptionHelpFormatter
 USER_COLUMNS = ("username", "name", "email", "auth", "active", "2fa", "codes_left")
@@ -295,7 +295,7 @@ def users_recovery_codes(args: argparse.Namespace) -> int:
     text = recovery.codes_text(args.user, policy.instance_info().instance_name, codes,
                                clock.utc(clock.now()))
     _write_private(args.txt, text)
-    print(f"Wrote {len(codes)} recovery codes to {args.txt}.", file=sys.stderr)
+    print(f"Wrote {counted(len(codes), 'recovery code')} to {args.txt}.", file=sys.stderr)
     return 0
 
 
@@ -336,8 +336,8 @@ def settings_show(args: argparse.Namespace) -> int:
     print(f"instance:     {visible(info.instance_name)}")
     print(f"deployment:   {info.deployment}")
     print(f"mandatory:    {'on' if info.mandatory else 'off'}")
-    print(f"grace period: {info.grace_period_hours} hours")
-    print(f"without 2FA:  {policy.count_affected()} active local users")
+    print(f"grace period: {counted(info.grace_period_hours, 'hour')}")
+    print(f"without 2FA:  {counted(policy.count_affected(), 'active local user')}")
     if info.demo:
         print("demo:         yes")
     return 0
@@ -351,9 +351,10 @@ def settings_mandatory(args: argparse.Namespace) -> int:
     if enabled:
         affected = policy.count_affected()
         grace = policy.instance_info().grace_period_hours
-        print(f"{affected} active local users have no two-step verification; they will not be "
-              "able to log in until they set it up"
-              + (f" (grace period: {grace} hours)." if grace else "."))
+        have = "has" if affected == 1 else "have"
+        print(f"{counted(affected, 'active local user')} {have} no two-step verification; "
+              "they will not be able to log in until they set it up"
+              + (f" (grace period: {counted(grace, 'hour')})." if grace else "."))
         if not confirm("Make two-step verification mandatory?", args.yes):
             print("Nothing changed.")
             return 1
@@ -367,7 +368,7 @@ def settings_grace_period(args: argparse.Namespace) -> int:
     from qmfa_tui.services import policy
 
     info = policy.set_grace_period(_shell(), args.hours)
-    print(f"Grace period: {info.grace_period_hours} hours.")
+    print(f"Grace period: {counted(info.grace_period_hours, 'hour')}.")
     return 0
 
 

@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Footer, Input, Static
 
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.services import twofactor
@@ -48,6 +48,7 @@ class ResyncScreen(ModalScreen[ResyncResult | None]):
             with Horizontal(id="buttons"):
                 yield Button("Resync", id="resync", variant="primary")
                 yield Button("Cancel", id="cancel")
+        yield Footer()  # a modal screen's keys, instead of the screen's behind it
 
     @on(Input.Submitted, "#first")
     def to_second(self) -> None:
