@@ -11,7 +11,7 @@ from qmfa_tui import __version__, crash
 from qmfa_tui.cli import admin
 from qmfa_tui.cli.common import UsageError, open_from_args, read_password, whole_number
 from qmfa_tui.errors import BadInput, QmfaError
-from qmfa_tui.text import visible
+from qmfa_tui.text import counted, visible
 
 if TYPE_CHECKING:
     from qmfa_tui.app import QmfaApp
@@ -162,10 +162,10 @@ def run_demo(args: argparse.Namespace) -> int:
     opened = open_from_args(args, DEMO_DATABASE)
     from qmfa_tui.services import demo
 
-    with _progress_bar(f"Creating {args.users:,} demo users") as advance:
+    with _progress_bar(f"Creating {counted(args.users, 'demo user')}") as advance:
         summary = demo.create_demo(args.users, advance)
     verb = "Created" if summary.created else "Reusing"
-    print(f"{verb} the demo database {opened.display_url} ({summary.users:,} users).",
+    print(f"{verb} the demo database {opened.display_url} ({counted(summary.users, 'user')}).",
           file=sys.stderr)
     print(f"Log in as admin / {demo.DEMO_PASSWORD}; `qmfa demo codes admin` prints "
           "the security code.", file=sys.stderr)
