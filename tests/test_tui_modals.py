@@ -195,3 +195,48 @@ async def test_the_affected_list_uses_the_room_it_has(database, fixed_clock, siz
         # The columns fill the table, Email taking what is left.
         used = sum(column.width + 2 for column in table.columns.values())
         assert used == table.size.width - table.styles.scrollbar_size_vertical
+
+
+async def test_export_saves_the_cli_s_csv_to_the_path_typed(database, db_path, fixed_clock,
+                                                            tmp_path, umask_zero):
+    from test_cli import qmfa
+
+    from qmfa_tui.screens.export_users import ExportUsersScreen
+
+    boss = boss_with(fixed_clock, 3)
+    add_user(boss, "zed", display_name="=cmd()", email="@SUM(A1)")  # defused alike
+    downloads = tmp_path / "downloads"
+    chosen = tmp_path / "chosen"
+    chosen.mkdir()
+    app = QmfaApp(database, downloads_dir=downloads)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await open_modal(pilot, boss)
+        await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExportUsersScreen))
+        field = app.screen.query_one("#path")
+        assert app.focused is field
+        assert field.value == str(downloads / "users-without-2fa.csv")
+        field.value = str(chosen / "no-2fa.csv")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, MandatoryModal))
+        assert any(n.message == f"Saved 4 users to {chosen / 'no-2fa.csv'}"
+                   for n in app._notifications)
+        # The same path again: refused, and the file is left as it was.
+        saved = (chosen / "no-2fa.csv").read_bytes()
+        await pilot.click("#export-csv")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExportUsersScreen))
+        app.screen.query_one("#path").value = str(chosen / "no-2fa.csv")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "already exists" in str(
+            app.screen.query_one("#status").render()))
+        assert isinstance(app.screen, ExportUsersScreen)
+        assert (chosen / "no-2fa.csv").read_bytes() == saved
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, MandatoryModal)
+    assert oct((chosen / "no-2fa.csv").stat().st_mode & 0o777) == "0o600"
+    assert not downloads.exists()  # nothing made where the admin did not save
+    printed = qmfa("--database", f"sqlite:///{db_path}", *EXPORT_COMMAND.split()[1:])
+    assert printed.returncode == 0, printed.stderr
+    assert saved.decode() == printed.stdout
+    assert "'=cmd()" in printed.stdout and "'@SUM(A1)" in printed.stdout

@@ -1,8 +1,9 @@
 """The modal before Mandatory Two-step Authentication is switched on: who it locks out.
 
 "users" in the sentence opens Customization > Users filtered to exactly those
-users (active, local, 2FA disabled); Escape there comes back to this modal. The
-modal shows the `qmfa users list` command that exports the same users as CSV.
+users (active, local, 2FA disabled); Escape there comes back to this modal. Export
+CSV saves them to a path the admin chooses; the `qmfa users list` command shown
+prints the same CSV.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class MandatoryModal(ModalScreen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("u", "open_users", "Users"),
+        Binding("x", "export", "Export CSV"),
         Binding("n", "next_page", "Next page"),
         Binding("p", "previous_page", "Prev page"),
     ]
@@ -98,6 +100,7 @@ class MandatoryModal(ModalScreen[bool]):
             yield Static(Text(f"Export: {EXPORT_COMMAND}"), id="export")
             with Horizontal(id="buttons"):
                 yield Button("Confirm", id="confirm", variant="warning")
+                yield Button("Export CSV…", id="export-csv")
                 yield Button("Cancel", id="cancel")
         # A modal screen has no footer of its own: the one behind shows the other screen's keys.
         yield Footer()
@@ -113,6 +116,7 @@ class MandatoryModal(ModalScreen[bool]):
         self.load(count=True)
 
     def on_resize(self) -> None:
+        self.set_class(self.size.height < 24, "-short")  # no blank lines: rows for users
         self.call_after_refresh(self._fit_columns)
 
     def _fit_columns(self) -> None:
@@ -162,7 +166,7 @@ class MandatoryModal(ModalScreen[bool]):
     def _show_count(self, total: int) -> None:
         if total == 0:
             self.query_one("#sentence").display = False
-            for empty in self.query("#affected, #export"):
+            for empty in self.query("#affected, #export, #export-csv"):
                 empty.display = False
             self.query_one("#until", Static).update(
                 "Every active, locally authenticated user already uses two-step "
@@ -174,7 +178,7 @@ class MandatoryModal(ModalScreen[bool]):
         self.query_one("#users-link", ActionLink).update(noun)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "open_users":
+        if action in ("open_users", "export"):
             return bool(self.total)  # hidden until counted, and when nobody is affected
         if action in ("next_page", "previous_page"):
             if not self.total or self.page is None:
@@ -194,6 +198,14 @@ class MandatoryModal(ModalScreen[bool]):
             self.app.push_screen(UsersScreen(
                 self.actor, AFFECTED_BY_MANDATORY,
                 origin="locked out by mandatory 2FA"))
+
+    @on(Button.Pressed, "#export-csv")
+    def action_export(self) -> None:
+        from qmfa_tui.screens.export_users import ExportUsersScreen
+
+        if self.total:
+            self.app.push_screen(ExportUsersScreen(self.actor, AFFECTED_BY_MANDATORY,
+                                                   "users-without-2fa.csv"))
 
     def action_next_page(self) -> None:
         if self.page is not None and self.page.has_next and self.page.rows:
