@@ -10,9 +10,10 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from qmfa_tui.services.directory import UserRow
+if TYPE_CHECKING:  # the CLI imports this module before it opens a database
+    from qmfa_tui.services.directory import UserRow
 
 USER_COLUMNS = ("username", "name", "email", "auth", "active", "2fa", "codes_left")
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP: CSV injection).

@@ -7,9 +7,6 @@ database and its key anyway), and every change is audited as such.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import itertools
 import json
 import sys
 from collections.abc import Iterable, Iterator
@@ -18,17 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from qmfa_tui.cli.common import confirm, open_from_args, read_password, whole_number
+from qmfa_tui.csv_export import USER_COLUMNS, csv_lines, plain, user_record
 from qmfa_tui.text import counted, visible
 
 FORMATTER = argparse.RawDescriptionHelpFormatter
-USER_COLUMNS = ("username", "name", "email", "auth", "active", "2fa", "codes_left")
 AUDIT_COLUMNS = ("at", "actor", "actor_kind", "origin", "action", "target", "detail")
 # At 80 columns the table folds the kind and OS account into the actor ("shell (op: root)");
 # CSV and JSON carry the full origin ("root from 10.0.0.5").
 AUDIT_TABLE_COLUMNS = ("at", "actor", "action", "target", "detail")
 MAX_AUDIT_LIMIT = 1_000_000
-# A spreadsheet reads a cell starting with one of these as a formula (OWASP: CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -175,9 +170,7 @@ def users_list(args: argparse.Namespace) -> int:
 
     user_filter = UserFilter(two_factor=args.two_factor or "all", status=args.status,
                              auth_source=args.auth, search=args.search)
-    rows = ({"username": u.username, "name": u.display_name, "email": u.email,
-             "auth": u.auth_source, "active": u.active, "2fa": u.two_factor,
-             "codes_left": u.codes_left} for u in _all_users(user_filter))
+    rows = map(user_record, _all_users(user_filter))
     widths = {"username": 18, "name": 16, "email": 20, "auth": 5, "active": 6, "2fa": 5,
               "codes_left": 4}
     _write(rows, USER_COLUMNS, args.format, widths, {"codes_left": "left"})
@@ -190,17 +183,7 @@ def _write(rows: Iterable[dict[str, Any]], columns: tuple[str, ...], fmt: str,
     json.dumps), the table with control characters shown escaped (one line per row)."""
     out = sys.stdout
     if fmt == "csv":
-        # csv quotes a field holding a character of its line terminator: with "\r\n" that
-        # covers a lone CR (which with "\n" went out bare and split the row); rows still end
-        # in "\n".
-        line = io.StringIO()
-        writer = csv.writer(line, lineterminator="\r\n")
-        cells = ([_no_formula(_plain(row[c])) for c in columns] for row in rows)
-        for values in itertools.chain([columns], cells):  # streamed, row by row
-            line.seek(0)
-            line.truncate()
-            writer.writerow(values)
-            out.write(line.getvalue()[:-2] + "\n")
+        out.writelines(csv_lines(columns, rows))  # streamed, row by row
     elif fmt == "json":
         out.write("[")
         for index, row in enumerate(rows):
@@ -211,23 +194,8 @@ def _write(rows: Iterable[dict[str, Any]], columns: tuple[str, ...], fmt: str,
         out.write(" ".join(_cell(headers.get(c, c).upper(), widths[c]) for c in columns)
                   .rstrip() + "\n")
         for row in rows:
-            out.write(" ".join(_cell(visible(_plain(row[c])), widths[c]) for c in columns)
+            out.write(" ".join(_cell(visible(plain(row[c])), widths[c]) for c in columns)
                       .rstrip() + "\n")
-
-
-def _plain(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, datetime):
-        return f"{value:%Y-%m-%d %H:%M:%S}"
-    return str(value)
-
-
-def _no_formula(text: str) -> str:
-    """The cell with a leading ' when a spreadsheet would otherwise run it as a formula."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _cell(text: str, width: int) -> str:
