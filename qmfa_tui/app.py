@@ -65,6 +65,7 @@ class QmfaApp(KeyHolder):
 
     def log_in(self, actor: Actor, *, notice: str | None = None, warning: bool = False) -> None:
         self.drop_keys()  # typed ahead of the main menu: never its hotkeys
+        self.clear_notifications()  # a session starts with its own notices only
         self.session = actor
         self.sub_title = actor.username
         from qmfa_tui.screens.main import MainScreen
@@ -84,6 +85,13 @@ class QmfaApp(KeyHolder):
         self.sub_title = self.SUB_TITLE
         self.switch_mode("login")
         self.remove_mode("main")
+        self.forget_notifications()
+
+    def forget_notifications(self) -> None:
+        """A notice belongs to the session that raised it: clear those shown, and again once
+        the messages already queued (a Notify posted before logging out) are handled."""
+        self.clear_notifications()
+        self.call_later(self.clear_notifications)
 
     def action_my_account(self) -> None:
         from qmfa_tui.screens.user_edit import open_user_edit

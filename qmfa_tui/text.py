@@ -8,7 +8,8 @@ refuse them in names and emails (`forbidden_character`); rows stored before,
 or written by other means, are still shown escaped.
 
 It lives at the bottom of the package (no Textual import) so the screens and
-the command line escape alike; the TUI wraps it in widgets/literal.py.
+the command line escape alike; the TUI wraps it in widgets/literal.py. So does
+`counted`, which makes a count and its noun agree in number.
 """
 
 from __future__ import annotations
@@ -54,3 +55,8 @@ def forbidden_character(text: str) -> str | None:
     """The first character of `text` that `visible` would escape, shown escaped; else None."""
     found = _UNSAFE_SEARCH.search(text)
     return None if found is None else _ESCAPES[ord(found.group())]
+
+
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """``number`` and ``noun`` agreeing: "1 user", "2 users", "1,234 users"."""
+    return f"{number:,} {noun if number == 1 else plural or noun + 's'}"

@@ -104,7 +104,7 @@ async def test_markup_in_the_search_box_is_searched_for_not_parsed(database, fix
         await pilot.press("enter")
         await settle(pilot)
         text = assert_nothing_raw(app)
-        assert "matching '[contractor]': 1 users" in text
+        assert "matching '[contractor]': 1 user ·" in text
         assert " u1 " in text and "Sm [contractor]" in text
 
 

@@ -17,7 +17,7 @@ from qmfa_tui.cli.common import (
     whole_number,
 )
 from qmfa_tui.errors import BadInput, QmfaError
-from qmfa_tui.text import visible
+from qmfa_tui.text import counted, visible
 
 if TYPE_CHECKING:
     from qmfa_tui.app import QmfaApp
@@ -185,10 +185,10 @@ def run_demo(args: argparse.Namespace) -> int:
     opened = open_from_args(args, DEMO_DATABASE, create=True)
     from qmfa_tui.services import demo
 
-    with _progress_bar(f"Creating {args.users:,} demo users") as advance:
+    with _progress_bar(f"Creating {counted(args.users, 'demo user')}") as advance:
         summary = demo.create_demo(args.users, advance)
     verb = "Created" if summary.created else "Reusing"
-    print(f"{verb} the demo database {opened.display_url} ({summary.users:,} users).",
+    print(f"{verb} the demo database {opened.display_url} ({counted(summary.users, 'user')}).",
           file=sys.stderr)
     print(f"Log in as admin / {demo.DEMO_PASSWORD}; `qmfa demo codes admin` prints "
           "the security code.", file=sys.stderr)

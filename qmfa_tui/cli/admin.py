@@ -7,9 +7,6 @@ database and its key anyway), and every change is audited as such.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import itertools
 import json
 import sys
 from collections.abc import Iterable, Iterator
@@ -18,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from qmfa_tui.cli.common import confirm, open_from_args, read_password, whole_number
-from qmfa_tui.text import visible
+from qmfa_tui.csv_export import USER_COLUMNS, csv_lines, plain, user_record
+from qmfa_tui.text import counted, visible
 
 FORMATTER = argparse.RawDescriptionHelpFormatter
-USER_COLUMNS = ("username", "name", "email", "auth", "active", "2fa", "codes_left")
 AUDIT_COLUMNS = ("at", "actor", "actor_kind", "origin", "action", "target", "detail")
 # At 80 columns the table folds the kind and OS account into the actor ("shell (op: root)");
 # CSV and JSON carry the full origin ("root from 10.0.0.5"). The action is never cut (the
@@ -31,8 +28,6 @@ AUDIT_TABLE_COLUMNS = ("at", "actor", "action", "target", "detail")
 AUDIT_TABLE_WIDTHS = {"at": 16, "actor": 16, "action": 22, "target": 10}
 MIN_TABLE_WIDTH = 80
 MAX_AUDIT_LIMIT = 1_000_000
-# A spreadsheet reads a cell starting with one of these as a formula (OWASP: CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -183,9 +178,7 @@ def users_list(args: argparse.Namespace) -> int:
     user_filter = UserFilter(two_factor=args.two_factor or "all", status=args.status,
                              auth_source=args.auth, search=args.search,
                              codes=args.codes or "all")
-    rows = ({"username": u.username, "name": u.display_name, "email": u.email,
-             "auth": u.auth_source, "active": u.active, "2fa": u.two_factor,
-             "codes_left": u.codes_left} for u in _all_users(user_filter))
+    rows = map(user_record, _all_users(user_filter))
     widths = {"username": 18, "name": 16, "email": 20, "auth": 5, "active": 6, "2fa": 5,
               "codes_left": 4}
     _write(rows, USER_COLUMNS, args.format, widths, {"codes_left": "left"})
@@ -198,17 +191,7 @@ def _write(rows: Iterable[dict[str, Any]], columns: tuple[str, ...], fmt: str,
     json.dumps), the table with control characters shown escaped (one line per row)."""
     out = sys.stdout
     if fmt == "csv":
-        # csv quotes a field holding a character of its line terminator: with "\r\n" that
-        # covers a lone CR (which with "\n" went out bare and split the row); rows still end
-        # in "\n".
-        line = io.StringIO()
-        writer = csv.writer(line, lineterminator="\r\n")
-        cells = ([_no_formula(_plain(row[c])) for c in columns] for row in rows)
-        for values in itertools.chain([columns], cells):  # streamed, row by row
-            line.seek(0)
-            line.truncate()
-            writer.writerow(values)
-            out.write(line.getvalue()[:-2] + "\n")
+        out.writelines(csv_lines(columns, rows))  # streamed, row by row
     elif fmt == "json":
         out.write("[")
         for index, row in enumerate(rows):
@@ -219,23 +202,8 @@ def _write(rows: Iterable[dict[str, Any]], columns: tuple[str, ...], fmt: str,
         out.write(" ".join(_cell(headers.get(c, c).upper(), widths[c]) for c in columns)
                   .rstrip() + "\n")
         for row in rows:
-            out.write(" ".join(_cell(visible(_plain(row[c])), widths[c]) for c in columns)
+            out.write(" ".join(_cell(visible(plain(row[c])), widths[c]) for c in columns)
                       .rstrip() + "\n")
-
-
-def _plain(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, datetime):
-        return f"{value:%Y-%m-%d %H:%M:%S}"
-    return str(value)
-
-
-def _no_formula(text: str) -> str:
-    """The cell with a leading ' when a spreadsheet would otherwise run it as a formula."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _cell(text: str, width: int) -> str:
@@ -303,7 +271,7 @@ def users_recovery_codes(args: argparse.Namespace) -> int:
     text = recovery.codes_text(args.user, policy.instance_info().instance_name, codes,
                                clock.utc(clock.now()))
     _write_private(args.txt, text)
-    print(f"Wrote {len(codes)} recovery codes to {args.txt}.", file=sys.stderr)
+    print(f"Wrote {counted(len(codes), 'recovery code')} to {args.txt}.", file=sys.stderr)
     return 0
 
 
@@ -344,8 +312,8 @@ def settings_show(args: argparse.Namespace) -> int:
     print(f"instance:     {visible(info.instance_name)}")
     print(f"deployment:   {info.deployment}")
     print(f"mandatory:    {'on' if info.mandatory else 'off'}")
-    print(f"grace period: {info.grace_period_hours} hours")
-    print(f"without 2FA:  {policy.count_affected()} active local users")
+    print(f"grace period: {counted(info.grace_period_hours, 'hour')}")
+    print(f"without 2FA:  {counted(policy.count_affected(), 'active local user')}")
     if info.demo:
         print("demo:         yes")
     return 0
@@ -359,9 +327,10 @@ def settings_mandatory(args: argparse.Namespace) -> int:
     if enabled:
         affected = policy.count_affected()
         grace = policy.instance_info().grace_period_hours
-        print(f"{affected} active local users have no two-step verification; they will not be "
-              "able to log in until they set it up"
-              + (f" (grace period: {grace} hours)." if grace else "."))
+        have = "has" if affected == 1 else "have"
+        print(f"{counted(affected, 'active local user')} {have} no two-step verification; "
+              "they will not be able to log in until they set it up"
+              + (f" (grace period: {counted(grace, 'hour')})." if grace else "."))
         if not confirm("Make two-step verification mandatory?", args.yes):
             print("Nothing changed.")
             return 1
@@ -375,7 +344,7 @@ def settings_grace_period(args: argparse.Namespace) -> int:
     from qmfa_tui.services import policy
 
     info = policy.set_grace_period(_shell(), args.hours)
-    print(f"Grace period: {info.grace_period_hours} hours.")
+    print(f"Grace period: {counted(info.grace_period_hours, 'hour')}.")
     return 0
 
 
@@ -417,7 +386,7 @@ def _write_wrapped(rows: Iterable[dict[str, Any]], columns: tuple[str, ...],
     out = sys.stdout
     out.write(" ".join(c.upper().ljust(widths[c]) for c in columns).rstrip() + "\n")
     for row in rows:
-        cells = [lines(visible(_plain(row[c])), widths[c]) for c in columns]
+        cells = [lines(visible(plain(row[c])), widths[c]) for c in columns]
         for depth in range(max(map(len, cells))):
             out.write(" ".join((cell[depth] if depth < len(cell) else "").ljust(widths[c])
                                for c, cell in zip(columns, cells, strict=True)).rstrip() + "\n")

@@ -10,7 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Footer, Static
 
 from qmfa_tui.widgets.literal import literal
 
@@ -40,6 +40,7 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Button(self.confirm_label, id="confirm",
                              variant="error" if self.dangerous else "primary")
                 yield Button("Cancel", id="cancel")
+        yield Footer()  # a modal screen's keys, instead of the screen's behind it
 
     @on(Button.Pressed, "#confirm")
     def confirm(self) -> None:

@@ -91,8 +91,9 @@ class MainScreen(Screen[None]):
         self.query_one("#summary", Static).update(literal(text))
 
     @on(OptionList.OptionSelected, "#menu")
-    def choose(self, event: OptionList.OptionSelected) -> None:
-        self.run_action(event.option.id or "")
+    async def choose(self, event: OptionList.OptionSelected) -> None:
+        # Through run_action, so check_action gates Enter and a click as it gates the hotkeys.
+        await self.run_action(event.option.id or "")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "users":

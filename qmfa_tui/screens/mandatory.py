@@ -1,7 +1,9 @@
 """The modal before Mandatory Two-step Authentication is switched on: who it locks out.
 
-"Users" in the sentence opens Customization > Users filtered to exactly those
-users (active, local, 2FA disabled); Escape there comes back to this modal.
+"users" in the sentence opens Customization > Users filtered to exactly those
+users (active, local, 2FA disabled); Escape there comes back to this modal. Export
+CSV saves them to a path the admin chooses; the `qmfa users list` command shown
+prints the same CSV.
 """
 
 from __future__ import annotations
@@ -9,32 +11,61 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Static
+from textual.widgets import Button, DataTable, Footer, Static
 
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.services import directory
-from qmfa_tui.services.directory import AFFECTED_BY_MANDATORY, UserPage
+from qmfa_tui.services.directory import AFFECTED_BY_MANDATORY, UserFilter, UserPage
 from qmfa_tui.services.session import Actor
+from qmfa_tui.text import counted
 from qmfa_tui.widgets.action_link import ActionLink
 from qmfa_tui.widgets.literal import literal_cell
 
 AFFECTED_PAGE = 50
+# Username and Name get up to these widths; Email takes the rest of the table's width.
+USERNAME_WIDTH, NAME_WIDTH, MIN_EMAIL_WIDTH = 16, 22, 16
+
+
+def users_list_command(user_filter: UserFilter) -> str:
+    """The `qmfa users list` command that lists the users of `user_filter` as CSV."""
+    words = ["qmfa", "users", "list"]
+    if user_filter.two_factor != "all":
+        words += ["--2fa", user_filter.two_factor]
+    if user_filter.status != "all":
+        words.append(f"--{user_filter.status}")
+    if user_filter.auth_source:
+        words += ["--auth", user_filter.auth_source]
+    return " ".join([*words, "--format", "csv"])
+
+
+EXPORT_COMMAND = users_list_command(AFFECTED_BY_MANDATORY)
+
+
+def _cell(text: str) -> Text:
+    cell = literal_cell(text)
+    cell.overflow = "ellipsis"  # a cut email ends in "…", not mid-word
+    return cell
 
 
 class MandatoryModal(ModalScreen[bool]):
-    """Dismissed with True to switch mandatory 2FA on, False to leave it off."""
+    """Dismissed with True to switch mandatory 2FA on, False to leave it off.
+
+    Cancel has the focus: Enter pressed out of habit leaves everything as it was.
+    """
 
     CSS_PATH = "mandatory.tcss"
-    AUTO_FOCUS = "#confirm"
+    AUTO_FOCUS = "#cancel"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("u", "open_users", "Users"),
+        Binding("x", "export", "Export CSV"),
         Binding("n", "next_page", "Next page"),
         Binding("p", "previous_page", "Prev page"),
     ]
@@ -60,27 +91,59 @@ class MandatoryModal(ModalScreen[bool]):
             yield Static("Make two-step verification mandatory?", classes="title")
             with Horizontal(id="sentence"):
                 yield Static("Counting", id="count")
-                yield ActionLink("Users", id="users-link")
+                yield ActionLink("users", id="users-link")
                 yield Static(" will not be able to log in", id="rest")
             yield Static("until they set up two-step verification.", id="until")
             yield Static(self._grace_text(), id="grace")
-            table: DataTable[str] = DataTable(id="affected", cursor_type="row")
-            table.add_column("Username", width=20)
-            table.add_column("Name", width=20)
-            table.add_column("Email")
+            table: DataTable[Text] = DataTable(id="affected", cursor_type="row")
             yield table
+            yield Static(Text(f"Export: {EXPORT_COMMAND}"), id="export")
             with Horizontal(id="buttons"):
                 yield Button("Confirm", id="confirm", variant="warning")
+                yield Button("Export CSV…", id="export-csv")
                 yield Button("Cancel", id="cancel")
+        # A modal screen has no footer of its own: the one behind shows the other screen's keys.
+        yield Footer()
 
     def _grace_text(self) -> str:
         if self.grace_period_hours:
-            return (f"Each of them may skip registering for {self.grace_period_hours} hours "
+            return (f"Each may skip registering for {counted(self.grace_period_hours, 'hour')} "
                     "(the grace period); after that, login requires it.")
         return "There is no grace period: their next login requires a device."
 
     def on_mount(self) -> None:
+        self._fit_columns()
         self.load(count=True)
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.height < 24, "-short")  # no blank lines: rows for users
+        self.call_after_refresh(self._fit_columns)
+
+    def _fit_columns(self) -> None:
+        """Username and Name as wide as they may be, Email the rest of the table's width."""
+        table = self.query_one("#affected", DataTable)
+        # The table's width, less the vertical scrollbar and each column's padding (1 + 1).
+        inner = table.size.width - table.styles.scrollbar_size_vertical - 3 * 2
+        if inner <= 0:
+            inner = USERNAME_WIDTH + NAME_WIDTH + MIN_EMAIL_WIDTH
+        username = min(USERNAME_WIDTH, max(8, inner // 5))
+        name = min(NAME_WIDTH, max(8, inner // 4))
+        email = max(MIN_EMAIL_WIDTH, inner - username - name)
+        widths = [column.width for column in table.columns.values()]
+        if widths == [username, name, email]:
+            return
+        table.clear(columns=True)
+        table.add_column("Username", width=username)
+        table.add_column("Name", width=name)
+        table.add_column("Email", width=email)
+        self._show_rows()
+
+    def _show_rows(self) -> None:
+        table = self.query_one("#affected", DataTable)
+        table.clear()
+        for row in self.page.rows if self.page else []:
+            table.add_row(_cell(row.username), _cell(row.display_name), _cell(row.email),
+                          key=row.username)
 
     @work(thread=True, exclusive=True)
     def load(self, *, count: bool, after: str | None = None, before: str | None = None) -> None:
@@ -97,22 +160,32 @@ class MandatoryModal(ModalScreen[bool]):
             self.total = message.total
             self._show_count(message.total)
         self.page = message.page
-        table = self.query_one("#affected", DataTable)
-        table.clear()
-        for row in message.page.rows:
-            table.add_row(literal_cell(row.username), literal_cell(row.display_name),
-                          literal_cell(row.email), key=row.username)
+        self._show_rows()
+        self.refresh_bindings()
 
     def _show_count(self, total: int) -> None:
-        sentence = self.query_one("#sentence")
         if total == 0:
-            sentence.display = False
-            self.query_one("#affected").display = False
+            self.query_one("#sentence").display = False
+            for empty in self.query("#affected, #export, #export-csv"):
+                empty.display = False
             self.query_one("#until", Static).update(
                 "Every active, locally authenticated user already uses two-step "
                 "verification: nobody will be locked out.")
             return
-        self.query_one("#count", Static).update(f"{total:,} active ")
+        # "1 active user", "2 active users": the noun is the link to the Users screen.
+        number, noun = counted(total, "user").split(" ", 1)
+        self.query_one("#count", Static).update(f"{number} active ")
+        self.query_one("#users-link", ActionLink).update(noun)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("open_users", "export"):
+            return bool(self.total)  # hidden until counted, and when nobody is affected
+        if action in ("next_page", "previous_page"):
+            if not self.total or self.page is None:
+                return False
+            more = self.page.has_next if action == "next_page" else self.page.has_previous
+            return True if more else None  # shown, dimmed, on the first or last page
+        return True
 
     def on_mandatory_modal_failed(self, message: Failed) -> None:
         self.notify(message.error.message, severity="error")
@@ -125,6 +198,14 @@ class MandatoryModal(ModalScreen[bool]):
             self.app.push_screen(UsersScreen(
                 self.actor, AFFECTED_BY_MANDATORY,
                 origin="locked out by mandatory 2FA"))
+
+    @on(Button.Pressed, "#export-csv")
+    def action_export(self) -> None:
+        from qmfa_tui.screens.export_users import ExportUsersScreen
+
+        if self.total:
+            self.app.push_screen(ExportUsersScreen(self.actor, AFFECTED_BY_MANDATORY,
+                                                   "users-without-2fa.csv"))
 
     def action_next_page(self) -> None:
         if self.page is not None and self.page.has_next and self.page.rows:

@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Footer, Input, Static
 
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.services import twofactor
@@ -49,6 +49,7 @@ class ResyncScreen(FormModal[ResyncResult | None]):
             with Horizontal(id="buttons"):
                 yield Button("Resync", id="resync", variant="primary")
                 yield Button("Cancel", id="cancel")
+        yield Footer()  # a modal screen's keys, instead of the screen's behind it
 
     def advance(self, focused: Widget | None) -> bool:
         first, second = self.query_one("#first"), self.query_one("#second")

@@ -32,6 +32,7 @@ from qmfa_tui.services import audit, policy
 from qmfa_tui.services.audit import AuditEntry
 from qmfa_tui.services.policy import InstanceInfo
 from qmfa_tui.services.session import Actor
+from qmfa_tui.text import counted
 from qmfa_tui.widgets.action_link import ActionLink
 from qmfa_tui.widgets.literal import literal, literal_cell
 from qmfa_tui.widgets.status_line import StatusLine
@@ -204,7 +205,7 @@ class SettingsScreen(Screen[None]):
         except QmfaError as error:
             self.post_message(self.Failed(error))
             return
-        self.post_message(self.Changed(f"Grace period set to {hours} hours."))
+        self.post_message(self.Changed(f"Grace period set to {counted(hours, 'hour')}."))
 
     def on_settings_screen_changed(self, message: Changed) -> None:
         self.query_one(StatusLine).show_info(message.notice, success=True)

@@ -26,7 +26,7 @@ from qmfa_tui.services import directory
 from qmfa_tui.services.directory import PAGE_SIZE, UserFilter, UserPage
 from qmfa_tui.services.recovery import FEW_LEFT
 from qmfa_tui.services.session import Actor
-from qmfa_tui.text import SAFE_TEXT_PATTERN
+from qmfa_tui.text import SAFE_TEXT_PATTERN, counted
 from qmfa_tui.widgets.cycle_button import CycleButton
 from qmfa_tui.widgets.literal import literal
 from qmfa_tui.widgets.user_table import UserTable
@@ -161,7 +161,7 @@ class UsersScreen(Screen[None]):
         described = self.user_filter.describe()
         if self.origin:
             described = f"{described} ({self.origin})"
-        total = "counting…" if self.total is None else f"{self.total:,} users"
+        total = "counting…" if self.total is None else counted(self.total, "user")
         text = f"{described}: {total}"
         if self.page is not None and self.page.rows:
             first = (self.page_number - 1) * PAGE_SIZE + 1

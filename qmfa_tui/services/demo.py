@@ -29,6 +29,7 @@ from qmfa_tui.storage import (
     sealer,
     translate_errors,
 )
+from qmfa_tui.text import counted
 
 DEMO_PASSWORD = "qmfa-demo"
 BATCH = 500
@@ -115,7 +116,7 @@ def create_demo(total_users: int, progress: Progress | None = None) -> DemoSumma
             if progress is not None:
                 progress(done, len(people))
         InstanceSettings.update(demo=True).where(InstanceSettings.id == 1).execute()
-        audit.record(shell_actor(), "demo.created", detail=f"{len(people)} users")
+        audit.record(shell_actor(), "demo.created", detail=counted(len(people), "user"))
     return DemoSummary(created=True, users=len(people))
 
 

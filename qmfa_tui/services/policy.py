@@ -18,6 +18,7 @@ from qmfa_tui.storage import (
     db,
     translate_errors,
 )
+from qmfa_tui.text import counted
 
 ADMIN = "admin"
 INACTIVE_ACCOUNT = "This account is inactive. Ask an admin to activate it."
@@ -243,7 +244,7 @@ def set_grace_period(actor: Actor, hours: int) -> InstanceInfo:
     with db.atomic():
         if InstanceSettings.update(grace_period_hours=hours).where(
                 InstanceSettings.id == 1, InstanceSettings.grace_period_hours != hours).execute():
-            audit.record(actor, "settings.grace_period", detail=f"{hours} hours")
+            audit.record(actor, "settings.grace_period", detail=counted(hours, "hour"))
     return instance_info()
 
 

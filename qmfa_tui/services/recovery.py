@@ -20,6 +20,7 @@ from qmfa_tui.errors import (
 from qmfa_tui.services import audit, clock, policy, throttle
 from qmfa_tui.services.session import Actor, PendingLogin, issue_actor
 from qmfa_tui.storage import Device, Prepared, RecoveryCode, db, sealer, translate_errors
+from qmfa_tui.text import counted
 
 CODE_COUNT = 8
 # Crockford's base32 alphabet: no i, l, o or u, so nothing reads as another character.
@@ -179,7 +180,7 @@ def reveal_codes(actor: Actor, username: str) -> list[str]:
                     .where(RecoveryCode.device == device.id)
                     .order_by(RecoveryCode.position))
         audit.record(actor, "recovery.revealed", target=target,
-                     detail=f"{len(rows)} codes shown to {actor.username}")
+                     detail=f"{counted(len(rows), 'code')} shown to {actor.username}")
     keys = sealer()
     return [keys.unseal(row.code_sealed, _context(target.id)) for row in rows]
 

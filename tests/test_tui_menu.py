@@ -1,0 +1,70 @@
+"""The main menu: every entry opens its screen with Enter and with a click."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import admin
+from textual.widgets import OptionList
+from tui import SIZE, wait_until
+
+from qmfa_tui.app import QmfaApp
+from qmfa_tui.screens.login import LoginScreen
+from qmfa_tui.screens.main import MainScreen, menu_options
+from qmfa_tui.screens.settings import SettingsScreen
+from qmfa_tui.screens.user_edit import UserEditScreen
+from qmfa_tui.screens.users import UsersScreen
+
+# Each entry of an admin's menu and the screen it lands on (None: logged out).
+ENTRIES = [("users", UsersScreen), ("settings", SettingsScreen),
+           ("my_account", UserEditScreen), ("log_out", LoginScreen)]
+
+
+def landed(app: QmfaApp, expected: type) -> bool:
+    if expected is LoginScreen:
+        return app.session is None and isinstance(app.screen, LoginScreen)
+    return isinstance(app.screen, expected)
+
+
+async def open_menu(pilot) -> OptionList:
+    app = pilot.app
+    app.log_in(admin())
+    await wait_until(pilot, lambda: isinstance(app.screen, MainScreen) and app.is_admin)
+    menu = app.screen.query_one("#menu", OptionList)
+    assert [option.id for option in menu.options] == [entry for entry, _ in ENTRIES]
+    return menu
+
+
+@pytest.mark.parametrize(("entry", "expected"), ENTRIES)
+async def test_enter_on_each_menu_entry_opens_it(database, fixed_clock, entry, expected):
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        menu = await open_menu(pilot)
+        assert app.focused is menu
+        await pilot.press(*["down"] * [e for e, _ in ENTRIES].index(entry))
+        assert menu.highlighted_option is not None and menu.highlighted_option.id == entry
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: landed(app, expected))
+
+
+@pytest.mark.parametrize(("entry", "expected"), ENTRIES)
+async def test_a_click_on_each_menu_entry_opens_it(database, fixed_clock, entry, expected):
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        menu = await open_menu(pilot)
+        index = [e for e, _ in ENTRIES].index(entry)
+        # Options are one line each, inside the list's border and padding.
+        top = menu.region.y + menu.styles.gutter.top
+        await pilot.click(offset=(menu.region.x + 3, top + index))
+        await wait_until(pilot, lambda: landed(app, expected))
+
+
+@pytest.mark.parametrize("size", [SIZE, (60, 20)])
+async def test_the_menu_labels_fit_on_one_line(database, fixed_clock, size):
+    app = QmfaApp(database)
+    async with app.run_test(size=size) as pilot:
+        menu = await open_menu(pilot)
+        inner = menu.content_region.width
+        for option in menu_options(may_manage_users=True, is_admin=True):
+            assert len(str(option.prompt)) <= inner, option.prompt
+        # One line per option: the list is exactly as tall as its entries.
+        assert menu.content_region.height == len(ENTRIES)
