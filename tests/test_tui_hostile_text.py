@@ -27,7 +27,7 @@ from qmfa_tui.services import clock, identity
 from qmfa_tui.services.session import Actor
 from qmfa_tui.storage import Account, AuditEvent, InstanceSettings
 from qmfa_tui.text import forbidden_character, visible
-from qmfa_tui.widgets.user_table import fit
+from qmfa_tui.widgets.user_table import UserTable, fit
 
 CLIPBOARD = "\x1b]52;c;aGk=\x07"  # OSC 52: "set the clipboard to 'hi'"
 RETITLE = "\x1b]2;pwned\x07"  # OSC 2: window title
@@ -68,6 +68,13 @@ def shown(widget: Static) -> str:
     return widget.render().plain  # type: ignore[union-attr]
 
 
+def name_width(app: QmfaApp) -> int:
+    """The Name column's width as the Users table lays it out now."""
+    width = app.screen.query_one("#users", UserTable).width_of("Name")
+    assert width is not None
+    return width
+
+
 def put_row(username: str, *, name: str = "", email: str = "", active: bool = True) -> None:
     """A user stored as it is, past the services' checks."""
     Account.insert(username=username, username_key=identity.username_key(username),
@@ -105,7 +112,7 @@ async def test_markup_in_the_search_box_is_searched_for_not_parsed(database, fix
         await settle(pilot)
         text = assert_nothing_raw(app)
         assert "matching '[contractor]': 1 users" in text
-        assert " u1 " in text and "Sm [contractor]" in text
+        assert " u1 " in text and fit("Sm [contractor]", name_width(app)) in text
 
 
 async def test_the_search_box_takes_no_control_characters(database, fixed_clock):
@@ -140,8 +147,8 @@ async def test_hostile_rows_in_the_users_table_are_one_literal_line_each(databas
         lines = text.splitlines()
         for number, name in enumerate(names):
             row = next(line for line in lines if line.lstrip().startswith(f"u{number} "))
-            assert fit(visible(name), 16) in row
-        assert "Sm [contractor]" in text and "\\x1b]2;pwned\\x07" in text and "a\\nb" in text
+            assert fit(visible(name), name_width(app)) in row
+        assert "Sm [contra" in text and "\\x1b]2;pwn" in text and "a\\nb" in text
         assert " u[/]\\x1b[2J " in text
         assert len(app.screen.query_one("#users").rows) == len(names) + 2
 
@@ -307,7 +314,7 @@ async def visit_every_screen(app: QmfaApp, boss: Actor, tmp_path: Path, name: st
         screen = await open_users(pilot, boss)
         row = next(line for line in assert_nothing_raw(app).splitlines()
                    if line.lstrip().startswith("hostile "))
-        assert fit(visible(name), 16) in row
+        assert fit(visible(name), name_width(app)) in row
         screen._set_filter(search=search)
         await settle(pilot)
         if search.strip():

@@ -12,8 +12,12 @@ from tui import log_in_password, settle, type_into
 
 from qmfa_tui.app import QmfaApp
 from qmfa_tui.screens.register_device import RegisterDeviceScreen
-from qmfa_tui.services import policy
+from qmfa_tui.screens.users import UsersScreen
+from qmfa_tui.services import accounts, demo, policy, twofactor
+from qmfa_tui.services.session import Actor
+from qmfa_tui.text import visible
 from qmfa_tui.widgets.qr_code import QRCode
+from qmfa_tui.widgets.user_table import UserTable, fit
 
 SIZES = [(80, 24), (60, 20)]
 KEY_LINE = re.compile(r"^(Key:)? *[A-Z2-7]{4}( [A-Z2-7]{4})*$")
@@ -100,3 +104,73 @@ async def test_registration_shows_the_qr_code_once_the_terminal_is_large_enough(
         on_screen(app, "#code", "#confirm", "#skip", "#cancel")
         lines = [line.rstrip() for line in str(screen.query_one("#secret").render()).splitlines()]
         assert all(KEY_LINE.match(line) for line in lines), lines
+
+
+@pytest.fixture
+def demo_admin(database, fixed_clock) -> Actor:
+    demo.create_demo(130)
+    code, _ = twofactor.demo_security_code("admin")
+    return twofactor.verify_login_code(accounts.login_password("admin", demo.DEMO_PASSWORD), code)
+
+
+async def open_users(pilot, actor: Actor) -> UsersScreen:
+    pilot.app.log_in(actor)
+    await settle(pilot)
+    await pilot.app.push_screen(UsersScreen(actor))
+    await settle(pilot)
+    return pilot.app.screen
+
+
+ALL_COLUMNS = ["Username", "2FA", "Codes", "Name", "Source", "Active", "Email"]
+
+
+@pytest.mark.parametrize(("size", "headers"), [
+    ((80, 24), ALL_COLUMNS),
+    ((60, 20), ["Username", "2FA", "Codes", "Name", "Email"]),
+    ((40, 20), ["Username", "2FA", "Codes"]),
+])
+async def test_the_users_table_fits_its_columns_to_the_width(database, demo_admin, size,
+                                                             headers):
+    app = QmfaApp(database)
+    async with app.run_test(size=size) as pilot:
+        screen = await open_users(pilot, demo_admin)
+        table = screen.query_one("#users", UserTable)
+        lines = screen_lines(app)
+        region = table.region
+        shown = [line[region.x:region.right] for line in lines[region.y:region.bottom]]
+        assert shown[0].split() == headers
+        widths = {label: table.width_of(label) for label in headers}
+        for row, line in zip(table.rows, shown[1:], strict=False):
+            assert line.startswith(" " + fit(visible(row.username), widths["Username"]))
+        if "Email" in headers:  # the long ones are cut, and say so
+            assert any("…" in line for line in shown[1:])
+        # No horizontal scrolling, no horizontal scrollbar; Right moves nothing.
+        assert not table.show_horizontal_scrollbar and table.max_scroll_x == 0
+        table.focus()
+        await pilot.press("right", "right")
+        assert table.scroll_offset.x == 0
+        # Every row's email is whole or cut with an ellipsis, never silently.
+        if "Email" in headers:
+            email_at = shown[0].index("Email")
+            for row, line in zip(table.rows, shown[1:], strict=False):
+                cell = line[email_at:email_at + widths["Email"]].rstrip()
+                assert cell == visible(row.email) or (
+                    cell.endswith("…") and visible(row.email).startswith(cell[:-1]))
+        if size[0] >= 60:
+            on_screen(app, "#search", "#two-factor", "#status", "#source")
+            assert screen.query_one("#search").region.width >= 20
+
+
+async def test_a_longer_filter_value_moves_the_search_box_below(database, demo_admin):
+    app = QmfaApp(database)
+    async with app.run_test(size=(74, 20)) as pilot:
+        screen = await open_users(pilot, demo_admin)
+        search = screen.query_one("#search")
+        assert search.region.y == screen.query_one("#status").region.y  # one row
+        screen.query_one("#status").focus()
+        await pilot.press("enter")  # Active -> Inactive: a wider control
+        await settle(pilot)
+        assert screen.user_filter.status == "inactive"
+        assert search.region.y == screen.query_one("#status").region.y + 1
+        on_screen(app, "#search", "#two-factor", "#status", "#source")
+        assert search.region.width >= 20

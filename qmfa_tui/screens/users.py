@@ -33,6 +33,7 @@ TWO_FACTOR_OPTIONS = [("All", "all"), ("Enabled", "enabled"), ("Disabled", "disa
 STATUS_OPTIONS = [("Active", "active"), ("Inactive", "inactive"), ("All", "all")]
 SOURCE_OPTIONS = [("All", "any"), ("Local", "local"), ("LDAP", "ldap"), ("SSO", "sso")]
 SEARCH_DELAY = 0.25
+SEARCH_WIDTH = 24  # the least the search box needs beside the filters
 
 
 class UsersScreen(Screen[None]):
@@ -90,6 +91,25 @@ class UsersScreen(Screen[None]):
     def on_mount(self) -> None:
         self.recount()
         self.load_page()
+        self.call_after_refresh(self._fit_filters)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit_filters)
+
+    def on_cycle_button_changed(self) -> None:
+        self._fit_filters()  # a longer value takes more of the row
+
+    def _fit_filters(self) -> None:
+        """The search box below the filters when both do not fit on one row."""
+        filters = self.query_one("#filters")
+        used = 0
+        for button in filters.query(CycleButton):  # as wide as its value, which may be new
+            styles = button.styles
+            width = button.get_content_width(self.size, self.size) + styles.gutter.width
+            if styles.min_width is not None:
+                width = max(width, int(styles.min_width.value))
+            used += width + styles.margin.width
+        self.set_class(used + SEARCH_WIDTH > filters.content_size.width, "-narrow")
 
     def on_screen_resume(self) -> None:
         if self.page is not None and self.page.rows:  # back from User Edit: show changes
