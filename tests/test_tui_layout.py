@@ -8,13 +8,17 @@ import re
 import pytest
 from helpers import PASSWORD, add_user, admin, register
 from textual.widget import Widget
+from textual.widgets import ContentSwitcher, DataTable, Input
 from tui import log_in_password, settle, type_into
 
 from qmfa_tui.app import QmfaApp
+from qmfa_tui.screens.audit_event import AuditEventScreen, event_fields
 from qmfa_tui.screens.register_device import RegisterDeviceScreen
+from qmfa_tui.screens.settings import SettingsScreen
 from qmfa_tui.screens.users import UsersScreen
 from qmfa_tui.services import accounts, demo, policy, twofactor
 from qmfa_tui.services.session import Actor
+from qmfa_tui.storage import AuditEvent
 from qmfa_tui.text import visible
 from qmfa_tui.widgets.qr_code import QRCode
 from qmfa_tui.widgets.user_table import UserTable, fit
@@ -174,3 +178,107 @@ async def test_a_longer_filter_value_moves_the_search_box_below(database, demo_a
         assert search.region.y == screen.query_one("#status").region.y + 1
         on_screen(app, "#search", "#two-factor", "#status", "#source")
         assert search.region.width >= 20
+
+
+async def open_audit_log(pilot, actor: Actor) -> SettingsScreen:
+    pilot.app.log_in(actor)
+    await settle(pilot)
+    await pilot.press("g")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, SettingsScreen)
+    await pilot.click("#tabs", offset=(22, 0))  # the "Audit log" tab
+    await settle(pilot)
+    assert screen.query_one(ContentSwitcher).current == "audit"
+    return screen
+
+
+def table_actions(screen: SettingsScreen) -> list[tuple[str, str]]:
+    table = screen.query_one("#events", DataTable)
+    return [(str(table.get_row_at(i)[2]), str(table.get_row_at(i)[3]))
+            for i in range(table.row_count)]
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_enter_on_an_audit_event_shows_every_field_whole(database, fixed_clock, size):
+    boss = admin()
+    add_user(boss, "bartholomew.longname")
+    detail = "reason: " + "a long [b]detail[/b] that no column holds " * 4 + "\x1b]2;pwned\x07"
+    AuditEvent.update(detail=detail).where(AuditEvent.action == "user.created").execute()
+    app = QmfaApp(database)
+    async with app.run_test(size=size) as pilot:
+        screen = await open_audit_log(pilot, boss)
+        table = screen.query_one("#events", DataTable)
+        row = next(i for i, (action, _) in enumerate(table_actions(screen))
+                   if action == "user.created")
+        table.focus()
+        table.move_cursor(row=row)
+        await pilot.press("enter")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, AuditEventScreen)
+        on_screen(app, "#dialog", "#close")
+        fields = dict(event_fields(modal.event))
+        assert fields["Detail"] == detail and fields["Target"] == "bartholomew.longname"
+        values = [str(value.render()) for value in modal.query(".value")]
+        assert visible(detail) in values and "bartholomew.longname" in values
+        assert "\x1b" not in "".join(screen_lines(app))  # literal: escaped, not sent raw
+        value = next(v for v in modal.query(".value") if str(v.render()) == visible(detail))
+        assert text_in(app, value) == " ".join(visible(detail).split())  # all of it shows
+        assert "esc Close" in screen_lines(app)[-1]
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen
+
+
+async def test_the_audit_filters_narrow_the_list(database, fixed_clock):
+    boss = admin()
+    add_user(boss, "alice")
+    fixed_clock.advance(2 * 86400)  # 2027-01-17
+    add_user(boss, "bob")
+    app = QmfaApp(database)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_audit_log(pilot, boss)
+        everything = table_actions(screen)
+        assert ("user.created", "alice") in everything and ("user.created", "bob") in everything
+
+        async def apply(selector: str, text: str) -> None:
+            await type_into(pilot, selector, text)
+            await settle(pilot)
+
+        await apply("#audit-user", "ALICE")  # by or about alice, spelt in any case
+        assert table_actions(screen) == [("login.succeeded", "alice"),
+                                         ("user.created", "alice")]
+        await apply("#audit-action", "user.created")
+        assert table_actions(screen) == [("user.created", "alice")]
+        await apply("#audit-user", "")
+        assert table_actions(screen) == [("user.created", "bob"), ("user.created", "alice")]
+        await apply("#audit-since", "2027-01-16")
+        assert table_actions(screen) == [("user.created", "bob")]
+        await apply("#audit-since", "2027-13-45")  # not a date: says so, the list stays
+        assert "Enter the date as YYYY-MM-DD" in text_in(app, screen.query_one("#audit-help"))
+        assert table_actions(screen) == [("user.created", "bob")]
+        await apply("#audit-action", "no.such_action")
+        await apply("#audit-since", "")
+        assert table_actions(screen) == []
+        assert "No events match" in text_in(app, screen.query_one("#audit-help"))
+
+
+async def test_the_action_filter_completes_actions_seen_in_the_log(database, fixed_clock):
+    boss = admin()
+    add_user(boss, "alice")
+    app = QmfaApp(database)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_audit_log(pilot, boss)
+        field = screen.query_one("#audit-action", Input)
+        field.focus()
+        await pilot.press(*"user.c")
+        await settle(pilot)
+        await pilot.press("right", "enter")  # Right takes the suggestion
+        await settle(pilot)
+        assert field.value == "user.created"
+        assert table_actions(screen) == [("user.created", "alice")]
+        user = screen.query_one("#audit-user", Input)
+        user.focus()
+        await pilot.press(*"penny")  # n and p are the paging keys, not in a field
+        assert user.value == "penny" and screen.audit_offset == 0
