@@ -172,8 +172,8 @@ async def test_user_edit_shows_a_hostile_user_literally_and_runs_no_action(
         await settle(pilot)
         profile = app.screen.query_one("#profile", Static)
         assert shown(profile).splitlines()[1:3] == [
-            "Name:        [@click=app.quit]x[/]",
-            f"Email:       [@click=app.screenshot('x.svg','{tmp_path}')]shot[/]"]
+            "Name:         [@click=app.quit]x[/]",
+            f"Email:        [@click=app.screenshot('x.svg','{tmp_path}')]shot[/]"]
         assert_nothing_raw(app)
         # Where the markup's link text would be: column 13 of the Name and Email lines.
         await pilot.click(profile, offset=(13, 1))
@@ -326,8 +326,8 @@ async def visit_every_screen(app: QmfaApp, boss: Actor, tmp_path: Path, name: st
         await pilot.click("#tabs", offset=(2, 0))
         await settle(pilot)
         profile = app.screen.query_one("#profile", Static)
-        assert f"Name:        {visible(name) or '-'}\n" in shown(profile)
-        assert f"Email:       {visible(email) or '-'}\n" in shown(profile)
+        assert f"Name:         {visible(name) or '-'}\n" in shown(profile)
+        assert f"Email:        {visible(email) or '-'}\n" in shown(profile)
         assert_nothing_raw(app)
         await pilot.click(profile, offset=(13, 1))
         await pilot.click(profile, offset=(13, 2))

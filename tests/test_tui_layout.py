@@ -282,3 +282,20 @@ async def test_the_action_filter_completes_actions_seen_in_the_log(database, fix
         user.focus()
         await pilot.press(*"penny")  # n and p are the paging keys, not in a field
         assert user.value == "penny" and screen.audit_offset == 0
+
+
+async def test_the_profile_tab_lines_up_its_labels_and_the_hint_names_the_key(database,
+                                                                              fixed_clock):
+    boss = admin()
+    app = QmfaApp(database)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.log_in(boss)
+        await settle(pilot)
+        await pilot.press("a")  # My Account
+        await settle(pilot)
+        assert "Press Enter on the toggle (or click it) to register" in " ".join(
+            " ".join(screen_lines(app)).split())
+        lines = str(app.screen.query_one("#profile").render()).splitlines()
+        assert lines[5].startswith("Users module:")
+        starts = {len(line) - len(line.split(":", 1)[1].lstrip()) for line in lines}
+        assert len(starts) == 1, lines  # every value starts in one column
