@@ -7,13 +7,16 @@ import re
 
 import pytest
 from helpers import PASSWORD, add_user, admin, register
+from textual.geometry import Region
 from textual.widget import Widget
-from textual.widgets import ContentSwitcher, DataTable, Input
+from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Input
 from tui import log_in_password, settle, type_into
 
 from qmfa_tui.app import QmfaApp
 from qmfa_tui.screens.audit_event import AuditEventScreen, event_fields
+from qmfa_tui.screens.recovery_code import RecoveryCodeScreen
 from qmfa_tui.screens.register_device import RegisterDeviceScreen
+from qmfa_tui.screens.security_code import SecurityCodeScreen
 from qmfa_tui.screens.settings import SettingsScreen
 from qmfa_tui.screens.users import UsersScreen
 from qmfa_tui.services import accounts, demo, policy, twofactor
@@ -40,11 +43,21 @@ def text_in(app: QmfaApp, widget: Widget) -> str:
     return " ".join(" ".join(row[region.x:region.right].split()) for row in rows).strip()
 
 
+def usable(app: QmfaApp) -> Region:
+    """The screen between its Header and its Footer."""
+    region = app.screen.region
+    top = max((h.region.bottom for h in app.screen.query(Header)), default=region.y)
+    bottom = min((f.region.y for f in app.screen.query(Footer)), default=region.bottom)
+    return Region(region.x, top, region.width, bottom - top)
+
+
 def on_screen(app: QmfaApp, *selectors: str) -> None:
+    """Each widget shows whole, neither under the Header or Footer nor off the screen."""
+    area = usable(app)
     for selector in selectors:
         widget = app.screen.query_one(selector)
         assert widget.display and widget.region.area, selector
-        assert app.screen.region.contains_region(widget.region), (selector, widget.region)
+        assert area.contains_region(widget.region), (selector, widget.region, area)
 
 
 async def registration_during_login(database, fixed_clock, size) -> QmfaApp:
@@ -299,3 +312,21 @@ async def test_the_profile_tab_lines_up_its_labels_and_the_hint_names_the_key(da
         assert lines[5].startswith("Users module:")
         starts = {len(line) - len(line.split(":", 1)[1].lstrip()) for line in lines}
         assert len(starts) == 1, lines  # every value starts in one column
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_login_steps_fit_whole(database, fixed_clock, size):
+    boss = admin()
+    register(boss, fixed_clock)
+    app = QmfaApp(database)
+    async with app.run_test(size=size) as pilot:
+        on_screen(app, "#form", "#username", "#password", "#submit", "#status")
+        await log_in_password(pilot, "admin", PASSWORD)
+        assert isinstance(app.screen, SecurityCodeScreen)
+        await type_into(pilot, "#code", "123")
+        on_screen(app, "#form", "#code", "#submit", "#status")
+        assert text_in(app, app.screen.query_one("#status")) == "A security code is 6 digits."
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert isinstance(app.screen, RecoveryCodeScreen)
+        on_screen(app, "#form", "#code", "#submit", "#status")
