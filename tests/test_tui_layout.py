@@ -191,6 +191,10 @@ async def test_a_longer_filter_value_moves_the_search_box_below(database, demo_a
         assert search.region.y == screen.query_one("#status").region.y + 1
         on_screen(app, "#search", "#two-factor", "#status", "#source")
         assert search.region.width >= 20
+        await pilot.resize_terminal(100, 20)  # room again: one row
+        await settle(pilot)
+        assert search.region.y == screen.query_one("#status").region.y
+        assert search.region.width >= 20
 
 
 async def open_audit_log(pilot, actor: Actor) -> SettingsScreen:

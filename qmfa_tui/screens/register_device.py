@@ -36,6 +36,7 @@ CHROME_ROWS = 2
 SIDE_COLUMNS = 36
 SIDE_ROWS = 19
 KEY_LABEL = "Key:     "
+SCAN_PROMPT = "Scan the QR code with your authenticator app, or type the key into it."
 GROUPS_PER_LINE = 4
 
 
@@ -104,8 +105,7 @@ class RegisterDeviceScreen(FormScreen[bool]):
                 with VerticalScroll(id="info", can_focus=False):
                     if self.during_login:
                         yield Static(self._required_text(), classes="required")
-                    yield Static("Scan the QR code with your authenticator app, or type "
-                                 "the key into it.", id="prompt")
+                    yield Static(SCAN_PROMPT, id="prompt")
                     yield Static("", id="account")
                     yield Static("", id="secret")
                 with Vertical(id="form"):
@@ -151,8 +151,7 @@ class RegisterDeviceScreen(FormScreen[bool]):
             if qr.lines is not shown:
                 qr.lines = shown
                 qr.refresh(layout=True)
-            prompt.update("Scan the QR code with your authenticator app, or type the key "
-                          "into it.")
+            prompt.update(SCAN_PROMPT)
             side_width = width - len(shown[0]) - 1
         else:
             smallest = self._qr_variants[-1]
@@ -183,11 +182,12 @@ class RegisterDeviceScreen(FormScreen[bool]):
             self.post_message(self.Refused(error))
 
     async def on_register_device_screen_offered(self, message: Offered) -> None:
-        registration = self.registration = message.registration
+        registration = message.registration
+        qr = QRCode(registration.uri, id="qr")
         # A long account name makes a larger code: a thinner quiet zone may still fit.
-        self._qr_variants = [half_block_lines(registration.uri, quiet_zone=zone)
-                             for zone in (4, 2)]
-        await self.query_one("#qr-box").mount(QRCode(registration.uri, id="qr"))
+        self._qr_variants = [qr.lines, half_block_lines(registration.uri, quiet_zone=2)]
+        await self.query_one("#qr-box").mount(qr)
+        self.registration = registration  # from now on a resize lays the QR code out
         self.query_one("#account", Static).update(Content.assemble(
             "Account: ", literal(registration.username), "\nIssuer:  ", twofactor.ISSUER))
         self._fit()
