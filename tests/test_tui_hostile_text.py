@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Input, Static
 from tui import SIZE, settle
 
 from qmfa_tui.app import QmfaApp
+from qmfa_tui.screens.audit_event import AuditEventScreen
 from qmfa_tui.screens.confirm import ConfirmScreen
 from qmfa_tui.screens.mandatory import MandatoryModal
 from qmfa_tui.screens.settings import SettingsScreen
@@ -176,8 +177,8 @@ async def test_user_edit_shows_a_hostile_user_literally_and_runs_no_action(
             f"Email:        [@click=app.screenshot('x.svg','{tmp_path}')]shot[/]"]
         assert_nothing_raw(app)
         # Where the markup's link text would be: column 13 of the Name and Email lines.
-        await pilot.click(profile, offset=(13, 1))
-        await pilot.click(profile, offset=(13, 2))
+        await pilot.click(profile, offset=(14, 1))  # on the name and the email
+        await pilot.click(profile, offset=(14, 2))
         await settle(pilot)
         assert_still_running(app, tmp_path)
         assert isinstance(app.screen, UserEditScreen)
@@ -329,8 +330,8 @@ async def visit_every_screen(app: QmfaApp, boss: Actor, tmp_path: Path, name: st
         assert f"Name:         {visible(name) or '-'}\n" in shown(profile)
         assert f"Email:        {visible(email) or '-'}\n" in shown(profile)
         assert_nothing_raw(app)
-        await pilot.click(profile, offset=(13, 1))
-        await pilot.click(profile, offset=(13, 2))
+        await pilot.click(profile, offset=(14, 1))  # on the name and the email
+        await pilot.click(profile, offset=(14, 2))
         await settle(pilot)
         assert isinstance(app.screen, UserEditScreen)
         await pilot.press("escape", "escape")
@@ -347,6 +348,15 @@ async def visit_every_screen(app: QmfaApp, boss: Actor, tmp_path: Path, name: st
         events = app.screen.query_one("#events", DataTable)
         assert str(events.get_row_at(0)[4]) == visible(detail)
         assert_nothing_raw(app)
+        events.focus()
+        await pilot.press("enter")  # the whole event
+        await settle(pilot)
+        assert isinstance(app.screen, AuditEventScreen)
+        values = [str(value.render()) for value in app.screen.query(".value")]
+        assert (visible(detail) or "-") in values
+        assert_nothing_raw(app)
+        await pilot.press("escape")
+        await settle(pilot)
         app.notify(f"{name} {email}")
         await settle(pilot)
         assert_nothing_raw(app)
