@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Input, Static
 from tui import SIZE, settle
 
 from qmfa_tui.app import QmfaApp
+from qmfa_tui.screens.audit_event import AuditEventScreen
 from qmfa_tui.screens.confirm import ConfirmScreen
 from qmfa_tui.screens.mandatory import MandatoryModal
 from qmfa_tui.screens.settings import SettingsScreen
@@ -27,7 +28,7 @@ from qmfa_tui.services import clock, identity
 from qmfa_tui.services.session import Actor
 from qmfa_tui.storage import Account, AuditEvent, InstanceSettings
 from qmfa_tui.text import forbidden_character, visible
-from qmfa_tui.widgets.user_table import fit
+from qmfa_tui.widgets.user_table import UserTable, fit
 
 CLIPBOARD = "\x1b]52;c;aGk=\x07"  # OSC 52: "set the clipboard to 'hi'"
 RETITLE = "\x1b]2;pwned\x07"  # OSC 2: window title
@@ -68,6 +69,13 @@ def shown(widget: Static) -> str:
     return widget.render().plain  # type: ignore[union-attr]
 
 
+def name_width(app: QmfaApp) -> int:
+    """The Name column's width as the Users table lays it out now."""
+    width = app.screen.query_one("#users", UserTable).width_of("Name")
+    assert width is not None
+    return width
+
+
 def put_row(username: str, *, name: str = "", email: str = "", active: bool = True) -> None:
     """A user stored as it is, past the services' checks."""
     Account.insert(username=username, username_key=identity.username_key(username),
@@ -105,7 +113,7 @@ async def test_markup_in_the_search_box_is_searched_for_not_parsed(database, fix
         await settle(pilot)
         text = assert_nothing_raw(app)
         assert "matching '[contractor]': 1 user ·" in text
-        assert " u1 " in text and "Sm [contractor]" in text
+        assert " u1 " in text and fit("Sm [contractor]", name_width(app)) in text
 
 
 async def test_the_search_box_takes_no_control_characters(database, fixed_clock):
@@ -140,8 +148,8 @@ async def test_hostile_rows_in_the_users_table_are_one_literal_line_each(databas
         lines = text.splitlines()
         for number, name in enumerate(names):
             row = next(line for line in lines if line.lstrip().startswith(f"u{number} "))
-            assert fit(visible(name), 16) in row
-        assert "Sm [contractor]" in text and "\\x1b]2;pwned\\x07" in text and "a\\nb" in text
+            assert fit(visible(name), name_width(app)) in row
+        assert "Sm [contra" in text and "\\x1b]2;pwn" in text and "a\\nb" in text
         assert " u[/]\\x1b[2J " in text
         assert len(app.screen.query_one("#users").rows) == len(names) + 2
 
@@ -165,12 +173,12 @@ async def test_user_edit_shows_a_hostile_user_literally_and_runs_no_action(
         await settle(pilot)
         profile = app.screen.query_one("#profile", Static)
         assert shown(profile).splitlines()[1:3] == [
-            "Name:        [@click=app.quit]x[/]",
-            f"Email:       [@click=app.screenshot('x.svg','{tmp_path}')]shot[/]"]
+            "Name:         [@click=app.quit]x[/]",
+            f"Email:        [@click=app.screenshot('x.svg','{tmp_path}')]shot[/]"]
         assert_nothing_raw(app)
         # Where the markup's link text would be: column 13 of the Name and Email lines.
-        await pilot.click(profile, offset=(13, 1))
-        await pilot.click(profile, offset=(13, 2))
+        await pilot.click(profile, offset=(14, 1))  # on the name and the email
+        await pilot.click(profile, offset=(14, 2))
         await settle(pilot)
         assert_still_running(app, tmp_path)
         assert isinstance(app.screen, UserEditScreen)
@@ -307,7 +315,7 @@ async def visit_every_screen(app: QmfaApp, boss: Actor, tmp_path: Path, name: st
         screen = await open_users(pilot, boss)
         row = next(line for line in assert_nothing_raw(app).splitlines()
                    if line.lstrip().startswith("hostile "))
-        assert fit(visible(name), 16) in row
+        assert fit(visible(name), name_width(app)) in row
         screen._set_filter(search=search)
         await settle(pilot)
         if search.strip():
@@ -319,11 +327,11 @@ async def visit_every_screen(app: QmfaApp, boss: Actor, tmp_path: Path, name: st
         await pilot.click("#tabs", offset=(2, 0))
         await settle(pilot)
         profile = app.screen.query_one("#profile", Static)
-        assert f"Name:        {visible(name) or '-'}\n" in shown(profile)
-        assert f"Email:       {visible(email) or '-'}\n" in shown(profile)
+        assert f"Name:         {visible(name) or '-'}\n" in shown(profile)
+        assert f"Email:        {visible(email) or '-'}\n" in shown(profile)
         assert_nothing_raw(app)
-        await pilot.click(profile, offset=(13, 1))
-        await pilot.click(profile, offset=(13, 2))
+        await pilot.click(profile, offset=(14, 1))  # on the name and the email
+        await pilot.click(profile, offset=(14, 2))
         await settle(pilot)
         assert isinstance(app.screen, UserEditScreen)
         await pilot.press("escape", "escape")
@@ -340,6 +348,15 @@ async def visit_every_screen(app: QmfaApp, boss: Actor, tmp_path: Path, name: st
         events = app.screen.query_one("#events", DataTable)
         assert str(events.get_row_at(0)[4]) == visible(detail)
         assert_nothing_raw(app)
+        events.focus()
+        await pilot.press("enter")  # the whole event
+        await settle(pilot)
+        assert isinstance(app.screen, AuditEventScreen)
+        values = [str(value.render()) for value in app.screen.query(".value")]
+        assert (visible(detail) or "-") in values
+        assert_nothing_raw(app)
+        await pilot.press("escape")
+        await settle(pilot)
         app.notify(f"{name} {email}")
         await settle(pilot)
         assert_nothing_raw(app)

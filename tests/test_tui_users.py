@@ -161,7 +161,8 @@ async def test_admin_removes_a_device_and_the_table_row_follows(database, fixed_
         await pilot.press("down", "enter")
         await settle(pilot)
         assert isinstance(app.screen, UserEditScreen) and app.screen.username == "alice"
-        assert "Click the toggle to show remove/resync options." in screen_text(app)
+        assert ("Press Enter on the toggle (or click it) to show remove/resync options."
+                in screen_text(app))
         assert not app.screen.query("#remove")
         await pilot.click("#two-factor")
         await settle(pilot)
@@ -288,7 +289,7 @@ async def test_the_table_moves_scrolls_and_opens_with_the_keyboard(database, dem
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_users(pilot, demo_admin)
         table = screen.query_one("#users")
-        assert table.render_line(0).text.split()[:3] == ["Username", "Name", "2FA"]
+        assert table.render_line(0).text.split()[:3] == ["Username", "2FA", "Codes"]
         await pilot.press("end")
         await settle(pilot)
         last = table.rows[-1]
@@ -361,15 +362,15 @@ async def test_profile_tab_by_key_and_by_click(database, fixed_clock):
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
         await open_user_edit_as(pilot, boss, "alice")
-        assert "Name:        Alice Anders" not in screen_text(app)  # Security comes first
+        assert "Name:         Alice Anders" not in screen_text(app)  # Security comes first
         await pilot.press("shift+tab", "left")
         await pilot.pause()
-        assert "Name:        Alice Anders" in screen_text(app)
+        assert "Name:         Alice Anders" in screen_text(app)
         assert not app.screen.query_one("#security").display
         await pilot.click("#tabs", offset=(12, 0))  # " Profile  Security ": on Security
         await pilot.pause()
         assert app.screen.query_one("#security").display
-        assert "Name:        Alice Anders" not in screen_text(app)
+        assert "Name:         Alice Anders" not in screen_text(app)
 
 
 async def test_opening_a_user_one_may_not_see_says_why(database, fixed_clock):

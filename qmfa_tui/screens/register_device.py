@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -25,16 +25,42 @@ from qmfa_tui.services import twofactor
 from qmfa_tui.services.session import Actor, PendingLogin
 from qmfa_tui.services.twofactor import Enrollment, PendingRegistration
 from qmfa_tui.widgets.literal import literal
-from qmfa_tui.widgets.qr_code import QRCode
+from qmfa_tui.widgets.qr_code import QRCode, half_block_lines
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.type_ahead import FormScreen
 
-# Rows left for the QR code at 80x24 once the header and footer are drawn.
-QR_ROWS = 22
+# The header and the footer take a row each.
+CHROME_ROWS = 2
+# The form beside the QR code needs this many columns (the buttons on one row, the key's
+# lines of four groups) and rows (the form and the key, with the words around them).
+SIDE_COLUMNS = 36
+SIDE_ROWS = 19
+KEY_LABEL = "Key:     "
+SCAN_PROMPT = "Scan the QR code with your authenticator app, or type the key into it."
+GROUPS_PER_LINE = 4
+
+
+def key_lines(secret_groups: str, width: int) -> list[str]:
+    """The key for typing by hand: four groups a line, fewer when ``width`` is narrow,
+    and never a group split across lines."""
+    groups = secret_groups.split()
+    indent = " " * len(KEY_LABEL)
+    per_line = GROUPS_PER_LINE
+    while per_line > 1 and len(indent) + 5 * per_line - 1 > width:
+        per_line -= 1
+    rows = [" ".join(groups[i:i + per_line]) for i in range(0, len(groups), per_line)]
+    if len(indent) + len(rows[0]) > width:  # not even one group beside the label
+        return ["Key:", *rows]
+    return [KEY_LABEL + rows[0], *(indent + row for row in rows[1:])]
 
 
 class RegisterDeviceScreen(FormScreen[bool]):
-    """Dismissed with True once a device is confirmed (from My Account)."""
+    """Dismissed with True once a device is confirmed (from My Account).
+
+    The code field, the buttons and the message under them always stay on screen;
+    the QR code shows only where it fits whole (a cut one does not scan), else the
+    screen says how large a terminal it needs and the key is there to type.
+    """
 
     CSS_PATH = "register_device.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
@@ -55,6 +81,7 @@ class RegisterDeviceScreen(FormScreen[bool]):
         super().__init__()
         self.who = who
         self.registration: PendingRegistration | None = None
+        self._qr_variants: list[list[str]] = []  # the standard quiet zone, then a thinner one
 
     @property
     def during_login(self) -> bool:
@@ -72,28 +99,80 @@ class RegisterDeviceScreen(FormScreen[bool]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with VerticalScroll(id="body"), Horizontal(id="layout"):
+        with Horizontal(id="layout"):
             yield Vertical(id="qr-box")
             with Vertical(id="side"):
-                if self.during_login:
-                    yield Static(self._required_text(), classes="required")
-                yield Static("Scan the QR code with your authenticator app, or type "
-                             "the key into it.", classes="prompt")
-                yield Static("", id="account")
-                yield Static("", id="secret")
-                yield Input(id="code", placeholder="6-digit code from the app",
-                            max_length=16, disabled=True)
-                with Horizontal(id="buttons"):
-                    yield Button("Confirm", id="confirm", variant="primary", disabled=True)
-                    if self.grace_deadline is not None:
-                        yield Button("Skip for now", id="skip")
-                    yield Button("Cancel", id="cancel")
-                yield StatusLine(id="status")
+                with VerticalScroll(id="info", can_focus=False):
+                    if self.during_login:
+                        yield Static(self._required_text(), classes="required")
+                    yield Static(SCAN_PROMPT, id="prompt")
+                    yield Static("", id="account")
+                    yield Static("", id="secret")
+                with Vertical(id="form"):
+                    yield Input(id="code", placeholder="6-digit code from the app",
+                                max_length=16, disabled=True)
+                    with Horizontal(id="buttons"):
+                        yield Button("Confirm", id="confirm", variant="primary",
+                                     disabled=True, compact=True)
+                        if self.grace_deadline is not None:
+                            yield Button("Skip for now", id="skip", compact=True)
+                        yield Button("Cancel", id="cancel", compact=True)
+                    yield StatusLine(id="status")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(StatusLine).show_info("Preparing a new secret…")
+        self._show_status("Preparing a new secret…")
         self.offer()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit()
+
+    def _show_status(self, message: str | QmfaError, *, error: bool = False) -> None:
+        status = self.query_one(StatusLine)
+        if error:
+            status.show_error(message)
+        else:
+            status.show_info(message if isinstance(message, str) else message.message)
+        self.call_after_refresh(self._fit_info)  # the message may take another line
+
+    def _fit(self) -> None:
+        """Show the QR code beside the form if it fits whole; lay the key out to the width."""
+        if self.registration is None or not self.is_mounted:
+            return
+        width, rows = self.size.width, self.size.height - CHROME_ROWS
+        shown = next((lines for lines in self._qr_variants
+                      if len(lines[0]) + 1 + SIDE_COLUMNS <= width
+                      and max(len(lines), SIDE_ROWS) <= rows), None)
+        box = self.query_one("#qr-box")
+        box.display = shown is not None
+        prompt = self.query_one("#prompt", Static)
+        if shown is not None:
+            qr = self.query_one(QRCode)
+            if qr.lines is not shown:
+                qr.lines = shown
+                qr.refresh(layout=True)
+            prompt.update(SCAN_PROMPT)
+            side_width = width - len(shown[0]) - 1
+        else:
+            smallest = self._qr_variants[-1]
+            needed = (len(smallest[0]) + 1 + SIDE_COLUMNS,
+                      max(len(smallest), SIDE_ROWS) + CHROME_ROWS)
+            prompt.update(f"Make the terminal at least {needed[0]}x{needed[1]} to scan the "
+                          "QR code, or type the key into your authenticator app.")
+            side_width = width
+        self.query_one("#secret", Static).update(Content("\n".join(
+            key_lines(self.registration.secret_groups, side_width - 2))))  # the side's padding
+        self.call_after_refresh(self._fit_info)
+
+    def _fit_info(self) -> None:
+        """The words above the form get the rows the form leaves (and scroll in them)."""
+        if not self.is_mounted:
+            return
+        form = self.query_one("#form")
+        room = max(1, self.size.height - CHROME_ROWS - form.outer_size.height)
+        info = self.query_one("#info")
+        if info.styles.max_height is None or info.styles.max_height.value != room:
+            info.styles.max_height = room
 
     @work(thread=True, exclusive=True)
     def offer(self) -> None:
@@ -103,17 +182,16 @@ class RegisterDeviceScreen(FormScreen[bool]):
             self.post_message(self.Refused(error))
 
     async def on_register_device_screen_offered(self, message: Offered) -> None:
-        registration = self.registration = message.registration
+        registration = message.registration
         qr = QRCode(registration.uri, id="qr")
-        if len(qr.lines) > QR_ROWS:  # a long account name: a thinner quiet zone, then scroll
-            qr = QRCode(registration.uri, quiet_zone=2, id="qr")
+        # A long account name makes a larger code: a thinner quiet zone may still fit.
+        self._qr_variants = [qr.lines, half_block_lines(registration.uri, quiet_zone=2)]
         await self.query_one("#qr-box").mount(qr)
+        self.registration = registration  # from now on a resize lays the QR code out
         self.query_one("#account", Static).update(Content.assemble(
             "Account: ", literal(registration.username), "\nIssuer:  ", twofactor.ISSUER))
-        groups = registration.secret_groups.split()
-        self.query_one("#secret", Static).update(Content(
-            "Key:\n" + "\n".join(" ".join(groups[i:i + 4]) for i in range(0, len(groups), 4))))
-        self.query_one(StatusLine).clear()
+        self._fit()
+        self._show_status("")
         for widget in self.query("#code, #confirm"):
             widget.disabled = False
         self.receive_typed_ahead(self.query_one("#code"))
@@ -131,7 +209,7 @@ class RegisterDeviceScreen(FormScreen[bool]):
         if self.registration is None or not code.strip():
             self.keys.drop_keys()
             if self.registration is not None:
-                self.query_one(StatusLine).show_error("Enter the code your app shows now.")
+                self._show_status("Enter the code your app shows now.", error=True)
             return
         self.keys.hold_keys()  # typed during the check: not for the recovery codes' hotkeys
         self._set_busy(True)
@@ -169,7 +247,7 @@ class RegisterDeviceScreen(FormScreen[bool]):
         field.value = ""
         if self.registration is not None:
             self.move_to(field)
-        self.query_one(StatusLine).show_error(message.error)
+        self._show_status(message.error, error=True)
 
     def _set_busy(self, busy: bool) -> None:
         for widget in self.query("#code, #confirm"):

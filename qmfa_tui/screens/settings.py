@@ -7,8 +7,10 @@ Two-step Authentication, grace period) and, in its own tab, the audit log.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -16,6 +18,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
+from textual.suggester import Suggester
 from textual.widgets import (
     Button,
     ContentSwitcher,
@@ -32,13 +35,48 @@ from qmfa_tui.services import audit, policy
 from qmfa_tui.services.audit import AuditEntry
 from qmfa_tui.services.policy import InstanceInfo
 from qmfa_tui.services.session import Actor
-from qmfa_tui.text import counted
+from qmfa_tui.text import SAFE_TEXT_PATTERN, counted
 from qmfa_tui.widgets.action_link import ActionLink
 from qmfa_tui.widgets.literal import literal, literal_cell
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.tab_strip import TabStrip
 
 AUDIT_PAGE = 100
+AUDIT_HELP = "Newest first. n/p: older/newer. Enter: the whole event."
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    username: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+
+
+def parse_since(text: str) -> datetime | None:
+    """``2027-01-15`` or ``2027-01-15 08:00`` (UTC) as the stored form, naive UTC."""
+    text = text.strip()
+    if not text:
+        return None
+    when = datetime.fromisoformat(text)  # ValueError when it is not a date
+    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
+
+
+def cut_cell(text: str) -> Text:
+    """A literal cell that ends in an ellipsis when its column is narrower."""
+    cell = literal_cell(text)
+    cell.overflow = "ellipsis"
+    return cell
+
+
+class SeenActions(Suggester):
+    """Completes an action name from those seen in the log so far (Right accepts)."""
+
+    def __init__(self, seen: set[str]) -> None:
+        super().__init__(use_cache=False, case_sensitive=False)
+        self.seen = seen
+
+    async def get_suggestion(self, value: str) -> str | None:
+        return next((action for action in sorted(self.seen) if action.startswith(value)), None)
 
 
 class SettingsScreen(Screen[None]):
@@ -58,6 +96,7 @@ class SettingsScreen(Screen[None]):
     class EventsLoaded(Message):
         offset: int
         events: list[AuditEntry]
+        audit_filter: AuditFilter
 
     @dataclass
     class Changed(Message):
@@ -72,6 +111,9 @@ class SettingsScreen(Screen[None]):
         self.actor = actor
         self.instance: InstanceInfo | None = None
         self.audit_offset = 0
+        self.audit_filter = AuditFilter()
+        self.events: list[AuditEntry] = []  # the page in the table, row by row
+        self.seen_actions: set[str] = set()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -95,7 +137,16 @@ class SettingsScreen(Screen[None]):
                     yield Button("Save", id="save-grace", compact=True)
                 yield StatusLine(id="status")
             with Vertical(id="audit"):
-                yield Static("Newest first. n: older, p: newer.", id="audit-help")
+                with Horizontal(id="audit-filters"):
+                    # Enter applies; an empty field does not filter.
+                    yield Input(placeholder="User", id="audit-user", compact=True,
+                                restrict=SAFE_TEXT_PATTERN)
+                    yield Input(placeholder="Action", id="audit-action", compact=True,
+                                restrict=SAFE_TEXT_PATTERN,
+                                suggester=SeenActions(self.seen_actions))
+                    yield Input(placeholder="Since YYYY-MM-DD", id="audit-since",
+                                compact=True, restrict=r"[0-9: T+-]*", max_length=25)
+                yield StatusLine(id="audit-help")
                 table: DataTable[str] = DataTable(id="events", cursor_type="row")
                 # An operator command's Actor reads "shell (op: root)" (a person may be
                 # named "shell"); Origin, with the SSH client, comes last: the detail of
@@ -222,22 +273,53 @@ class SettingsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="audit")
     def load_events(self, offset: int) -> None:
+        wanted = self.audit_filter
         try:
-            events = audit.list_events(self.actor, limit=AUDIT_PAGE, offset=offset)
-            self.post_message(self.EventsLoaded(offset, events))
+            events = audit.list_events(self.actor, since=wanted.since, username=wanted.username,
+                                       action=wanted.action, limit=AUDIT_PAGE, offset=offset)
+            self.post_message(self.EventsLoaded(offset, events, wanted))
         except QmfaError as error:
             self.post_message(self.Failed(error))
 
     def on_settings_screen_events_loaded(self, message: EventsLoaded) -> None:
+        if message.audit_filter != self.audit_filter:
+            return  # an answer to filters since changed
         if message.offset and not message.events:
             return  # past the oldest event: stay on the last page
         self.audit_offset = message.offset
+        self.events = message.events
+        self.seen_actions.update(event.action for event in message.events)
         table = self.query_one("#events", DataTable)
         table.clear()
         for event in message.events:
-            table.add_row(f"{event.at:%Y-%m-%d %H:%M}", literal_cell(event.actor_short),
-                          literal_cell(event.action), literal_cell(event.target or ""),
-                          literal_cell(event.detail), literal_cell(event.origin))
+            table.add_row(f"{event.at:%Y-%m-%d %H:%M}", cut_cell(event.actor_short),
+                          cut_cell(event.action), cut_cell(event.target or ""),
+                          cut_cell(event.detail), cut_cell(event.origin))
+        help_line = self.query_one("#audit-help", StatusLine)
+        if message.events or message.audit_filter == AuditFilter():
+            help_line.show_info(AUDIT_HELP)
+        else:
+            help_line.show_info("No events match these filters.")
+
+    @on(Input.Submitted, "#audit-user, #audit-action, #audit-since")
+    def filter_events(self) -> None:
+        text = {field: self.query_one(f"#audit-{field}", Input).value.strip()
+                for field in ("user", "action", "since")}
+        try:
+            since = parse_since(text["since"])
+        except ValueError:
+            self.query_one("#audit-help", StatusLine).show_error(
+                "Enter the date as YYYY-MM-DD (or YYYY-MM-DD HH:MM, UTC).")
+            return
+        self.audit_filter = AuditFilter(text["user"] or None, text["action"] or None, since)
+        self.load_events(0)
+
+    @on(DataTable.RowSelected, "#events")
+    def open_event(self, event: DataTable.RowSelected) -> None:
+        from qmfa_tui.screens.audit_event import AuditEventScreen
+
+        if 0 <= event.cursor_row < len(self.events):
+            self.app.push_screen(AuditEventScreen(self.events[event.cursor_row]))
 
     def action_next_events(self) -> None:
         self.load_events(self.audit_offset + AUDIT_PAGE)

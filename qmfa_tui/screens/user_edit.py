@@ -134,7 +134,7 @@ class SecurityPanel(Vertical):
         if user.two_factor:
             if self.refusal is not None:
                 return "Two-step verification is on."
-            return "Click the toggle to show remove/resync options."
+            return "Press Enter on the toggle (or click it) to show remove/resync options."
         if user.registration_deadline is not None:
             required = (f"Required on this instance: register before "
                         f"{user.registration_deadline:%Y-%m-%d %H:%M} UTC.")
@@ -143,7 +143,8 @@ class SecurityPanel(Vertical):
         else:
             required = "Optional on this instance."
         if self.is_self:
-            return f"{required} Click the toggle to register your authenticator app."
+            return (f"{required} Press Enter on the toggle (or click it) to register your "
+                    "authenticator app.")
         return f"{required} Only {user.username} can register their own device."
 
     async def reveal(self, codes: list[str]) -> None:
@@ -233,15 +234,18 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
 
     def _details(self) -> Content:
         user = self.user
-        return Content(  # each stored string escaped: its newline would pass for ours
-            f"Username:    {visible(user.username)}\n"
-            f"Name:        {visible(user.display_name) or '-'}\n"
-            f"Email:       {visible(user.email) or '-'}\n"
-            f"Auth source: {visible(user.auth_source)}\n"
-            f"Role:        {visible(user.role)}\n"
-            f"Users module: {'yes' if user.users_module else 'no'}\n"
-            f"Status:      {'active' if user.active else 'inactive'}\n"
-            f"Created:     {user.created_at:%Y-%m-%d %H:%M} UTC")
+        fields = [  # each stored string escaped: its newline would pass for ours
+            ("Username", visible(user.username)),
+            ("Name", visible(user.display_name) or "-"),
+            ("Email", visible(user.email) or "-"),
+            ("Auth source", visible(user.auth_source)),
+            ("Role", visible(user.role)),
+            ("Users module", "yes" if user.users_module else "no"),
+            ("Status", "active" if user.active else "inactive"),
+            ("Created", f"{user.created_at:%Y-%m-%d %H:%M} UTC"),
+        ]
+        width = max(len(label) for label, _ in fields) + 2
+        return Content("\n".join(f"{label + ':':<{width}}{value}" for label, value in fields))
 
     @work(thread=True, exclusive=True, group="load")
     def load(self) -> None:

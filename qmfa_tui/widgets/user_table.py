@@ -4,6 +4,11 @@ A DataTable costs ~50 ms to refill and redraw with a page of 50 users; these
 rows are plain text cells, so drawing them is a few string joins per line.
 Segments go to the terminal as they are (no markup is read, and no control
 character is stripped either), so a cell's text is escaped (`visible`) first.
+
+The columns fit the widget's width, with no horizontal scrolling: each has a
+least and a preferred width; a narrow table first drops the columns that matter
+least (Source, Active, Email, Name), then the rest share the room, a cut cell
+ending in an ellipsis. Username, 2FA and Codes come first and always show.
 """
 
 from __future__ import annotations
@@ -24,21 +29,55 @@ from textual.strip import Strip
 from qmfa_tui.services.directory import UserRow
 from qmfa_tui.text import visible
 
-# (label, width); the last column takes what is left.
-COLUMNS: tuple[tuple[str, int], ...] = (("Username", 18), ("Name", 16), ("2FA", 8),
-                                        ("Codes", 5), ("Source", 6), ("Active", 6),
-                                        ("Email", 40))
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    least: int  # narrower than this, the column goes instead
+    preferred: int
+    drop_order: int  # 0: never dropped; higher goes first
+
+
+# In the order shown; Email, the last, takes what is left.
+COLUMNS: tuple[Column, ...] = (
+    Column("Username", 12, 18, 0), Column("2FA", 8, 8, 0), Column("Codes", 5, 5, 0),
+    Column("Name", 10, 16, 1), Column("Source", 6, 6, 4), Column("Active", 6, 6, 3),
+    Column("Email", 12, 40, 2))
+CODES = 2  # the column drawn in the warning colour when few codes are left
+# Extra room goes first to the username, then to a name of 12, then to the email.
+GROWTH: tuple[tuple[int, int], ...] = ((0, 18), (3, 12), (6, 40), (3, 16))
 
 
 def cells(row: UserRow) -> tuple[str, ...]:
     codes = "-" if row.codes_left is None else f"{row.codes_left}/8"
-    return (visible(row.username), visible(row.display_name),
-            "Enabled" if row.two_factor else "Disabled", codes, visible(row.auth_source),
-            "yes" if row.active else "no", visible(row.email))
+    return (visible(row.username), "Enabled" if row.two_factor else "Disabled", codes,
+            visible(row.display_name), visible(row.auth_source), "yes" if row.active else "no",
+            visible(row.email))
 
 
 def fit(text: str, width: int) -> str:
     return text.ljust(width) if len(text) <= width else text[:width - 1] + "…"
+
+
+def column_widths(width: int) -> list[tuple[int, int]]:
+    """(column index, width) of the columns shown in ``width`` cells, in order.
+
+    A line is a leading space, then each cell followed by a space.
+    """
+    shown = list(range(len(COLUMNS)))
+    while (sum(COLUMNS[i].least + 1 for i in shown) + 1 > width
+           and any(COLUMNS[i].drop_order for i in shown)):
+        shown.remove(max(shown, key=lambda i: COLUMNS[i].drop_order))
+    widths = {i: COLUMNS[i].least for i in shown}
+    room = width - 1 - sum(w + 1 for w in widths.values())
+    for column, target in GROWTH:
+        if room <= 0:
+            break
+        if column in widths and widths[column] < target:
+            grow = min(room, target - widths[column])
+            widths[column] += grow
+            room -= grow
+    return [(i, widths[i]) for i in shown]
 
 
 class UserTable(ScrollView, can_focus=True):
@@ -46,6 +85,8 @@ class UserTable(ScrollView, can_focus=True):
     UserTable {
         height: 1fr;
         background: $surface;
+        overflow-x: hidden;
+        scrollbar-size-vertical: 1;
     }
     UserTable > .user-table--header {
         text-style: bold;
@@ -72,8 +113,6 @@ class UserTable(ScrollView, can_focus=True):
         Binding("pagedown", "move(10)", "Page down", show=False),
         Binding("home", "move(-1000000)", "First", show=False),
         Binding("end", "move(1000000)", "Last", show=False),
-        Binding("left", "scroll_left", "Scroll left", show=False),
-        Binding("right", "scroll_right", "Scroll right", show=False),
         Binding("enter", "open", "Open user"),
     ]
 
@@ -93,11 +132,15 @@ class UserTable(ScrollView, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.rows: list[UserRow] = []
-        self._line_width = sum(width for _, width in COLUMNS) + len(COLUMNS) + 1
+        self._cells: list[tuple[str, ...]] = []
+        self._layout_width = -1
+        self._layout: list[tuple[int, int]] = []
+        self._header = ""
 
     def set_rows(self, rows: list[UserRow]) -> None:
         self.rows = rows
-        self.virtual_size = Size(self._line_width, len(rows) + 1)
+        self._cells = [cells(row) for row in rows]
+        self.virtual_size = Size(0, len(rows) + 1)  # the columns fit: no horizontal scroll
         self.cursor_row = min(self.cursor_row, max(0, len(rows) - 1))
         self.refresh()
 
@@ -125,28 +168,41 @@ class UserTable(ScrollView, can_focus=True):
                 self.action_open()
             self.cursor_row = row
 
+    def columns(self) -> list[tuple[int, int]]:
+        """(column index, width) of the columns shown at the current width."""
+        width = self.size.width
+        if width != self._layout_width:
+            self._layout_width, self._layout = width, column_widths(width)
+            self._header = " " + "".join(fit(COLUMNS[i].label, w) + " " for i, w in self._layout)
+        return self._layout
+
+    def width_of(self, label: str) -> int | None:
+        """The width of the column ``label`` at the current width; None when not shown."""
+        return next((w for i, w in self.columns() if COLUMNS[i].label == label), None)
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
+        layout = self.columns()
         base = self.rich_style
         if y == 0:
-            text = " " + " ".join(fit(label, w) for label, w in COLUMNS)
             style = base + self.get_component_rich_style("user-table--header")
-            return self._clip([Segment(text, style)], width, style)
+            return self._clip([Segment(self._header, style)], width, style)
         index = y - 1 + self.scroll_offset.y
         if index >= len(self.rows):
             return Strip.blank(width, base)
-        row = self.rows[index]
+        values = self._cells[index]
         style = base + (self.get_component_rich_style("user-table--cursor")
                         if index == self.cursor_row else Style())
-        values = cells(row)
-        segments = [Segment(" ", style)]
-        for column, ((_, column_width), value) in enumerate(zip(COLUMNS, values, strict=True)):
-            cell_style = style
-            if column == 3 and row.few_codes_left:
-                cell_style = style + self.get_component_rich_style("user-table--few-codes")
-            segments.append(Segment(fit(value, column_width) + " ", cell_style))
+        if self.rows[index].few_codes_left:
+            few = style + self.get_component_rich_style("user-table--few-codes")
+            segments = [Segment(" ", style)]
+            for column, column_width in layout:
+                segments.append(Segment(fit(values[column], column_width) + " ",
+                                        few if column == CODES else style))
+        else:  # one segment for the line
+            segments = [Segment(" " + "".join(fit(values[column], column_width) + " "
+                                              for column, column_width in layout), style)]
         return self._clip(segments, width, style)
 
     def _clip(self, segments: list[Segment], width: int, style: Style) -> Strip:
-        scroll_x = self.scroll_offset.x
-        return Strip(segments).crop(scroll_x, scroll_x + width).extend_cell_length(width, style)
+        return Strip(segments).crop(0, width).extend_cell_length(width, style)

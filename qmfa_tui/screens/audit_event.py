@@ -1,0 +1,58 @@
+"""One audit event, every field whole: the log's table cuts Target and Detail at 80 columns."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Footer, Static
+
+from qmfa_tui.services.audit import AuditEntry
+from qmfa_tui.widgets.literal import literal
+
+
+def event_fields(event: AuditEntry) -> list[tuple[str, str]]:
+    """(label, value) for each field, as stored; the actor with the SSH address too."""
+    kind = "operator command" if event.by_operator else "person"
+    return [
+        ("When", f"{event.at:%Y-%m-%d %H:%M:%S} UTC"),
+        ("Actor", event.actor_label),
+        ("Kind", kind),
+        ("Action", event.action),
+        ("Target", event.target or "-"),
+        ("Origin", event.origin or "-"),
+        ("Detail", event.detail or "-"),
+    ]
+
+
+class AuditEventScreen(ModalScreen[None]):
+    """Scrolls with the arrow keys when the event is taller than the terminal."""
+
+    CSS_PATH = "audit_event.tcss"
+    AUTO_FOCUS = "#dialog"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,enter", "close", "Close"),
+    ]
+
+    def __init__(self, event: AuditEntry) -> None:
+        super().__init__()
+        self.event = event
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="dialog"):
+            yield Static("Audit event", classes="title")
+            for label, value in event_fields(self.event):
+                with Horizontal(classes="field"):
+                    yield Static(f"{label}:", classes="label")
+                    # literal: a stored string is never read as markup
+                    yield Static(literal(value), classes="value")
+            yield Button("Close", id="close", compact=True)
+        yield Footer()
+
+    @on(Button.Pressed, "#close")
+    def action_close(self) -> None:
+        self.dismiss(None)
