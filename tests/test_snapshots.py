@@ -62,6 +62,7 @@ def steady(monkeypatch: pytest.MonkeyPatch, fixed_clock: FakeClock) -> None:
     monkeypatch.setattr(pyotp, "random_base32", lambda *args, **kwargs: SECRET)
     monkeypatch.setattr(recovery, "generate_codes", lambda count=8: CODES[:count])
     monkeypatch.setattr(audit, "operator_origin", lambda: "root")
+    monkeypatch.delenv("NO_COLOR", raising=False)  # read by each App: a grey picture
 
 
 async def still(pilot: Pilot) -> None:
@@ -85,6 +86,7 @@ def picture(snap_compare: Compare, database: OpenDatabase, steps: Steps,
     """Run the app at 80x24 through ``steps``; compare the screen with the kept picture."""
     app = QmfaApp(database, downloads_dir=DOWNLOADS)
     app.animation_level = "none"
+    app.theme = "textual-dark"  # whatever TEXTUAL_THEME says where the tests run
 
     async def run_before(pilot: Pilot) -> None:
         await steps(pilot)
