@@ -230,6 +230,20 @@ def test_register_device_from_my_account(snap_compare, database, fixed_clock):
     assert picture(snap_compare, database, steps, RegisterDeviceScreen)
 
 
+def test_register_device_wrong_code(snap_compare, database, fixed_clock):
+    """The refusal wraps inside the form, under the buttons, with nothing cut off."""
+    boss = admin()
+    wrong = "000000" if code_at(SECRET, fixed_clock.t) != "000000" else "111111"
+
+    async def steps(pilot: Pilot) -> None:
+        await registering(pilot, boss)
+        await type_into(pilot, "#code", wrong)
+        await wait_until(pilot, lambda: pilot.app.screen.query_one("#status").has_class(
+            "-error"))
+
+    assert picture(snap_compare, database, steps, RegisterDeviceScreen)
+
+
 def test_recovery_codes_after_registration(snap_compare, database, fixed_clock):
     boss = admin()
 
