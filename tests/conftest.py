@@ -45,7 +45,7 @@ def fixed_clock() -> Iterator[FakeClock]:
 # Set by .ci/run (which starts a throw-away PostgreSQL); see the README to run it locally.
 POSTGRES_URL = os.environ.get("QMFA_TEST_POSTGRES_URL")
 # Modules about SQLite files or driving screens and subprocesses run on SQLite only.
-SQLITE_ONLY = ("test_storage", "test_tui_", "test_cli", "test_rfc_vectors")
+SQLITE_ONLY = ("test_storage", "test_tui_", "test_cli", "test_rfc_vectors", "test_snapshots")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
