@@ -335,3 +335,39 @@ async def test_the_login_steps_fit_whole(database, fixed_clock, size):
         await settle(pilot)
         assert isinstance(app.screen, RecoveryCodeScreen)
         on_screen(app, "#form", "#code", "#submit", "#status")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+async def test_the_recovery_codes_row_and_copy_stay_whole(database, fixed_clock, size):
+    boss = admin()
+    register(boss, fixed_clock)
+    app = QmfaApp(database)
+    async with app.run_test(size=size) as pilot:
+        app.log_in(boss)
+        await settle(pilot)
+        await pilot.press("a")  # My Account
+        await settle(pilot)
+        on_screen(app, "#codes-left", "#show-codes", "#download-codes")
+        await pilot.click("#show-codes")
+        await settle(pilot)
+        on_screen(app, "#codes", "#copy-codes")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+async def test_the_no_codes_left_message_fits_the_recovery_step(database, fixed_clock, size):
+    from helpers import start_login
+
+    from qmfa_tui.services import recovery
+
+    boss = admin()
+    device = register(boss, fixed_clock)
+    for code in device.codes:
+        recovery.login_with_recovery_code(start_login("admin"), code)
+    app = QmfaApp(database)
+    async with app.run_test(size=size) as pilot:
+        await log_in_password(pilot, "admin", PASSWORD)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        await type_into(pilot, "#code", device.codes[0])
+        assert "No recovery codes left" in text_in(app, app.screen.query_one("#status"))
+        on_screen(app, "#form", "#code", "#submit", "#status")

@@ -118,9 +118,10 @@ class SecurityPanel(Vertical):
             yield self._codes_shown(self.codes)
 
     @staticmethod
-    def _codes_shown(codes: list[str]) -> Horizontal:
+    def _codes_shown(codes: list[str]) -> Vertical:
+        """The codes, four to a line, and Copy under them (beside them it left 60 columns)."""
         rows = (codes[:4], codes[4:])
-        return Horizontal(
+        return Vertical(
             Static(Content("\n").join(literal("   ".join(row)) for row in rows if row),
                    id="codes"),
             Button("Copy", id="copy-codes", compact=True),
