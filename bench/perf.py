@@ -51,23 +51,24 @@ asyncio.run(main())
 
 BARE = STARTUP.format(
     imports="from textual.app import App\nfrom textual.widgets import DataTable, Footer, Header\n"
-            "class Bare(App):\n    def compose(self):\n        yield Header()\n"
-            "        yield DataTable()\n        yield Footer()\n",
-    make_app="Bare()")
+    "class Bare(App):\n    def compose(self):\n        yield Header()\n"
+    "        yield DataTable()\n        yield Footer()\n",
+    make_app="Bare()",
+)
 
 
 def qmfa_startup(url: str) -> str:
     """What `qmfa --database URL` runs, from parsing its arguments to the login screen."""
     return STARTUP.format(
         imports="from qmfa_tui import cli\n",
-        make_app=f"cli.prepare_app(cli.build_parser().parse_args(['--database', {url!r}]))")
+        make_app=f"cli.prepare_app(cli.build_parser().parse_args(['--database', {url!r}]))",
+    )
 
 
 def cold_start(program: str) -> float:
     """Wall time from spawning a fresh interpreter to its first painted screen, in ms."""
     start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     process.stdout.readline()
     elapsed = (time.perf_counter() - start) * 1000
@@ -84,12 +85,14 @@ def median_ms(action: Callable[[], object], runs: int) -> float:
     return statistics.median(times)
 
 
-def row(label: str, value: float, baseline: float | None, goal: str, ok: bool,
-        unit: str = "ms") -> None:
+def row(
+    label: str, value: float, baseline: float | None, goal: str, ok: bool, unit: str = "ms"
+) -> None:
     base = f"{baseline:9.1f} {unit}" if baseline is not None else " " * 12
     ratio = f"{value / baseline:5.2f}x" if baseline else "      "
-    print(f"  {label:<40} {value:9.1f} {unit} {base} {ratio}  {goal:<12} "
-          f"{'ok' if ok else 'MISSED'}")
+    print(
+        f"  {label:<40} {value:9.1f} {unit} {base} {ratio}  {goal:<12} {'ok' if ok else 'MISSED'}"
+    )
 
 
 def code_checks(runs: int) -> tuple[float, float, float]:
@@ -161,8 +164,10 @@ def main() -> None:
     url = args.database or f"sqlite:///{Path(tempfile.mkdtemp()) / 'perf.db'}"
     database = storage.open_database(url)
     summary = demo.create_demo(args.users)
-    print(f"{summary.users:,} users ({database.display_url}); medians of {args.runs}; "
-          f"{sys.platform}, Python {sys.version.split()[0]}\n")
+    print(
+        f"{summary.users:,} users ({database.display_url}); medians of {args.runs}; "
+        f"{sys.platform}, Python {sys.version.split()[0]}\n"
+    )
     print(f"  {'':<40} {'qmfa':>12} {'baseline':>12} {'ratio':>6}  {'goal':<12}")
 
     storage.close_database()
@@ -174,25 +179,40 @@ def main() -> None:
         qmfa_times.append(cold_start(qmfa_startup(url)))
         bare_times.append(cold_start(BARE))
     qmfa_start, bare_start = statistics.median(qmfa_times), statistics.median(bare_times)
-    row("cold start to the login screen", qmfa_start, bare_start, "<= 1.25x",
-        qmfa_start <= 1.25 * bare_start)
+    row(
+        "cold start to the login screen",
+        qmfa_start,
+        bare_start,
+        "<= 1.25x",
+        qmfa_start <= 1.25 * bare_start,
+    )
     storage.open_database(url)
 
     results = asyncio.run(users_screen.measure(storage.current(), shell_actor(), args.runs))
-    rows = [(r[0], r[1], r[2]) for r in storage.db.execute_sql(
-        "SELECT username, display_name, email FROM account").fetchall()]
+    rows = [
+        (r[0], r[1], r[2])
+        for r in storage.db.execute_sql(
+            "SELECT username, display_name, email FROM account"
+        ).fetchall()
+    ]
     everything = asyncio.run(full_table_fill(rows))
     for label in users_screen.ACTIONS:
         if not results[label]:
             continue
         value = statistics.median(max(v) for v in results[label])
-        row(f"Users screen: {label}", value, everything if label == "open" else None,
-            "<= 100 ms", value <= 100)
+        row(
+            f"Users screen: {label}",
+            value,
+            everything if label == "open" else None,
+            "<= 100 ms",
+            value <= 100,
+        )
     print(f"  {'(baseline: all rows in one plain DataTable)':<40}")
 
     count = median_ms(policy.count_affected, args.runs * 3)
-    raw_sql = ("SELECT count(*) FROM account WHERE active AND auth_source = 'local' "
-               "AND NOT two_factor")
+    raw_sql = (
+        "SELECT count(*) FROM account WHERE active AND auth_source = 'local' AND NOT two_factor"
+    )
     raw = median_ms(lambda: storage.db.execute_sql(raw_sql).fetchone(), args.runs * 3)
     row("mandatory modal: count affected users", count, raw, "<= 20 ms", count <= 20)
     print(f"  {'(baseline: the same count in raw SQL)':<40}")
@@ -204,12 +224,11 @@ def main() -> None:
     row("argon2id password step (deliberate cost)", argon, None, "-", True)
 
     bare = users_screen.peak_rss_mib([sys.executable, "-c", users_screen.BARE_APP])
-    login = users_screen.peak_rss_mib([sys.executable, "-c", users_screen.QMFA_APP, url,
-                                       "login"])
-    peak = users_screen.peak_rss_mib([sys.executable, "-c", users_screen.QMFA_APP, url,
-                                      "users"])
-    row("peak memory, 100k Users screen open", peak, bare, "<= 1.5x", peak <= 1.5 * bare,
-        unit="MiB")
+    login = users_screen.peak_rss_mib([sys.executable, "-c", users_screen.QMFA_APP, url, "login"])
+    peak = users_screen.peak_rss_mib([sys.executable, "-c", users_screen.QMFA_APP, url, "users"])
+    row(
+        "peak memory, 100k Users screen open", peak, bare, "<= 1.5x", peak <= 1.5 * bare, unit="MiB"
+    )
     print(f"  {'(baseline: a bare Textual app)':<40}")
     row("  the same, over qmfa at its login screen", peak, login, "-", True, unit="MiB")
     print(f"\nwhole run: {time.perf_counter() - began:.0f} s")

@@ -69,8 +69,7 @@ def prepare(url: str) -> dict[str, tuple[str, list[str]]]:
         accounts.create_user(shell, name, password=PASSWORD)
         actor = accounts.login_password(name, PASSWORD).actor
         pending = twofactor.begin_registration(actor)
-        enrolled = twofactor.confirm_registration(actor, pending,
-                                                  pyotp.TOTP(pending.secret).now())
+        enrolled = twofactor.confirm_registration(actor, pending, pyotp.TOTP(pending.secret).now())
         users[name] = (pending.secret, enrolled.recovery_codes)
     storage.close_database()
     return users
@@ -93,9 +92,13 @@ def race(url: str, kind: str, rounds: int, users: dict[str, tuple[str, list[str]
         if kind == "recovery":
             code = codes[(number // len(names)) % len(codes)]
         else:
-            last, drift = (storage.Device.select(storage.Device.last_step, storage.Device.drift)
-                           .join(storage.Account).where(storage.Account.username == name)
-                           .tuples().get())
+            last, drift = (
+                storage.Device.select(storage.Device.last_step, storage.Device.drift)
+                .join(storage.Account)
+                .where(storage.Account.username == name)
+                .tuples()
+                .get()
+            )
             # The step the phone shows now, or the next unused one if that was used already.
             step = max(last + 1, int(time.time()) // 30 + drift)
             code = pyotp.TOTP(secret).generate_otp(step)
@@ -122,10 +125,12 @@ def run(label: str, url: str, rounds: int) -> None:
     for kind in ("recovery", "totp"):
         began = time.perf_counter()
         tally = race(url, kind, rounds if kind == "totp" else min(rounds, USERS * 8), users)
-        print(f"{label:<10} {kind:<9} rounds {tally['rounds']:>5}  one winner "
-              f"{tally['one winner']:>5}  double-spends {tally['double-spends']}  "
-              f"no winner {tally['no winner']}  crashes {tally['crashes']}  "
-              f"({time.perf_counter() - began:.1f} s)")
+        print(
+            f"{label:<10} {kind:<9} rounds {tally['rounds']:>5}  one winner "
+            f"{tally['one winner']:>5}  double-spends {tally['double-spends']}  "
+            f"no winner {tally['no winner']}  crashes {tally['crashes']}  "
+            f"({time.perf_counter() - began:.1f} s)"
+        )
 
 
 def empty_postgres(url: str) -> None:

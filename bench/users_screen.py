@@ -110,15 +110,19 @@ async def open_user(screen: TimedUsersScreen, username: str) -> tuple[float, flo
 
 async def until_painted(screen: TimedUsersScreen, page: int = 0, count: int = 0) -> None:
     """Wait for a drawing made after the answers to those requests reached the screen."""
-    while not (screen.shown_page >= page and screen.shown_count >= count
-               and screen.painted_at > screen.answered_at):
+    while not (
+        screen.shown_page >= page
+        and screen.shown_count >= count
+        and screen.painted_at > screen.answered_at
+    ):
         screen.painted.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(screen.painted.wait(), 0.05)
 
 
-async def act(screen: TimedUsersScreen, do: Callable[[], object], *,
-              counts: bool) -> tuple[float, float]:
+async def act(
+    screen: TimedUsersScreen, do: Callable[[], object], *, counts: bool
+) -> tuple[float, float]:
     """Run ``do`` (what a key or a click runs); ms until the rows, and the count, are drawn."""
     await asyncio.sleep(THINK_TIME)  # a person reads the screen before the next key
     page, count = screen.page_request + 1, screen.count_request + (1 if counts else 0)
@@ -130,12 +134,12 @@ async def act(screen: TimedUsersScreen, do: Callable[[], object], *,
     return rows, (time.perf_counter() - start) * 1000
 
 
-ACTIONS = ("open", "filter", "next page", "previous page", "open a user", "show codes",
-           "search")
+ACTIONS = ("open", "filter", "next page", "previous page", "open a user", "show codes", "search")
 
 
-async def measure(database: storage.OpenDatabase, actor: Actor,
-                  runs: int) -> dict[str, list[tuple[float, float]]]:
+async def measure(
+    database: storage.OpenDatabase, actor: Actor, runs: int
+) -> dict[str, list[tuple[float, float]]]:
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in ACTIONS}
     app = QmfaApp(database)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -143,15 +147,18 @@ async def measure(database: storage.OpenDatabase, actor: Actor,
         await pilot.pause()
         for run in range(runs):
             screen = TimedUsersScreen(actor)
-            results["open"].append(await act(screen, lambda s=screen: app.push_screen(s),
-                                              counts=True))
+            results["open"].append(
+                await act(screen, lambda s=screen: app.push_screen(s), counts=True)
+            )
             select = screen.query_one("#two-factor", CycleButton)
             value = ("enabled", "disabled")[run % 2]
             results["filter"].append(
-                await act(screen, lambda v=value, s=select: setattr(s, "value", v), counts=True))
+                await act(screen, lambda v=value, s=select: setattr(s, "value", v), counts=True)
+            )
             results["next page"].append(await act(screen, screen.action_next_page, counts=False))
             results["previous page"].append(
-                await act(screen, screen.action_previous_page, counts=False))
+                await act(screen, screen.action_previous_page, counts=False)
+            )
             assert screen.page is not None
             rows = screen.page.rows
             opened, shown = await open_user(screen, rows[run % len(rows)].username)
@@ -160,7 +167,8 @@ async def measure(database: storage.OpenDatabase, actor: Actor,
                 results["show codes"].append((shown, shown))
             text = ("sato", "zzzz")[run % 2]
             results["search"].append(
-                await act(screen, lambda t=text, s=screen: s._set_filter(search=t), counts=True))
+                await act(screen, lambda t=text, s=screen: s._set_filter(search=t), counts=True)
+            )
             app.pop_screen()
             await pilot.pause()
     return results
@@ -175,7 +183,9 @@ def peak():
 """
 exec(PEAK)
 
-BARE_APP = PEAK + """
+BARE_APP = (
+    PEAK
+    + """
 import asyncio
 from textual.app import App
 from textual.widgets import DataTable, Footer, Header
@@ -193,6 +203,7 @@ async def main():
 asyncio.run(main())
 print(peak())
 """
+)
 
 
 def peak_rss_mib(command: list[str]) -> float:
@@ -218,7 +229,9 @@ async def login_screen_memory(app: QmfaApp) -> None:
 # What `qmfa --database URL` loads (the command's own path, see cli.prepare_app), then
 # the Users screen ("users") or nothing more ("login"). No password step: argon2id's
 # 64 MiB are its deliberate cost.
-QMFA_APP = PEAK + f"""
+QMFA_APP = (
+    PEAK
+    + f"""
 import asyncio, sys
 from qmfa_tui import cli
 app = cli.prepare_app(cli.build_parser().parse_args(["--database", sys.argv[1]]))
@@ -227,6 +240,7 @@ import users_screen
 asyncio.run(getattr(users_screen, sys.argv[2] + "_screen_memory")(app))
 print(peak())
 """
+)
 
 
 def main() -> None:
@@ -242,11 +256,15 @@ def main() -> None:
     start = time.perf_counter()
     summary = demo.create_demo(args.users)
     made = "made" if summary.created else "reused"
-    print(f"demo database {made}: {summary.users:,} users in "
-          f"{time.perf_counter() - start:.1f} s ({database.display_url})")
+    print(
+        f"demo database {made}: {summary.users:,} users in "
+        f"{time.perf_counter() - start:.1f} s ({database.display_url})"
+    )
     results = asyncio.run(measure(database, demo_admin(), args.runs))
-    print(f"\nUsers screen, {summary.users:,} users, 80x24 headless, median of {args.runs} "
-          f"(ms until drawn; goal {GOAL_MS:.0f} ms):")
+    print(
+        f"\nUsers screen, {summary.users:,} users, 80x24 headless, median of {args.runs} "
+        f"(ms until drawn; goal {GOAL_MS:.0f} ms):"
+    )
     print(f"  {'action':<14} {'rows':>7} {'count':>7}   (rows: min-max)")
     for label, values in results.items():
         if not values:
@@ -256,15 +274,19 @@ def main() -> None:
         count = statistics.median(v[1] for v in values)
         verdict = "ok" if max(statistics.median(rows), count) <= GOAL_MS else "over the goal"
         count_text = f"{count:7.1f}" if label in ("open", "filter", "search") else "      -"
-        print(f"  {label:<14} {statistics.median(rows):7.1f} {count_text}   "
-              f"({min(rows):.0f}-{max(rows):.0f})  {verdict}")
+        print(
+            f"  {label:<14} {statistics.median(rows):7.1f} {count_text}   "
+            f"({min(rows):.0f}-{max(rows):.0f})  {verdict}"
+        )
     bare = peak_rss_mib([sys.executable, "-c", BARE_APP])
     login = peak_rss_mib([sys.executable, "-c", QMFA_APP, url, "login"])
     users = peak_rss_mib([sys.executable, "-c", QMFA_APP, url, "users"])
-    print(f"\npeak memory: bare Textual app (Header, DataTable, Footer) {bare:.1f} MiB; "
-          f"qmfa at its login screen {login:.1f} MiB; with the {summary.users:,}-user Users "
-          f"screen open {users:.1f} MiB ({users / bare:.2f}x the bare app, "
-          f"+{users - login:.1f} MiB over qmfa's login screen)")
+    print(
+        f"\npeak memory: bare Textual app (Header, DataTable, Footer) {bare:.1f} MiB; "
+        f"qmfa at its login screen {login:.1f} MiB; with the {summary.users:,}-user Users "
+        f"screen open {users:.1f} MiB ({users / bare:.2f}x the bare app, "
+        f"+{users - login:.1f} MiB over qmfa's login screen)"
+    )
 
 
 if __name__ == "__main__":

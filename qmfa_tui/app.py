@@ -53,11 +53,19 @@ class QmfaApp(KeyHolder):
         self._return_code = crash.EXIT_CRASH
         self.crash_message = crash.one_line(error, crash.write_report(error))
 
-    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
-               timeout: float | None = None, markup: bool = True) -> None:
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
         """Every notification is literal text: its messages carry usernames and errors."""
-        super().notify(visible(message), title=visible(title), severity=severity,
-                       timeout=timeout, markup=False)
+        super().notify(
+            visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False
+        )
 
     def format_title(self, title: str, sub_title: str) -> Content:
         # The sub-title is the logged-in username: Textual shows it as plain text, ESC and all.
@@ -75,8 +83,11 @@ class QmfaApp(KeyHolder):
         self.remove_mode("login")  # nothing of the login steps survives
         self.add_mode("login", LoginScreen)
         if notice:
-            self.notify(notice, severity="warning" if warning else "information",
-                        timeout=12 if warning else 6)
+            self.notify(
+                notice,
+                severity="warning" if warning else "information",
+                timeout=12 if warning else 6,
+            )
 
     def log_out(self) -> None:
         self.drop_keys()
@@ -122,8 +133,9 @@ class QmfaApp(KeyHolder):
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         return directory
 
-    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
-                           time_format: str | None = None) -> str | None:
+    def deliver_screenshot(
+        self, filename: str | None = None, path: str | None = None, time_format: str | None = None
+    ) -> str | None:
         """The palette's Screenshot, saved as the recovery codes are (it may show them):
         a new file, 0600 from its first byte (Textual's own writes with the umask)."""
         from datetime import datetime
@@ -142,8 +154,7 @@ class QmfaApp(KeyHolder):
             saved = create_private_file_in(directory, name, svg)
         except (OSError, ValueError) as error:
             reason = getattr(error, "strerror", None) or error
-            self.notify(f"Could not save the screenshot: {reason}.", severity="error",
-                        markup=False)
+            self.notify(f"Could not save the screenshot: {reason}.", severity="error", markup=False)
             return
         self.notify(f"Saved the screenshot to {saved}", markup=False)
 

@@ -62,8 +62,10 @@ def _report_directories() -> list[Path]:
 def one_line(error: BaseException, report: Path | None) -> str:
     """What the person is told: what kind of failure, and where the details are."""
     where = f"the details are in {report}" if report else "no crash file could be written"
-    return (f"qmfa: internal error ({type(error).__name__}); {where}. "
-            "Nothing was shown on screen; please report it.")
+    return (
+        f"qmfa: internal error ({type(error).__name__}); {where}. "
+        "Nothing was shown on screen; please report it."
+    )
 
 
 def report(error: BaseException) -> int:

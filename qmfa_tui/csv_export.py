@@ -55,6 +55,12 @@ def _line(line: io.StringIO, writer: Any, values: Iterable[str]) -> str:
 
 
 def user_record(user: UserRow) -> dict[str, Any]:
-    return {"username": user.username, "name": user.display_name, "email": user.email,
-            "auth": user.auth_source, "active": user.active, "2fa": user.two_factor,
-            "codes_left": user.codes_left}
+    return {
+        "username": user.username,
+        "name": user.display_name,
+        "email": user.email,
+        "auth": user.auth_source,
+        "active": user.active,
+        "2fa": user.two_factor,
+        "codes_left": user.codes_left,
+    }

@@ -44,8 +44,9 @@ def sqlite_has_users(path: Path) -> bool | None:
     from urllib.parse import quote
 
     try:
-        connection = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=rw", uri=True,
-                                     timeout=1)
+        connection = sqlite3.connect(
+            f"file:{quote(str(path.resolve()))}?mode=rw", uri=True, timeout=1
+        )
     except sqlite3.Error:
         return None
     try:
@@ -78,13 +79,15 @@ def split(url: str) -> SplitResult:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - parsed lazily: a bad port raises only here
     except ValueError as error:
-        raise StorageError(f"The database URL cannot be read ({error}): write it as "
-                           "sqlite:///PATH or postgresql://USER@HOST/NAME.") from None
+        raise StorageError(
+            f"The database URL cannot be read ({error}): write it as "
+            "sqlite:///PATH or postgresql://USER@HOST/NAME."
+        ) from None
     return parts
 
 
 def backend_of(url: str) -> str | None:
-    """"sqlite" or "postgresql", or None for a URL qmfa cannot open."""
+    """ "sqlite" or "postgresql", or None for a URL qmfa cannot open."""
     return _BACKENDS.get(split(url).scheme.lower())
 
 

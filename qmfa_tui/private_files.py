@@ -16,8 +16,13 @@ from pathlib import Path
 
 PRIVATE_MODE = 0o600
 MAX_NUMBERED_NAMES = 100
-_CREATE = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-           | getattr(os, "O_CLOEXEC", 0))
+_CREATE = (
+    os.O_WRONLY
+    | os.O_CREAT
+    | os.O_EXCL
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
 
 
 def create_private_file(path: Path, data: str | bytes) -> None:
@@ -35,7 +40,7 @@ def create_private_file(path: Path, data: str | bytes) -> None:
             os.fchmod(fd, PRIVATE_MODE)
         view = memoryview(content)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
         os.fsync(fd)  # a key file must not be lost once the database was sealed with it
     except BaseException:
         created = os.fstat(fd)
@@ -63,7 +68,8 @@ def create_private_file_in(directory: Path, filename: str, data: str | bytes) ->
             continue
         return path
     raise FileExistsError(
-        f"{directory} already holds {MAX_NUMBERED_NAMES} files named like {filename}")
+        f"{directory} already holds {MAX_NUMBERED_NAMES} files named like {filename}"
+    )
 
 
 def what_is_at(path: Path) -> str | None:

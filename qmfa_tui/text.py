@@ -31,8 +31,7 @@ def _escape(codepoint: int) -> str:
     return f"\\x{codepoint:02x}" if codepoint <= 0xFF else f"\\u{codepoint:04x}"
 
 
-_UNSAFE: tuple[int, ...] = (
-    *range(0x00, 0x20), *range(0x7F, 0xA0), *_BIDI_CONTROLS, *_SEPARATORS)
+_UNSAFE: tuple[int, ...] = (*range(0x00, 0x20), *range(0x7F, 0xA0), *_BIDI_CONTROLS, *_SEPARATORS)
 _ESCAPES: dict[int, str] = {codepoint: _escape(codepoint) for codepoint in _UNSAFE}
 _UNSAFE_CLASS = "".join(f"\\u{codepoint:04x}" for codepoint in sorted(_UNSAFE))
 _UNSAFE_SEARCH = re.compile(f"[{_UNSAFE_CLASS}]")

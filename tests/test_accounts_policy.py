@@ -24,10 +24,16 @@ def test_passwords_are_argon2id_hashes(database):
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
 
 
-@pytest.mark.parametrize(("username", "password"), [
-    ("", PASSWORD), ("-dash", PASSWORD), ("sp ace", PASSWORD), ("x" * 151, PASSWORD),
-    ("ok", "short"),
-])
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        ("", PASSWORD),
+        ("-dash", PASSWORD),
+        ("sp ace", PASSWORD),
+        ("x" * 151, PASSWORD),
+        ("ok", "short"),
+    ],
+)
 def test_bad_usernames_and_passwords_are_refused(database, username, password):
     boss = admin()
     with pytest.raises(BadInput):
@@ -51,7 +57,9 @@ def test_who_may_create_users(database):
     with pytest.raises(NotPermitted):
         accounts.create_user(helpdesk, "x3", password=PASSWORD, role="admin")
     assert [e.target for e in audit.list_events(boss, action="user.created")][:2] == [
-        "x2", "helpdesk"]
+        "x2",
+        "helpdesk",
+    ]
 
 
 def test_login_outcomes(database, fixed_clock):
@@ -79,7 +87,8 @@ def test_mandatory_sends_users_without_a_device_to_registration(database, fixed_
     assert pending.next_step is NextStep.REGISTER_DEVICE and pending.actor is None
     registration = twofactor.begin_registration(pending)
     enrollment = twofactor.confirm_registration(
-        pending, registration, code_at(registration.secret, fixed_clock.t))
+        pending, registration, code_at(registration.secret, fixed_clock.t)
+    )
     assert enrollment.actor.username == "alice" and len(enrollment.recovery_codes) == 8
 
 
@@ -134,7 +143,8 @@ def test_mandatory_switch_rules(database, fixed_clock):
     plain = add_user(boss, "plain")
     assert policy.mandatory_refusal(plain) == "Only admins can change this."
     assert policy.mandatory_refusal(boss) == (
-        "Turn on two-step verification for your own account first.")
+        "Turn on two-step verification for your own account first."
+    )
     with pytest.raises(NotPermitted):
         policy.set_mandatory(boss, True)
     register(boss, fixed_clock)
@@ -145,7 +155,8 @@ def test_mandatory_switch_rules(database, fixed_clock):
 
     policy.set_deployment(shell_actor(), "saas")
     assert policy.mandatory_refusal(other_admin) == (
-        "Only the super-admin, admin, can change this on SaaS instances.")
+        "Only the super-admin, admin, can change this on SaaS instances."
+    )
     assert policy.mandatory_refusal(boss) is None
     assert policy.set_mandatory(boss, True).mandatory
     events = audit.list_events(boss, action="settings.mandatory_on")

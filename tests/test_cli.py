@@ -13,11 +13,17 @@ import pytest
 PASSWORD = "a long passphrase"
 
 
-def qmfa(*args: str, stdin: str | None = None, env: dict[str, str] | None = None,
-         timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "qmfa_tui", *args], input=stdin,
-                          capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+def qmfa(
+    *args: str, stdin: str | None = None, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "qmfa_tui", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 @pytest.fixture
@@ -36,8 +42,16 @@ def assert_one_clear_line(result: subprocess.CompletedProcess[str], *fragments: 
 
 
 def test_init_creates_the_first_admin(url, tmp_path):
-    result = qmfa("--database", url, "init", "--username", "root", "--password-stdin",
-                  "--saas", stdin=PASSWORD + "\n")
+    result = qmfa(
+        "--database",
+        url,
+        "init",
+        "--username",
+        "root",
+        "--password-stdin",
+        "--saas",
+        stdin=PASSWORD + "\n",
+    )
     assert result.returncode == 0, result.stderr
     assert "Created root, the first admin" in result.stdout
     assert "cli/qmfa.key" in result.stdout
@@ -84,11 +98,16 @@ def test_demo_uses_its_own_database_by_default(tmp_path):
     assert not (tmp_path / "xdg" / "qmfa" / "qmfa.db").exists()
 
 
-@pytest.mark.parametrize(("args", "fragment"), [
-    (["--database", "mysql://x/y", "demo", "codes", "a"], "Unsupported database URL"),
-    (["--database", "sqlite:////proc/qmfa/x.db", "init", "--password-stdin"],
-     "Cannot create the directory /proc/qmfa"),
-])
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--database", "mysql://x/y", "demo", "codes", "a"], "Unsupported database URL"),
+        (
+            ["--database", "sqlite:////proc/qmfa/x.db", "init", "--password-stdin"],
+            "Cannot create the directory /proc/qmfa",
+        ),
+    ],
+)
 def test_bad_databases_are_one_line(args, fragment):
     assert_one_clear_line(qmfa(*args, stdin=PASSWORD + "\n"), fragment)
 
@@ -105,8 +124,14 @@ def test_a_locked_database_is_one_line(url, tmp_path):
     holder.execute("BEGIN EXCLUSIVE")
     try:
         # WAL lets readers through a writer's lock; a command that writes must wait, then say so.
-        result = qmfa("--database", url, "init", "--password-stdin", stdin=PASSWORD + "\n",
-                      env={"QMFA_BUSY_TIMEOUT": "0.2"})
+        result = qmfa(
+            "--database",
+            url,
+            "init",
+            "--password-stdin",
+            stdin=PASSWORD + "\n",
+            env={"QMFA_BUSY_TIMEOUT": "0.2"},
+        )
     finally:
         holder.execute("ROLLBACK")
     assert_one_clear_line(result, "locked")
@@ -131,8 +156,13 @@ def test_the_app_on_an_empty_database_says_what_to_run(url):
 
 def data_home(tmp_path: Path) -> tuple[dict[str, str], Path]:
     """The environment of a fresh machine: nothing in the user data dir, no database named."""
-    env = {"XDG_DATA_HOME": str(tmp_path / "xdg"), "HOME": str(tmp_path / "home"),
-           "QMFA_DATABASE_URL": "", "QMFA_SECRET_KEY": "", "QMFA_KEY_FILE": ""}
+    env = {
+        "XDG_DATA_HOME": str(tmp_path / "xdg"),
+        "HOME": str(tmp_path / "home"),
+        "QMFA_DATABASE_URL": "",
+        "QMFA_SECRET_KEY": "",
+        "QMFA_KEY_FILE": "",
+    }
     return env, tmp_path / "xdg" / "qmfa"
 
 
@@ -150,8 +180,9 @@ def test_after_the_demo_the_next_commands_read_the_demo_users(tmp_path):
     assert audit.returncode == 0 and "demo.created" in audit.stdout
     assert "demo:         yes" in qmfa("settings", "show", env=env).stdout
     # A refusal is still one line, and says which database refused.
-    assert_one_clear_line(qmfa("users", "remove-2fa", "nobody", env=env),
-                          "no user 'nobody'", "demo database")
+    assert_one_clear_line(
+        qmfa("users", "remove-2fa", "nobody", env=env), "no user 'nobody'", "demo database"
+    )
     assert sorted(p.name for p in data.iterdir()) == ["demo.db", "demo.key"]
 
 
@@ -167,8 +198,9 @@ def test_the_app_opens_the_demo_database_until_qmfa_db_has_users(tmp_path, monke
     finally:
         storage.close_database()
     # An `init` refused for its password leaves an empty qmfa.db: still the demo's users.
-    assert_one_clear_line(qmfa("init", "--password-stdin", stdin="short\n", env=env),
-                          "at least 8 characters")
+    assert_one_clear_line(
+        qmfa("init", "--password-stdin", stdin="short\n", env=env), "at least 8 characters"
+    )
     assert (data / "qmfa.db").exists()
     assert "demo.db" in qmfa("users", "list", env=env).stderr
     assert qmfa("init", "--password-stdin", stdin=PASSWORD + "\n", env=env).returncode == 0
@@ -189,10 +221,18 @@ def test_a_named_key_means_no_demo_stand_in(tmp_path):
     assert not (tmp_path / "mine.key").exists()
 
 
-@pytest.mark.parametrize("command", [
-    [], ["users", "list"], ["audit"], ["settings", "show"], ["demo", "codes", "admin"],
-    ["users", "add", "zed", "--auth", "ldap"], ["settings", "mandatory", "off"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["users", "list"],
+        ["audit"],
+        ["settings", "show"],
+        ["demo", "codes", "admin"],
+        ["users", "add", "zed", "--auth", "ldap"],
+        ["settings", "mandatory", "off"],
+    ],
+)
 def test_a_command_that_does_not_create_creates_nothing(tmp_path, command):
     env, data = data_home(tmp_path)
     result = qmfa(*command, stdin="", env=env)
@@ -217,7 +257,7 @@ def test_demo_help_names_the_demo_database():
     for command in (["demo"], ["demo", "codes"]):
         helped = " ".join(qmfa(*command, "--help").stdout.split())
         assert "else demo.db in the user data dir" in helped, command
-    assert "else qmfa.db in the user data dir;" in " ".join(
-        qmfa("init", "--help").stdout.split())
+    assert "else qmfa.db in the user data dir;" in " ".join(qmfa("init", "--help").stdout.split())
     assert "or demo.db there until qmfa.db has users" in " ".join(
-        qmfa("users", "list", "--help").stdout.split())
+        qmfa("users", "list", "--help").stdout.split()
+    )

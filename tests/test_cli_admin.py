@@ -25,27 +25,45 @@ def db(tmp_path) -> sqlite3.Connection:
 
 
 def no_2fa(db: sqlite3.Connection) -> list[str]:
-    return [r[0] for r in db.execute(
-        "SELECT username FROM account WHERE NOT two_factor AND auth_source = 'local' "
-        "AND active ORDER BY username")]
+    return [
+        r[0]
+        for r in db.execute(
+            "SELECT username FROM account WHERE NOT two_factor AND auth_source = 'local' "
+            "AND active ORDER BY username"
+        )
+    ]
 
 
 def test_who_has_no_2fa_in_one_command_as_csv(url, db):
-    result = qmfa("--database", url, "users", "list", "--2fa", "disabled", "--active",
-                  "--auth", "local", "--format", "csv")
+    result = qmfa(
+        "--database",
+        url,
+        "users",
+        "list",
+        "--2fa",
+        "disabled",
+        "--active",
+        "--auth",
+        "local",
+        "--format",
+        "csv",
+    )
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [row["username"] for row in rows] == no_2fa(db)
     assert {row["2fa"] for row in rows} == {"no"}
 
 
-CODES_LEFT = ("SELECT a.username FROM account a JOIN device d ON d.account_id = a.id "
-              "WHERE (SELECT count(*) FROM recovery_code r WHERE r.device_id = d.id) {} "
-              "ORDER BY a.username")
+CODES_LEFT = (
+    "SELECT a.username FROM account a JOIN device d ON d.account_id = a.id "
+    "WHERE (SELECT count(*) FROM recovery_code r WHERE r.device_id = d.id) {} "
+    "ORDER BY a.username"
+)
 
 
-@pytest.mark.parametrize(("codes", "condition"), [("none", "= 0"), ("few", "BETWEEN 1 AND 2"),
-                                                  ("more", "> 2")])
+@pytest.mark.parametrize(
+    ("codes", "condition"), [("none", "= 0"), ("few", "BETWEEN 1 AND 2"), ("more", "> 2")]
+)
 def test_users_by_recovery_codes_left(url, db, codes, condition):
     from qmfa_tui.services.recovery import FEW_LEFT
 
@@ -64,8 +82,9 @@ def test_list_formats_and_width(url, db):
     lines = table.stdout.splitlines()
     assert lines[0].startswith("USERNAME") and max(len(line) for line in lines) <= 80
     assert len(lines) - 1 == db.execute("SELECT count(*) FROM account").fetchone()[0]
-    listed = json.loads(qmfa("--database", url, "users", "list", "--search", "admin",
-                             "--format", "json").stdout)
+    listed = json.loads(
+        qmfa("--database", url, "users", "list", "--search", "admin", "--format", "json").stdout
+    )
     assert listed[0]["username"] == "admin" and listed[0]["2fa"] is True
     assert listed[0]["codes_left"] == 8
 
@@ -78,8 +97,9 @@ def test_fix_a_locked_out_admin_with_one_command(url, db):
     audit = qmfa("--database", url, "audit", "--action", "device.removed", "--format", "json")
     events = json.loads(audit.stdout)
     assert [(e["actor"], e["target"]) for e in events] == [("shell", "admin")]
-    assert_one_clear_line(qmfa("--database", url, "users", "remove-2fa", "admin"),
-                          "no two-step verification device")
+    assert_one_clear_line(
+        qmfa("--database", url, "users", "remove-2fa", "admin"), "no two-step verification device"
+    )
 
 
 def test_mandatory_from_the_shell(url):
@@ -91,24 +111,40 @@ def test_mandatory_from_the_shell(url):
     assert "mandatory:    on" in qmfa("--database", url, "settings", "show").stdout
     off = qmfa("--database", url, "settings", "mandatory", "off")
     assert off.returncode == 0 and "is off" in off.stdout
-    actions = [e["action"] for e in json.loads(
-        qmfa("--database", url, "audit", "--user", "shell", "--format", "json").stdout)]
+    actions = [
+        e["action"]
+        for e in json.loads(
+            qmfa("--database", url, "audit", "--user", "shell", "--format", "json").stdout
+        )
+    ]
     assert actions[:2] == ["settings.mandatory_off", "settings.mandatory_on"]
 
 
 def test_grace_period_from_the_shell(url):
     assert qmfa("--database", url, "settings", "grace-period", "48").returncode == 0
     assert "grace period: 48 hours" in qmfa("--database", url, "settings", "show").stdout
-    assert_one_clear_line(qmfa("--database", url, "settings", "grace-period", "-3"),
-                          "0 to 2160 hours")
+    assert_one_clear_line(
+        qmfa("--database", url, "settings", "grace-period", "-3"), "0 to 2160 hours"
+    )
 
 
 def test_add_deactivate_and_reveal(url, tmp_path):
-    added = qmfa("--database", url, "users", "add", "zed", "--name", "Zed Z",
-                 "--password-stdin", stdin=PASSWORD + "\n")
+    added = qmfa(
+        "--database",
+        url,
+        "users",
+        "add",
+        "zed",
+        "--name",
+        "Zed Z",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
     assert added.returncode == 0, added.stderr
-    assert_one_clear_line(qmfa("--database", url, "users", "add", "zed", "--password-stdin",
-                               stdin=PASSWORD + "\n"), "taken")
+    assert_one_clear_line(
+        qmfa("--database", url, "users", "add", "zed", "--password-stdin", stdin=PASSWORD + "\n"),
+        "taken",
+    )
     assert qmfa("--database", url, "users", "add", "lou", "--auth", "ldap").returncode == 0
     assert qmfa("--database", url, "users", "deactivate", "zed").returncode == 0
     inactive = qmfa("--database", url, "users", "list", "--inactive", "--search", "zed")
@@ -116,12 +152,15 @@ def test_add_deactivate_and_reveal(url, tmp_path):
     codes = qmfa("--database", url, "users", "recovery-codes", "bob").stdout.split()
     assert len(codes) == 5
     target = tmp_path / "bob.txt"
-    assert qmfa("--database", url, "users", "recovery-codes", "bob", "--txt",
-                str(target)).returncode == 0
+    assert (
+        qmfa("--database", url, "users", "recovery-codes", "bob", "--txt", str(target)).returncode
+        == 0
+    )
     assert all(code in target.read_text() for code in codes)
     assert target.stat().st_mode & 0o777 == 0o600
-    reveals = json.loads(qmfa("--database", url, "audit", "--action", "recovery.revealed",
-                              "--format", "json").stdout)
+    reveals = json.loads(
+        qmfa("--database", url, "audit", "--action", "recovery.revealed", "--format", "json").stdout
+    )
     assert [(e["actor"], e["target"]) for e in reveals] == [("shell", "bob")] * 2
 
 
@@ -130,23 +169,28 @@ def test_set_role_from_the_shell(url, db):
     assert promoted.returncode == 0 and promoted.stdout == "bob is an admin.\n"
     demoted = qmfa("--database", url, "users", "set-role", "bob", "--user", "--users-module")
     assert demoted.returncode == 0 and "bob is a user with the Users module." in demoted.stdout
-    assert db.execute("SELECT role, users_module FROM account WHERE username = 'bob'"
-                      ).fetchone() == ("user", 1)
-    changes = json.loads(qmfa("--database", url, "audit", "--action", "user.role_changed",
-                              "--format", "json").stdout)
+    assert db.execute(
+        "SELECT role, users_module FROM account WHERE username = 'bob'"
+    ).fetchone() == ("user", 1)
+    changes = json.loads(
+        qmfa("--database", url, "audit", "--action", "user.role_changed", "--format", "json").stdout
+    )
     assert [(e["actor"], e["target"]) for e in changes] == [("shell", "bob")] * 2
-    assert_one_clear_line(qmfa("--database", url, "users", "set-role", "bob"),
-                          "Give a role")
-    assert_one_clear_line(qmfa("--database", url, "users", "set-role", "nobody", "--admin"),
-                          "no user 'nobody'")
+    assert_one_clear_line(qmfa("--database", url, "users", "set-role", "bob"), "Give a role")
+    assert_one_clear_line(
+        qmfa("--database", url, "users", "set-role", "nobody", "--admin"), "no user 'nobody'"
+    )
 
 
-@pytest.mark.parametrize(("args", "code", "fragment"), [
-    (["users", "remove-2fa", "nobody"], 1, "no user 'nobody'"),
-    (["users", "list", "--2fa", "maybe"], 2, "invalid choice"),
-    (["audit", "--since", "yesterday"], 2, "not an ISO date"),
-    (["users"], 2, "required"),
-])
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"),
+    [
+        (["users", "remove-2fa", "nobody"], 1, "no user 'nobody'"),
+        (["users", "list", "--2fa", "maybe"], 2, "invalid choice"),
+        (["audit", "--since", "yesterday"], 2, "not an ISO date"),
+        (["users"], 2, "required"),
+    ],
+)
 def test_bad_input_exit_codes(url, args, code, fragment):
     result = qmfa("--database", url, *args)
     assert result.returncode == code
@@ -160,10 +204,18 @@ def test_an_unreachable_database_is_one_line():
 
 
 def test_every_command_has_help_with_an_example():
-    for command in (["users", "list"], ["users", "add"], ["users", "deactivate"],
-                    ["users", "remove-2fa"], ["users", "recovery-codes"],
-                    ["users", "set-role"], ["settings", "show"],
-                    ["settings", "mandatory"], ["settings", "grace-period"], ["audit"]):
+    for command in (
+        ["users", "list"],
+        ["users", "add"],
+        ["users", "deactivate"],
+        ["users", "remove-2fa"],
+        ["users", "recovery-codes"],
+        ["users", "set-role"],
+        ["settings", "show"],
+        ["settings", "mandatory"],
+        ["settings", "grace-period"],
+        ["audit"],
+    ):
         helped = qmfa(*command, "--help")
         assert helped.returncode == 0 and "example" in helped.stdout, command
 
@@ -188,29 +240,47 @@ def test_the_audit_log_says_whether_a_person_or_an_operator_acted(url):
     rows = {row["action"]: row for row in csv.DictReader(io.StringIO(as_csv.stdout))}
     assert list(rows["device.removed"].values())[1:4] == ["shell", "operator", origin]
     assert [rows["login.succeeded"][k] for k in ("actor", "actor_kind", "origin")] == [
-        "alice", "person", ""]
+        "alice",
+        "person",
+        "",
+    ]
     as_json = json.loads(qmfa("--database", url, "audit", "--format", "json").stdout)
     by_action = {e["action"]: e for e in as_json}
-    assert (by_action["device.removed"]["actor_kind"], by_action["device.removed"]["origin"]) \
-        == ("operator", origin)
+    assert (by_action["device.removed"]["actor_kind"], by_action["device.removed"]["origin"]) == (
+        "operator",
+        origin,
+    )
     assert by_action["login.succeeded"]["actor_kind"] == "person"
     table = qmfa("--database", url, "audit").stdout.splitlines()
     assert max(len(line) for line in table) <= 80
     removed = next(line for line in table if "device.removed" in line)
     assert removed.split()[2:5] == ["shell", "(op:", origin.split()[0] + ")"]
-    about_alice = json.loads(qmfa("--database", url, "audit", "--user", "ALICE",
-                                  "--format", "json").stdout)
+    about_alice = json.loads(
+        qmfa("--database", url, "audit", "--user", "ALICE", "--format", "json").stdout
+    )
     assert {(e["actor"], e["actor_kind"]) for e in about_alice} == {("alice", "person")}
 
 
 def test_reserved_and_taken_names_are_refused_from_the_shell(url, tmp_path):
-    assert_one_clear_line(qmfa("--database", url, "users", "add", "Shell", "--auth", "ldap"),
-                          "'Shell' is reserved")
-    assert_one_clear_line(qmfa("--database", url, "users", "add", "ALICE", "--auth", "ldap"),
-                          "'ALICE' is taken")
+    assert_one_clear_line(
+        qmfa("--database", url, "users", "add", "Shell", "--auth", "ldap"), "'Shell' is reserved"
+    )
+    assert_one_clear_line(
+        qmfa("--database", url, "users", "add", "ALICE", "--auth", "ldap"), "'ALICE' is taken"
+    )
     fresh = f"sqlite:///{tmp_path}/fresh/qmfa.db"
-    assert_one_clear_line(qmfa("--database", fresh, "init", "--username", "system",
-                               "--password-stdin", stdin=PASSWORD + "\n"), "is reserved")
+    assert_one_clear_line(
+        qmfa(
+            "--database",
+            fresh,
+            "init",
+            "--username",
+            "system",
+            "--password-stdin",
+            stdin=PASSWORD + "\n",
+        ),
+        "is reserved",
+    )
 
 
 def test_the_audit_table_shows_whole_actions_at_80_columns(url):
@@ -227,8 +297,8 @@ def test_the_audit_table_shows_whole_actions_at_80_columns(url):
     start = next(i for i, line in enumerate(lines) if "settings.mandatory_on" in line)
     column = lines[0].index("DETAIL")
     detail = [lines[start][column:]]
-    detail += [line[column:] for line in lines[start + 1:] if not line[:column].strip()]
+    detail += [line[column:] for line in lines[start + 1 :] if not line[:column].strip()]
     assert " ".join(part.strip() for part in detail).startswith("affected users: ")
     wide = qmfa("--database", url, "audit", env={"COLUMNS": "120"}).stdout.splitlines()
     on = next(line for line in wide if "settings.mandatory_on" in line)
-    assert on[wide[0].index("DETAIL"):].startswith("affected users: ")
+    assert on[wide[0].index("DETAIL") :].startswith("affected users: ")

@@ -27,19 +27,30 @@ def assert_one_line(result, code: int, *fragments: str) -> None:
         assert fragment in lines[0]
 
 
-@pytest.mark.parametrize(("args", "env", "code", "fragment"), [
-    (["--database", "postgresql://[::1", "users", "list"], {}, 1,
-     "database URL cannot be read (Invalid IPv6 URL)"),
-    (["--database", "postgresql://u:pw@db:99999/x", "users", "list"], {}, 1,
-     "Port out of range"),
-    (["--database", "", "users", "list"], {}, 2, "--database is empty"),
-    (["users", "list"], {"QMFA_BUSY_TIMEOUT": "inf"}, 1, "$QMFA_BUSY_TIMEOUT"),
-    (["users", "list"], {"QMFA_BUSY_TIMEOUT": "nan"}, 1, "$QMFA_BUSY_TIMEOUT"),
-    (["users", "list"], {"QMFA_BUSY_TIMEOUT": "-1"}, 1, "from 0 to 3600"),
-    (["audit", "--limit", "99999999999999999999"], {}, 2, "from 1 to 1,000,000"),
-    (["demo", "--users", "0", "--no-launch"], {}, 2, "from 1 to 1,000,000"),
-    (["users", "frobnicate"], {}, 2, "invalid choice"),
-])
+@pytest.mark.parametrize(
+    ("args", "env", "code", "fragment"),
+    [
+        (
+            ["--database", "postgresql://[::1", "users", "list"],
+            {},
+            1,
+            "database URL cannot be read (Invalid IPv6 URL)",
+        ),
+        (
+            ["--database", "postgresql://u:pw@db:99999/x", "users", "list"],
+            {},
+            1,
+            "Port out of range",
+        ),
+        (["--database", "", "users", "list"], {}, 2, "--database is empty"),
+        (["users", "list"], {"QMFA_BUSY_TIMEOUT": "inf"}, 1, "$QMFA_BUSY_TIMEOUT"),
+        (["users", "list"], {"QMFA_BUSY_TIMEOUT": "nan"}, 1, "$QMFA_BUSY_TIMEOUT"),
+        (["users", "list"], {"QMFA_BUSY_TIMEOUT": "-1"}, 1, "from 0 to 3600"),
+        (["audit", "--limit", "99999999999999999999"], {}, 2, "from 1 to 1,000,000"),
+        (["demo", "--users", "0", "--no-launch"], {}, 2, "from 1 to 1,000,000"),
+        (["users", "frobnicate"], {}, 2, "invalid choice"),
+    ],
+)
 def test_bad_input_is_one_line(url, args, env, code, fragment):
     database = [] if "--database" in args else ["--database", url]
     assert_one_line(qmfa(*database, *args, env=env), code, fragment)
@@ -56,8 +67,10 @@ def test_a_database_from_a_newer_qmfa_is_refused_at_open(tmp_path: Path):
     storage.open_database(f"sqlite:///{path}")
     storage.close_database()
     with sqlite3.connect(path) as connection:
-        connection.execute("INSERT INTO schema_migration (name, applied) "
-                           "VALUES ('0099_from_the_future', '2030-01-01 00:00:00')")
+        connection.execute(
+            "INSERT INTO schema_migration (name, applied) "
+            "VALUES ('0099_from_the_future', '2030-01-01 00:00:00')"
+        )
     with pytest.raises(StorageError) as refused:
         storage.open_database(f"sqlite:///{path}")
     message = refused.value.message
@@ -68,7 +81,10 @@ def test_a_database_from_a_newer_qmfa_is_refused_at_open(tmp_path: Path):
 def test_the_command_refuses_a_newer_database_in_one_line(url, tmp_path):
     assert qmfa("--database", url, "demo", "--users", "5", "--no-launch").returncode == 0
     with sqlite3.connect(tmp_path / "cli" / "qmfa.db") as connection:
-        connection.execute("INSERT INTO schema_migration (name, applied) "
-                           "VALUES ('0099_from_the_future', '2030-01-01 00:00:00')")
-    assert_one_line(qmfa("--database", url, "users", "list"), 1, "0099_from_the_future",
-                    "newer qmfa")
+        connection.execute(
+            "INSERT INTO schema_migration (name, applied) "
+            "VALUES ('0099_from_the_future', '2030-01-01 00:00:00')"
+        )
+    assert_one_line(
+        qmfa("--database", url, "users", "list"), 1, "0099_from_the_future", "newer qmfa"
+    )

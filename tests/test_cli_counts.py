@@ -10,8 +10,9 @@ def test_one_of_each_is_singular(tmp_path):
     demo = qmfa("--database", url, "demo", "--users", "1", "--no-launch")
     assert demo.returncode == 0, demo.stderr
     assert "(1 user)." in demo.stderr and "1 users" not in demo.stderr
-    added = qmfa("--database", url, "users", "add", "zed", "--password-stdin",
-                 stdin=PASSWORD + "\n")
+    added = qmfa(
+        "--database", url, "users", "add", "zed", "--password-stdin", stdin=PASSWORD + "\n"
+    )
     assert added.returncode == 0, added.stderr
     grace = qmfa("--database", url, "settings", "grace-period", "1")
     assert grace.stdout.strip() == "Grace period: 1 hour."
@@ -19,5 +20,7 @@ def test_one_of_each_is_singular(tmp_path):
     assert "grace period: 1 hour\n" in shown
     assert "without 2FA:  1 active local user\n" in shown  # zed (the demo admin has 2FA)
     asked = qmfa("--database", url, "settings", "mandatory", "on", stdin="")
-    assert ("1 active local user has no two-step verification; they will not be able to "
-            "log in until they set it up (grace period: 1 hour).") in asked.stdout
+    assert (
+        "1 active local user has no two-step verification; they will not be able to "
+        "log in until they set it up (grace period: 1 hour)."
+    ) in asked.stdout

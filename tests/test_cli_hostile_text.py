@@ -29,17 +29,42 @@ HOSTILE = {
     "h07": ("Smith [contractor]", "[@click=app.quit]x[/]"),
 }
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-PIECES = st.sampled_from(["=", "+", "-", "@", "\t", "\r", "\n", "\r\n", CLIPBOARD, "\x1b[2J",
-                          "\u202e", "\u2028", "\x00", "\x85", '"', ",", "'", "[/]"])
-HOSTILE_TEXT = st.lists(st.one_of(PIECES, st.text(max_size=5)), min_size=1, max_size=6).map(
-    "".join)
+PIECES = st.sampled_from(
+    [
+        "=",
+        "+",
+        "-",
+        "@",
+        "\t",
+        "\r",
+        "\n",
+        "\r\n",
+        CLIPBOARD,
+        "\x1b[2J",
+        "\u202e",
+        "\u2028",
+        "\x00",
+        "\x85",
+        '"',
+        ",",
+        "'",
+        "[/]",
+    ]
+)
+HOSTILE_TEXT = st.lists(st.one_of(PIECES, st.text(max_size=5)), min_size=1, max_size=6).map("".join)
 
 
 def put_rows(rows: dict[str, tuple[str, str]]) -> None:
     for username, (name, email) in rows.items():
-        Account.insert(username=username, username_key=identity.username_key(username),
-                       display_name=name, email=email, auth_source="local",
-                       role="user", created_at=clock.utc(clock.now())).execute()
+        Account.insert(
+            username=username,
+            username_key=identity.username_key(username),
+            display_name=name,
+            email=email,
+            auth_source="local",
+            role="user",
+            created_at=clock.utc(clock.now()),
+        ).execute()
 
 
 def users_list(database_url: str, capsys: pytest.CaptureFixture[str], fmt: str) -> str:
@@ -66,15 +91,18 @@ def test_users_list_table_is_one_escaped_line_per_user(database, database_url, c
     assert "Eve\\x1b]52;c;a" in out and "two\\nlines" in out and "Smith [contract…" in out
 
 
-def test_users_list_csv_never_starts_a_formula_and_keeps_the_rest(database, database_url,
-                                                                  capsys):
+def test_users_list_csv_never_starts_a_formula_and_keeps_the_rest(database, database_url, capsys):
     admin()
     put_rows(HOSTILE)
-    rows = {row["username"]: row for row in csv.DictReader(io.StringIO(
-        users_list(database_url, capsys, "csv"), newline=""))}
+    rows = {
+        row["username"]: row
+        for row in csv.DictReader(io.StringIO(users_list(database_url, capsys, "csv"), newline=""))
+    }
     for username, (name, email) in HOSTILE.items():
         assert (rows[username]["name"], rows[username]["email"]) == (
-            neutralised(name), neutralised(email))
+            neutralised(name),
+            neutralised(email),
+        )
     assert rows["h01"]["name"] == "'=cmd|' /C calc'!A0"
     assert rows["h03"]["name"] == "'\tTabbed" and rows["h03"]["email"] == "'\rreturn@example.com"
     assert rows["h05"]["name"] == "two\nlines"  # CSV quoting carries the newline
@@ -94,18 +122,24 @@ def test_any_hostile_row_in_all_three_formats(database, database_url, capsys):
     admin()
     put_rows({"hostile": ("", "")})
 
-    @settings(max_examples=40, deadline=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
     @given(HOSTILE_TEXT, HOSTILE_TEXT)
     @example("=1+2", "\x1b]52;c;aGk=\x07\n")
     def check(name: str, email: str) -> None:
         Account.update(display_name=name, email=email).where(
-            Account.username == "hostile").execute()
+            Account.username == "hostile"
+        ).execute()
         table = users_list(database_url, capsys, "table")
         assert len(table.splitlines()) == 3
         assert forbidden_character(table.replace("\n", "")) is None
-        row = {r["username"]: r for r in csv.DictReader(io.StringIO(
-            users_list(database_url, capsys, "csv"), newline=""))}["hostile"]
+        row = {
+            r["username"]: r
+            for r in csv.DictReader(
+                io.StringIO(users_list(database_url, capsys, "csv"), newline="")
+            )
+        }["hostile"]
         assert (row["name"], row["email"]) == (neutralised(name), neutralised(email))
         listed = {r["username"]: r for r in json.loads(users_list(database_url, capsys, "json"))}
         assert (listed["hostile"]["name"], listed["hostile"]["email"]) == (name, email)
@@ -113,22 +147,32 @@ def test_any_hostile_row_in_all_three_formats(database, database_url, capsys):
     check()
 
 
-def test_audit_and_settings_show_escape_in_tables_and_neutralise_csv(database, database_url,
-                                                                    capsys):
+def test_audit_and_settings_show_escape_in_tables_and_neutralise_csv(
+    database, database_url, capsys
+):
     admin()
-    AuditEvent.insert(at=clock.utc(clock.now()), actor="=evil", target="x\ny",
-                      action="user.created", detail=f"{CLIPBOARD}@once").execute()
+    AuditEvent.insert(
+        at=clock.utc(clock.now()),
+        actor="=evil",
+        target="x\ny",
+        action="user.created",
+        detail=f"{CLIPBOARD}@once",
+    ).execute()
     InstanceSettings.update(instance_name="ACME\x1b[2J").execute()
     capsys.readouterr()
     assert cli.main(["--database", database_url, "audit"]) == 0
     table = capsys.readouterr().out
     assert forbidden_character(table.replace("\n", "")) is None
-    assert any(line.split()[2:5] == ["=evil", "user.created", "x\\ny"]
-               for line in table.splitlines())
+    assert any(
+        line.split()[2:5] == ["=evil", "user.created", "x\\ny"] for line in table.splitlines()
+    )
     assert cli.main(["--database", database_url, "audit", "--format", "csv"]) == 0
     event = next(csv.DictReader(io.StringIO(capsys.readouterr().out, newline="")))
     assert (event["actor"], event["target"], event["detail"]) == (
-        "'=evil", "x\ny", f"{CLIPBOARD}@once")
+        "'=evil",
+        "x\ny",
+        f"{CLIPBOARD}@once",
+    )
     assert cli.main(["--database", database_url, "settings", "show"]) == 0
     assert "instance:     ACME\\x1b[2J\n" in capsys.readouterr().out
 

@@ -43,8 +43,10 @@ def run_race(url: str, kind: str, code: str) -> list[str]:
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(PROCESSES)
     results = context.Queue()
-    workers = [context.Process(target=_race, args=(url, kind, code, pending, barrier, results))
-               for pending in pendings]
+    workers = [
+        context.Process(target=_race, args=(url, kind, code, pending, barrier, results))
+        for pending in pendings
+    ]
     for worker in workers:
         worker.start()
     outcomes = [results.get(timeout=120) for _ in workers]
@@ -109,7 +111,11 @@ def test_one_totp_step_one_winner(enrolled):
             outcomes = run_race(url, "totp", totp.generate_otp(step))
         assert not [o for o in outcomes if o.startswith("crash")], outcomes
         assert outcomes.count("success") == 1, outcomes
-        assert set(outcomes) <= {"success", "CodeAlreadyUsed", "AuthenticationFailed",
-                                 "Throttled"}, outcomes
+        assert set(outcomes) <= {
+            "success",
+            "CodeAlreadyUsed",
+            "AuthenticationFailed",
+            "Throttled",
+        }, outcomes
         assert last_used_step(url) == step
         forget_failures(url)

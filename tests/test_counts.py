@@ -14,7 +14,7 @@ def test_audit_details_agree_in_number(database, fixed_clock):
     for code in device.codes[:7]:
         recovery.login_with_recovery_code(start_login("admin"), code)
     assert recovery.reveal_codes(boss, "admin") == device.codes[7:]
-    assert [e.detail for e in audit.list_events(boss, action="settings.grace_period")] == [
-        "1 hour"]
+    assert [e.detail for e in audit.list_events(boss, action="settings.grace_period")] == ["1 hour"]
     assert [e.detail for e in audit.list_events(boss, action="recovery.revealed")] == [
-        "1 code shown to admin"]
+        "1 code shown to admin"
+    ]

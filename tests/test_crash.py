@@ -42,12 +42,31 @@ def crash_file(stderr: str) -> Path:
 def test_a_crash_in_the_app_shows_one_line_and_no_locals(tmp_path: Path):
     url = f"sqlite:///{tmp_path}/q.db"
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "xdg")}
-    made = subprocess.run([sys.executable, "-m", "qmfa_tui", "--database", url, "demo",
-                           "--users", "5", "--no-launch"], capture_output=True, text=True,
-                          env=env, timeout=120)
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "qmfa_tui",
+            "--database",
+            url,
+            "demo",
+            "--users",
+            "5",
+            "--no-launch",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert made.returncode == 0, made.stderr
-    done = subprocess.run([sys.executable, "-c", CRASHING_APP, "--database", url],
-                          capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", CRASHING_APP, "--database", url],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     output = done.stdout + done.stderr
     assert done.returncode == crash.EXIT_CRASH
     assert SECRET not in output and "secret_value" not in output

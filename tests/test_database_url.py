@@ -25,12 +25,14 @@ def test_backends_by_scheme():
 
 def test_both_postgresql_schemes_reach_libpq_as_postgresql():
     assert database_url.postgresql_conninfo("postgres://qa:pw@db:5433/qmfa?sslmode=require") == (
-        "postgresql://qa:pw@db:5433/qmfa?sslmode=require")
+        "postgresql://qa:pw@db:5433/qmfa?sslmode=require"
+    )
 
 
 def run_python(program: str) -> str:
-    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
@@ -45,7 +47,8 @@ def test_the_qmfa_command_on_sqlite_never_imports_a_postgresql_driver(tmp_path):
         "from qmfa_tui import cli\n"
         f"assert cli.main(['--database', {url!r}, 'users', 'list']) == 0\n"
         "print(sorted(name for name, module in sys.modules.items()\n"
-        "             if name.startswith('psycopg') and module is not None))\n")
+        "             if name.startswith('psycopg') and module is not None))\n"
+    )
     assert run_python(program).splitlines()[-1] == "[]"
 
 
@@ -55,5 +58,6 @@ def test_a_postgresql_url_leaves_the_drivers_importable():
         "from qmfa_tui import database_url\n"
         "database_url.skip_unused_drivers('postgresql://qa@db/qmfa')\n"
         "import peewee\n"
-        "print(peewee.psycopg is not None)\n")
+        "print(peewee.psycopg is not None)\n"
+    )
     assert run_python(program) == "True"

@@ -20,8 +20,10 @@ def seeded(database, fixed_clock):
 
 def expected(connection, where: str) -> list[str]:
     """The same question asked in plain SQL, on either database ({p}: a '%sato%' parameter)."""
-    sql = ("SELECT a.username FROM account a LEFT JOIN device d ON d.account_id = a.id "
-           f"WHERE {where.format(p=connection.obj.param, left=LEFT)} ORDER BY a.username")
+    sql = (
+        "SELECT a.username FROM account a LEFT JOIN device d ON d.account_id = a.id "
+        f"WHERE {where.format(p=connection.obj.param, left=LEFT)} ORDER BY a.username"
+    )
     params = ("%sato%",) * where.count("{p}")
     return [row[0] for row in connection.execute_sql(sql, params).fetchall()]
 
@@ -47,16 +49,19 @@ CASES = [
     (UserFilter(status="inactive"), "NOT a.active"),
     (UserFilter(auth_source="ldap", status="all"), "a.auth_source = 'ldap'"),
     (directory.AFFECTED_BY_MANDATORY, "a.active AND a.auth_source = 'local' AND d.id IS NULL"),
-    (UserFilter(search="SATO", status="all"),
-     "(lower(a.username) LIKE {p} OR lower(a.display_name) LIKE {p} "
-     "OR lower(a.email) LIKE {p})"),
+    (
+        UserFilter(search="SATO", status="all"),
+        "(lower(a.username) LIKE {p} OR lower(a.display_name) LIKE {p} OR lower(a.email) LIKE {p})",
+    ),
     (UserFilter(codes="none", status="all"), "d.id IS NOT NULL AND {left} = 0"),
     (UserFilter(codes="few", status="all"), "d.id IS NOT NULL AND {left} BETWEEN 1 AND 2"),
     (UserFilter(codes="more", status="all"), "d.id IS NOT NULL AND {left} > 2"),
     (UserFilter(codes="none"), "a.active AND d.id IS NOT NULL AND {left} = 0"),
-    (UserFilter(codes="more", two_factor="enabled", search="SATO", status="all"),
-     "d.id IS NOT NULL AND {left} > 2 AND (lower(a.username) LIKE {p} "
-     "OR lower(a.display_name) LIKE {p} OR lower(a.email) LIKE {p})"),
+    (
+        UserFilter(codes="more", two_factor="enabled", search="SATO", status="all"),
+        "d.id IS NOT NULL AND {left} > 2 AND (lower(a.username) LIKE {p} "
+        "OR lower(a.display_name) LIKE {p} OR lower(a.email) LIKE {p})",
+    ),
 ]
 
 
@@ -72,8 +77,10 @@ def test_a_codes_filter_leaves_out_users_without_a_device(seeded):
     actor = shell_actor()
     for codes in ("none", "few", "more"):
         assert directory.count_users(actor, UserFilter(codes=codes, two_factor="disabled")) == 0
-    split = sum(directory.count_users(actor, UserFilter(codes=codes, status="all"))
-                for codes in ("none", "few", "more"))
+    split = sum(
+        directory.count_users(actor, UserFilter(codes=codes, status="all"))
+        for codes in ("none", "few", "more")
+    )
     assert split == directory.count_users(actor, UserFilter(two_factor="enabled", status="all"))
     rows = directory.page_users(actor, UserFilter(codes="few", status="all"), size=500).rows
     assert rows and all(1 <= row.codes_left <= 2 and row.few_codes_left for row in rows)
@@ -91,17 +98,21 @@ def test_search_narrows_and_treats_wildcards_as_text(seeded):
 def test_paging_backwards_retraces_the_pages(seeded):
     user_filter = UserFilter(status="all")
     first = directory.page_users(shell_actor(), user_filter, size=25)
-    second = directory.page_users(shell_actor(), user_filter, after=first.rows[-1].username,
-                                  size=25)
-    back = directory.page_users(shell_actor(), user_filter, before=second.rows[0].username,
-                                size=25)
+    second = directory.page_users(
+        shell_actor(), user_filter, after=first.rows[-1].username, size=25
+    )
+    back = directory.page_users(shell_actor(), user_filter, before=second.rows[0].username, size=25)
     assert back.rows == first.rows and not back.has_previous and back.has_next
     assert second.has_previous and not first.has_previous
 
 
 def test_rows_carry_what_the_table_shows(seeded):
-    rows = {row.username: row for row in directory.page_users(
-        shell_actor(), UserFilter(status="all", search="example.com"), size=10).rows}
+    rows = {
+        row.username: row
+        for row in directory.page_users(
+            shell_actor(), UserFilter(status="all", search="example.com"), size=10
+        ).rows
+    }
     for name, left in (("admin", 8), ("bob", 5), ("helpdesk", 2)):
         page = directory.page_users(shell_actor(), UserFilter(status="all", search=name))
         row = next(r for r in page.rows if r.username == name)
@@ -133,8 +144,10 @@ def test_filter_descriptions():
     assert directory.AFFECTED_BY_MANDATORY.describe() == "Active local users with 2FA disabled"
     assert UserFilter(status="all", search="ann").describe() == "All users matching 'ann'"
     assert UserFilter(codes="none").describe() == "Active users with no recovery codes left"
-    assert (UserFilter(codes="few", two_factor="enabled").describe()
-            == "Active users with 2FA enabled and 1-2 recovery codes left")
+    assert (
+        UserFilter(codes="few", two_factor="enabled").describe()
+        == "Active users with 2FA enabled and 1-2 recovery codes left"
+    )
     assert UserFilter(codes="more").describe() == "Active users with 3+ recovery codes left"
 
 
@@ -143,7 +156,8 @@ def test_the_users_screen_query_walks_the_username_index(seeded, backend):
         pytest.skip("SQLite's query plan; PostgreSQL plans by its own statistics")
     plan = storage.db.execute_sql(
         "EXPLAIN QUERY PLAN SELECT a.id FROM account a LEFT JOIN device d "
-        "ON d.account_id = a.id WHERE a.active ORDER BY a.username LIMIT 51").fetchall()
+        "ON d.account_id = a.id WHERE a.active ORDER BY a.username LIMIT 51"
+    ).fetchall()
     text = " ".join(str(step[-1]) for step in plan)
     assert "TEMP B-TREE" not in text  # no sort of the whole table for one page
 
@@ -154,7 +168,8 @@ def test_the_two_factor_flag_always_matches_the_device_rows(seeded, fixed_clock)
     def mismatches() -> int:
         return storage.db.execute_sql(
             "SELECT count(*) FROM account a LEFT JOIN device d ON d.account_id = a.id "
-            "WHERE a.two_factor <> (d.id IS NOT NULL)").fetchone()[0]
+            "WHERE a.two_factor <> (d.id IS NOT NULL)"
+        ).fetchone()[0]
 
     assert mismatches() == 0  # after the demo's bulk insert
     from qmfa_tui.services import twofactor
@@ -179,5 +194,8 @@ def test_the_affected_users_are_one_set_for_the_modal_and_the_policy(seeded):
     from qmfa_tui.services import policy
 
     listed = walk(directory.AFFECTED_BY_MANDATORY)
-    assert policy.count_affected() == len(listed) == directory.count_users(
-        shell_actor(), directory.AFFECTED_BY_MANDATORY)
+    assert (
+        policy.count_affected()
+        == len(listed)
+        == directory.count_users(shell_actor(), directory.AFFECTED_BY_MANDATORY)
+    )

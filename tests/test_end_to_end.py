@@ -34,9 +34,25 @@ def test_the_command_on_the_same_database(database, database_url, fixed_clock):
     register(boss, fixed_clock)
     add_user(boss, "alice")
     storage.close_database()
-    result = subprocess.run([sys.executable, "-m", "qmfa_tui", "--database", database_url,
-                             "users", "list", "--format", "json"],
-                            capture_output=True, text=True, timeout=60, env=dict(os.environ))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "qmfa_tui",
+            "--database",
+            database_url,
+            "users",
+            "list",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ),
+    )
     assert result.returncode == 0, result.stderr
     assert [(u["username"], u["2fa"]) for u in json.loads(result.stdout)] == [
-        ("admin", True), ("alice", False)]
+        ("admin", True),
+        ("alice", False),
+    ]

@@ -55,8 +55,12 @@ CHILD = textwrap.dedent("""
 
 def run_child(url: str, seam: str, action: str) -> subprocess.CompletedProcess[str]:
     storage.close_database()  # the child must not share our connection
-    result = subprocess.run([sys.executable, "-c", CHILD, url, seam, action],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", CHILD, url, seam, action],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     storage.open_database(url)
     return result
 
@@ -71,10 +75,12 @@ def alice(database, database_url):
 
 def counts() -> tuple[int, int, int, bool]:
     account = storage.Account.get(storage.Account.username == "alice")
-    return (storage.Device.select().where(storage.Device.account == account.id).count(),
-            storage.RecoveryCode.select().count(),
-            storage.AuditEvent.select().where(storage.AuditEvent.target == "alice").count(),
-            account.two_factor)
+    return (
+        storage.Device.select().where(storage.Device.account == account.id).count(),
+        storage.RecoveryCode.select().count(),
+        storage.AuditEvent.select().where(storage.AuditEvent.target == "alice").count(),
+        account.two_factor,
+    )
 
 
 @pytest.mark.parametrize("seam", ["store_codes", "device.registered"])
@@ -90,8 +96,9 @@ def test_killed_during_registration_leaves_no_half_device(alice, seam):
 def test_killed_while_using_a_recovery_code_consumes_nothing(alice):
     alice_actor = accounts.login_password("alice", PASSWORD).actor
     pending = twofactor.begin_registration(alice_actor)
-    enrollment = twofactor.confirm_registration(alice_actor, pending,
-                                                pyotp.TOTP(pending.secret).at(clock.now()))
+    enrollment = twofactor.confirm_registration(
+        alice_actor, pending, pyotp.TOTP(pending.secret).at(clock.now())
+    )
     code = enrollment.recovery_codes[0]
     before = counts()
     result = run_child(alice, "login.recovery_code", code)

@@ -117,12 +117,14 @@ def test_a_name_with_a_folder_in_it_is_refused(tmp_path):
 
 
 def sqlite_modes(db_path: Path) -> dict[str, int]:
-    return {suffix: mode(Path(f"{db_path}{suffix}")) for suffix in ("", "-wal", "-shm")
-            if Path(f"{db_path}{suffix}").exists()}
+    return {
+        suffix: mode(Path(f"{db_path}{suffix}"))
+        for suffix in ("", "-wal", "-shm")
+        if Path(f"{db_path}{suffix}").exists()
+    }
 
 
-def test_a_new_database_its_wal_its_shm_and_its_key_are_0600(tmp_path, fixed_clock,
-                                                              umask_zero):
+def test_a_new_database_its_wal_its_shm_and_its_key_are_0600(tmp_path, fixed_clock, umask_zero):
     db_path = tmp_path / "srv" / "qmfa.db"
     opened = storage.open_database(f"sqlite:///{db_path}")
     try:
@@ -148,8 +150,7 @@ def admin_actor() -> session.Actor:
     return login("admin")
 
 
-def test_sqlites_rollback_journal_takes_the_database_files_mode(tmp_path, fixed_clock,
-                                                               umask_zero):
+def test_sqlites_rollback_journal_takes_the_database_files_mode(tmp_path, fixed_clock, umask_zero):
     # What the pre-created 0600 file relies on, checked on this machine's SQLite.
     import sqlite3
 
@@ -244,8 +245,9 @@ def reveals(url: str) -> int:
 
 def test_cli_txt_writes_a_new_0600_file(cli_url, tmp_path, capsys, umask_zero):
     target = tmp_path / "admin-codes.txt"
-    assert main(["--database", cli_url, "users", "recovery-codes", "admin",
-                 "--txt", str(target)]) == 0
+    assert (
+        main(["--database", cli_url, "users", "recovery-codes", "admin", "--txt", str(target)]) == 0
+    )
     assert mode(target) == 0o600 and target.read_text().count("-") >= 8
     assert reveals(cli_url) == 1
 
@@ -256,10 +258,12 @@ def test_cli_txt_refuses_an_existing_file_or_link(cli_url, tmp_path, capsys, kin
     target = victim if kind == "file" else tmp_path / "codes.txt"
     if kind == "link":
         target.symlink_to(victim)
-    assert main(["--database", cli_url, "users", "recovery-codes", "admin",
-                 "--txt", str(target)]) == 1
+    assert (
+        main(["--database", cli_url, "users", "recovery-codes", "admin", "--txt", str(target)]) == 1
+    )
     said = "already exists" if kind == "file" else "is a symbolic link"
     assert capsys.readouterr().err == (
-        f"qmfa: {target} {said}; --txt writes a new file only: give another name.\n")
+        f"qmfa: {target} {said}; --txt writes a new file only: give another name.\n"
+    )
     assert victim.read_text() == "precious" and mode(victim) == 0o644
     assert reveals(cli_url) == 0  # refused before anything was revealed

@@ -19,20 +19,24 @@ TYPED = st.one_of(
 def test_typed_codes_never_escape_as_anything_but_a_refusal(database, fixed_clock):
     device = register(admin(), fixed_clock)
 
-    @settings(max_examples=150, deadline=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
     @given(TYPED, TYPED)
     def check(first: str, second: str) -> None:
         fixed_clock.advance(901)  # past any throttle delay, so the parsing is exercised
         pending = start_login("admin")
-        for attempt in (lambda: twofactor.verify_login_code(pending, first),
-                        lambda: recovery.login_with_recovery_code(pending, first),
-                        lambda: twofactor.resync(device.actor, first, second),
-                        lambda: accounts.login_password(first, second)):
+        for attempt in (
+            lambda: twofactor.verify_login_code(pending, first),
+            lambda: recovery.login_with_recovery_code(pending, first),
+            lambda: twofactor.resync(device.actor, first, second),
+            lambda: accounts.login_password(first, second),
+        ):
             try:
                 attempt()
             except QmfaError as error:
                 assert error.message
+
     check()
 
 

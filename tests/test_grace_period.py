@@ -41,8 +41,7 @@ def test_a_user_may_skip_until_the_deadline_and_not_after(mandatory_with_grace, 
 def test_changing_the_grace_period_moves_every_deadline(mandatory_with_grace, fixed_clock):
     first = accounts.login_password("alice", PASSWORD).grace_deadline
     policy.set_grace_period(mandatory_with_grace, 48)
-    assert accounts.login_password("alice", PASSWORD).grace_deadline == first + timedelta(
-        hours=24)
+    assert accounts.login_password("alice", PASSWORD).grace_deadline == first + timedelta(hours=24)
     policy.set_grace_period(mandatory_with_grace, 0)
     pending = accounts.login_password("alice", PASSWORD)
     assert pending.grace_deadline is None
@@ -50,8 +49,7 @@ def test_changing_the_grace_period_moves_every_deadline(mandatory_with_grace, fi
         twofactor.skip_registration(pending)
 
 
-def test_a_user_created_later_gets_grace_from_their_first_login(mandatory_with_grace,
-                                                                fixed_clock):
+def test_a_user_created_later_gets_grace_from_their_first_login(mandatory_with_grace, fixed_clock):
     fixed_clock.advance(10 * 3600)
     accounts.create_user(mandatory_with_grace, "bob", password=PASSWORD)
     fixed_clock.advance(3600)
@@ -68,7 +66,8 @@ def test_switching_mandatory_off_and_on_restarts_the_grace(mandatory_with_grace,
     assert accounts.login_password("alice", PASSWORD).next_step is NextStep.DONE
     policy.set_mandatory(mandatory_with_grace, True)
     assert accounts.login_password("alice", PASSWORD).grace_deadline == (
-        clock.utc(fixed_clock.t) + timedelta(hours=24))
+        clock.utc(fixed_clock.t) + timedelta(hours=24)
+    )
 
 
 def test_without_grace_registration_is_forced_at_once(database, fixed_clock):
@@ -91,4 +90,5 @@ def test_grace_period_rules(database, fixed_clock):
         policy.set_grace_period(boss, 100_000)
     assert policy.set_grace_period(boss, 5).grace_period_hours == 5
     assert [e.detail for e in audit.list_events(boss, action="settings.grace_period")] == [
-        "5 hours"]
+        "5 hours"
+    ]

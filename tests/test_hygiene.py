@@ -11,18 +11,29 @@ PACKAGE = Path(__file__).resolve().parent.parent / "qmfa_tui"
 
 
 def modules_under(folder: str) -> list[str]:
-    return [f"qmfa_tui.{folder}.{path.stem}" for path in sorted((PACKAGE / folder).glob("*.py"))
-            if path.stem != "__init__"]
+    return [
+        f"qmfa_tui.{folder}.{path.stem}"
+        for path in sorted((PACKAGE / folder).glob("*.py"))
+        if path.stem != "__init__"
+    ]
 
 
 def test_importing_services_and_storage_does_not_import_textual():
-    modules = ["qmfa_tui.services", "qmfa_tui.storage", *modules_under("services"),
-               *modules_under("storage")]
-    program = ("import sys\n" + "".join(f"import {m}\n" for m in modules) +
-               "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'textual')\n"
-               "print(bad)\n")
-    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
-                            check=True)
+    modules = [
+        "qmfa_tui.services",
+        "qmfa_tui.storage",
+        *modules_under("services"),
+        *modules_under("storage"),
+    ]
+    program = (
+        "import sys\n"
+        + "".join(f"import {m}\n" for m in modules)
+        + "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'textual')\n"
+        "print(bad)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"
 
 
@@ -36,9 +47,15 @@ def test_no_service_or_storage_module_names_textual_or_a_screen():
                 elif isinstance(node, ast.ImportFrom):
                     names = [node.module or ""]
                 for name in names:
-                    assert not name.startswith(("textual", "qmfa_tui.screens",
-                                                "qmfa_tui.widgets", "qmfa_tui.app",
-                                                "qmfa_tui.cli")), f"{path}: {name}"
+                    assert not name.startswith(
+                        (
+                            "textual",
+                            "qmfa_tui.screens",
+                            "qmfa_tui.widgets",
+                            "qmfa_tui.app",
+                            "qmfa_tui.cli",
+                        )
+                    ), f"{path}: {name}"
 
 
 def test_each_screen_stylesheet_styles_only_its_own_screen():
@@ -54,8 +71,11 @@ def test_each_screen_stylesheet_styles_only_its_own_screen():
     variables = App().get_css_variables()
     for path in sorted((PACKAGE / "screens").glob("*.tcss")):
         module = importlib.import_module(f"qmfa_tui.screens.{path.stem}")
-        screens = {cls.__name__ for _, cls in inspect.getmembers(module, inspect.isclass)
-                   if cls.__module__ == module.__name__ and issubclass(cls, Screen)}
+        screens = {
+            cls.__name__
+            for _, cls in inspect.getmembers(module, inspect.isclass)
+            if cls.__module__ == module.__name__ and issubclass(cls, Screen)
+        }
         stylesheet = Stylesheet(variables=variables)
         stylesheet.read(path)
         stylesheet.parse()
@@ -74,18 +94,29 @@ def test_every_service_call_from_a_screen_goes_through_the_service_boundary():
     # pooled connection back; a call that skipped it would keep its connection for good.
     import importlib
 
-    for path in [*(PACKAGE / "screens").glob("*.py"), *(PACKAGE / "widgets").glob("*.py"),
-                 PACKAGE / "app.py"]:
+    for path in [
+        *(PACKAGE / "screens").glob("*.py"),
+        *(PACKAGE / "widgets").glob("*.py"),
+        PACKAGE / "app.py",
+    ]:
         tree = ast.parse(path.read_text())
-        services = {alias.asname or alias.name for node in ast.walk(tree)
-                    if isinstance(node, ast.ImportFrom) and node.module == "qmfa_tui.services"
-                    for alias in node.names}
+        services = {
+            alias.asname or alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module == "qmfa_tui.services"
+            for alias in node.names
+        }
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and isinstance(node.func.value, ast.Name)
-                    and node.func.value.id in services):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in services
+            ):
                 module = importlib.import_module(f"qmfa_tui.services.{node.func.value.id}")
                 function = getattr(module, node.func.attr)
                 called = (node.func.value.id, node.func.attr)
                 assert hasattr(function, "__wrapped__") or called in PURE_SERVICE_CALLS, (
-                    path.name, called)
+                    path.name,
+                    called,
+                )

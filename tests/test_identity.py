@@ -39,6 +39,7 @@ def no_ssh_or_sudo(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # --- the key, and the services using it -------------------------------------------------
 
+
 @pytest.mark.parametrize("spelling", ["admin", "Admin", "ADMIN", wide("admin"), wide("ADMIN")])
 def test_every_spelling_of_a_name_has_one_key(spelling):
     assert identity.username_key(spelling) == "admin"
@@ -99,8 +100,10 @@ def test_look_ups_by_username_find_any_spelling(database, fixed_clock):
 
 # --- reserved names ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["shell", "Shell", "SHELL", wide("shell"), "system", "Operator",
-                                  "qmfa", "QMFA"])
+
+@pytest.mark.parametrize(
+    "name", ["shell", "Shell", "SHELL", wide("shell"), "system", "Operator", "qmfa", "QMFA"]
+)
 def test_reserved_names_are_refused(database, name):
     boss = admin()
     with pytest.raises(BadInput, match="is reserved"):
@@ -124,8 +127,8 @@ def test_names_near_the_reserved_ones_are_allowed(database, name):
 
 # --- who acted ---------------------------------------------------------------------------
 
-def test_an_operator_command_is_recorded_with_its_os_account_and_ssh_client(
-        database, monkeypatch):
+
+def test_an_operator_command_is_recorded_with_its_os_account_and_ssh_client(database, monkeypatch):
     admin()
     monkeypatch.setenv("SSH_CLIENT", "203.0.113.7 52144 22")
     policy.set_grace_period(shell_actor(), 24)
@@ -180,9 +183,14 @@ def test_a_person_is_recorded_as_a_person(database, monkeypatch):
 def test_a_person_named_shell_from_before_is_told_apart_from_the_operator(database):
     boss = admin()
     # Made before names were reserved (the services refuse it now).
-    storage.Account.create(username="shell", username_key="shell", role="admin",
-                           users_module=True, password_hash=accounts.hash_password(PASSWORD),
-                           created_at=datetime(2026, 1, 1))
+    storage.Account.create(
+        username="shell",
+        username_key="shell",
+        role="admin",
+        users_module=True,
+        password_hash=accounts.hash_password(PASSWORD),
+        created_at=datetime(2026, 1, 1),
+    )
     impostor = login("shell")
     accounts.create_user(impostor, "mallory", password=PASSWORD)
     policy.set_grace_period(shell_actor(), 12)
@@ -204,10 +212,13 @@ def test_audit_user_filter_takes_any_spelling(database):
     boss = admin()
     add_user(boss, "alice")
     assert [e.action for e in audit.list_events(boss, username="ALICE")] == [
-        "login.succeeded", "user.created"]
+        "login.succeeded",
+        "user.created",
+    ]
 
 
 # --- migration 0006 ----------------------------------------------------------------------
+
 
 def raw_database(url: str) -> peewee.Database:
     """The database at ``url`` with no migration run and no key loaded."""
@@ -231,13 +242,16 @@ def build_at_0004(url: str, usernames: list[str]) -> None:
                 "INSERT INTO account (username, display_name, email, auth_source, role, "
                 "users_module, active, password_hash, created_at, two_factor) "
                 "VALUES (%s, '', '', 'local', 'admin', %s, %s, %s, %s, %s)".replace(
-                    "%s", database.param),
-                (name, True, True, password_hash, datetime(2026, 1, 1), False))
+                    "%s", database.param
+                ),
+                (name, True, True, password_hash, datetime(2026, 1, 1), False),
+            )
         for actor, actor_id in (("shell", None), ("admin", 1)):
             database.execute_sql(
                 "INSERT INTO audit_event (at, actor, actor_id, action, detail) "
                 "VALUES (%s, %s, %s, 'settings.deployment', '')".replace("%s", database.param),
-                (datetime(2026, 1, 1), actor, actor_id))
+                (datetime(2026, 1, 1), actor, actor_id),
+            )
     if hasattr(database, "close_all"):
         database.close_all()
 
@@ -247,8 +261,10 @@ def columns_and_migrations(url: str) -> tuple[set[str], set[str], list[str]]:
     with database:
         account = {c.name for c in database.get_columns("account")}
         events = {c.name for c in database.get_columns("audit_event")}
-        applied = [row[0] for row in database.execute_sql(
-            "SELECT name FROM schema_migration ORDER BY name")]
+        applied = [
+            row[0]
+            for row in database.execute_sql("SELECT name FROM schema_migration ORDER BY name")
+        ]
     if hasattr(database, "close_all"):
         database.close_all()
     return account, events, applied
@@ -276,8 +292,7 @@ def test_the_refusal_is_one_line_through_qmfa(database_url, fixed_clock, tmp_pat
         pytest.skip("the command line is exercised on SQLite")
     build_at_0004(database_url, ["admin\nroot", "ADMIN\nroot"])
     result = qmfa("--database", database_url, "users", "list")
-    assert_one_clear_line(result, "'admin\\nroot' (id 1) = 'ADMIN\\nroot' (id 2)",
-                          "will not guess")
+    assert_one_clear_line(result, "'admin\\nroot' (id 1) = 'ADMIN\\nroot' (id 2)", "will not guess")
 
 
 def test_after_renaming_one_of_a_pair_the_upgrade_runs(database_url, fixed_clock):
@@ -301,17 +316,26 @@ def test_an_upgrade_fills_the_keys_and_classifies_past_events(database_url, fixe
     build_at_0004(database_url, names)
     storage.open_database(database_url)
     try:
-        keys = dict(storage.Account.select(storage.Account.username,
-                                           storage.Account.username_key).tuples())
-        assert keys == {"admin": "admin", "Bob": "bob", "JÜRGEN": "jürgen",
-                        "Straße": "strasse", wide("carol"): "carol", "shell": "shell"}
+        keys = dict(
+            storage.Account.select(storage.Account.username, storage.Account.username_key).tuples()
+        )
+        assert keys == {
+            "admin": "admin",
+            "Bob": "bob",
+            "JÜRGEN": "jürgen",
+            "Straße": "strasse",
+            wide("carol"): "carol",
+            "shell": "shell",
+        }
         # The legacy reserved name is kept (nothing to rename it to) and logs in as a person.
         assert login("SHELL").username == "shell"
         assert login("bob").username == "Bob"
         with pytest.raises(Conflict, match="taken"):
             accounts.create_user(shell_actor(), "BOB", password=PASSWORD)
-        kinds = [(e.actor, e.actor_kind, e.origin) for e in audit.list_events(
-            shell_actor(), action="settings.deployment")]
+        kinds = [
+            (e.actor, e.actor_kind, e.origin)
+            for e in audit.list_events(shell_actor(), action="settings.deployment")
+        ]
         assert sorted(kinds) == [("admin", "person", ""), ("shell", "operator", "")]
         account, events, applied = columns_and_migrations(database_url)
         assert "username_key" in account and {"actor_kind", "origin"} <= events

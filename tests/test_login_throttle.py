@@ -46,8 +46,13 @@ def people(database, fixed_clock):
     return boss
 
 
-REFUSALS = [("nobody", PASSWORD), ("alice", "not the password"), ("carol", PASSWORD),
-            ("erin", PASSWORD), ("dave", "not the password")]
+REFUSALS = [
+    ("nobody", PASSWORD),
+    ("alice", "not the password"),
+    ("carol", PASSWORD),
+    ("erin", PASSWORD),
+    ("dave", "not the password"),
+]
 
 
 def refusal(username: str, password: str) -> AuthenticationFailed:
@@ -57,8 +62,10 @@ def refusal(username: str, password: str) -> AuthenticationFailed:
 
 
 def test_unknown_wrong_ldap_sso_and_inactive_get_the_same_words(people):
-    answers = {(type(error), error.message)
-               for error in (refusal(name, password) for name, password in REFUSALS)}
+    answers = {
+        (type(error), error.message)
+        for error in (refusal(name, password) for name, password in REFUSALS)
+    }
     assert answers == {(AuthenticationFailed, "Wrong username or password.")}
     # Once the password is right, an inactive account may say so.
     assert "inactive" in refusal("dave", PASSWORD).message
@@ -74,8 +81,7 @@ def test_each_refusal_costs_exactly_one_argon2_verify(people):
         assert hasher.verifies == before + 1, name
 
 
-def test_ldap_and_sso_attempts_are_audited_and_throttled_like_wrong_passwords(people,
-                                                                             fixed_clock):
+def test_ldap_and_sso_attempts_are_audited_and_throttled_like_wrong_passwords(people, fixed_clock):
     for _ in range(throttle.FREE_FAILURES + 1):
         refusal("carol", PASSWORD)
     with pytest.raises(Throttled):
@@ -105,7 +111,9 @@ def test_a_throttled_burst_is_one_audit_event_with_its_count(people, fixed_clock
     fixed_clock.advance(2)
     assert accounts.login_password("alice", PASSWORD).actor is not None
     assert [e.detail for e in audit.list_events(people, action="login.throttled")] == [
-        "1 password attempt refused while locked", "5 password attempts refused while locked"]
+        "1 password attempt refused while locked",
+        "5 password attempts refused while locked",
+    ]
     assert storage.Throttle.get(storage.Throttle.kind == "password").throttled == 0
 
 
@@ -120,8 +128,7 @@ def test_code_bursts_are_audited_and_a_success_resets(database, fixed_clock):
         with pytest.raises(Throttled):
             recovery.login_with_recovery_code(start_login("admin"), device.codes[0])
         with pytest.raises(Throttled):
-            twofactor.verify_login_code(start_login("admin"),
-                                        code_at(device.secret, fixed_clock.t))
+            twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
     fixed_clock.advance(1)
     twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
     [event] = audit.list_events(boss, action="login.throttled")
@@ -159,7 +166,8 @@ def _guess(url: str, kind: str, pending: PendingLogin, guess: str, barrier, resu
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["code", "password"])
 def test_guesses_from_many_processes_get_exactly_the_free_ones_through(
-        database, database_url, fixed_clock, kind):
+    database, database_url, fixed_clock, kind
+):
     device = register(admin(), fixed_clock)
     fixed_clock.t = START + 3600  # frozen, here and in every process (fork copies the clock)
     pendings = [start_login("admin") for _ in range(PROCESSES)]
@@ -168,9 +176,10 @@ def test_guesses_from_many_processes_get_exactly_the_free_ones_through(
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(PROCESSES)
     results = context.Queue()
-    workers = [context.Process(target=_guess,
-                               args=(database_url, kind, pending, guess, barrier, results))
-               for pending in pendings]
+    workers = [
+        context.Process(target=_guess, args=(database_url, kind, pending, guess, barrier, results))
+        for pending in pendings
+    ]
     for worker in workers:
         worker.start()
     outcomes = [outcome for _ in workers for outcome in results.get(timeout=120)]
@@ -178,8 +187,9 @@ def test_guesses_from_many_processes_get_exactly_the_free_ones_through(
         worker.join(timeout=30)
     storage.open_database(database_url)
     allowed = throttle.FREE_FAILURES + 1
-    assert sorted(outcomes) == (["AuthenticationFailed"] * allowed
-                                + ["Throttled"] * (PROCESSES * TRIES - allowed)), outcomes
+    assert sorted(outcomes) == (
+        ["AuthenticationFailed"] * allowed + ["Throttled"] * (PROCESSES * TRIES - allowed)
+    ), outcomes
     row = storage.Throttle.get(storage.Throttle.kind == kind)
     assert (row.failures, row.throttled) == (allowed, PROCESSES * TRIES - allowed)
     failed = storage.AuditEvent.select().where(storage.AuditEvent.action == "login.failed")
@@ -207,11 +217,13 @@ def answers(username: str, password: str, tries: int) -> list[tuple[type, str]]:
 
 def test_a_name_that_is_nobodys_is_throttled_like_an_account(people):
     tries = throttle.FREE_FAILURES + 3
-    told = {name: answers(name, password, tries) for name, password in REFUSALS
-            if name != "dave"}  # dave is inactive: also refused, same words
+    told = {
+        name: answers(name, password, tries) for name, password in REFUSALS if name != "dave"
+    }  # dave is inactive: also refused, same words
     assert len(set(map(tuple, told.values()))) == 1, told
     assert told["nobody"][: throttle.FREE_FAILURES + 1] == [
-        (AuthenticationFailed, "Wrong username or password.")] * (throttle.FREE_FAILURES + 1)
+        (AuthenticationFailed, "Wrong username or password.")
+    ] * (throttle.FREE_FAILURES + 1)
     assert told["nobody"][-1][0] is Throttled
 
 

@@ -65,6 +65,6 @@ def test_a_missing_sqlite_file_is_refused_and_nothing_is_made(tmp_path):
     with pytest.raises(StorageError) as refused:
         storage.open_database(f"sqlite:///{path}", create=False)
     assert refused.value.message == (
-        f"There is no database {path}: `qmfa init` creates one, `qmfa demo` one with "
-        "demo users.")
+        f"There is no database {path}: `qmfa init` creates one, `qmfa demo` one with demo users."
+    )
     assert not path.parent.exists()

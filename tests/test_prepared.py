@@ -31,11 +31,19 @@ def test_an_argument_used_twice_fills_both_places(database):
     for name in ("alice", "bob", "carol"):
         add_user(boss, name)
     between = Prepared(
-        lambda low, high, same: (Account.select(Account.username)
-                                 .where(Account.username >= low, Account.username <= high,
-                                        (Account.username == same) | (Account.username != same))
-                                 .order_by(Account.username)),
-        str, str, str)
+        lambda low, high, same: (
+            Account.select(Account.username)
+            .where(
+                Account.username >= low,
+                Account.username <= high,
+                (Account.username == same) | (Account.username != same),
+            )
+            .order_by(Account.username)
+        ),
+        str,
+        str,
+        str,
+    )
     assert [r[0] for r in between.execute("alice", "bob", "x")] == ["alice", "bob"]
     assert between.sql()[1].count("\x00qmfa placeholder 2\x00") == 2
 
@@ -44,9 +52,13 @@ def test_rows_affected_counts_a_conditional_update_once(database):
     boss = admin()
     add_user(boss, "alice", display_name="Alice")
     rename = Prepared(
-        lambda name, old, new: (Account.update(display_name=new)
-                                .where(Account.username == name, Account.display_name == old)),
-        str, str, str)
+        lambda name, old, new: Account.update(display_name=new).where(
+            Account.username == name, Account.display_name == old
+        ),
+        str,
+        str,
+        str,
+    )
     assert rename.rows_affected("alice", "Alice", "Alice A.") == 1
     assert rename.rows_affected("alice", "Alice", "Alice B.") == 0
     assert Account.get(Account.username == "alice").display_name == "Alice A."
@@ -56,9 +68,11 @@ def test_constants_of_the_query_stay_as_peewee_rendered_them(database):
     boss = admin()
     add_user(boss, "alice")
     active_named = Prepared(
-        lambda name: Account.select(Account.id).where(Account.username == name,
-                                                      Account.auth_source == "local"),
-        str)
+        lambda name: Account.select(Account.id).where(
+            Account.username == name, Account.auth_source == "local"
+        ),
+        str,
+    )
     assert len(active_named.execute("alice").fetchall()) == 1
     assert "local" in active_named.sql()[1]
 
@@ -73,8 +87,9 @@ def test_only_ints_floats_and_text_are_taken(database):
     from datetime import datetime
 
     with pytest.raises(TypeError, match="int, float and str"):
-        Prepared(lambda when: Account.select().where(Account.created_at == when),
-                 datetime).execute(datetime(2027, 1, 1))
+        Prepared(lambda when: Account.select().where(Account.created_at == when), datetime).execute(
+            datetime(2027, 1, 1)
+        )
     by_id = Prepared(lambda account_id: Account.select().where(Account.id == account_id), int)
     with pytest.raises(TypeError, match="expected 1 arguments"):
         by_id.execute()
@@ -83,9 +98,12 @@ def test_only_ints_floats_and_text_are_taken(database):
 def test_a_float_argument_lands_where_its_placeholder_did(database):
     boss = admin()
     Throttle.insert(account=boss.user_id, kind="code", locked_until=100.5).execute()
-    locked = Prepared(lambda now, kind: (Throttle.select(Throttle.kind)
-                                         .where(Throttle.locked_until > now,
-                                                Throttle.kind == kind)),
-                      float, str)
+    locked = Prepared(
+        lambda now, kind: Throttle.select(Throttle.kind).where(
+            Throttle.locked_until > now, Throttle.kind == kind
+        ),
+        float,
+        str,
+    )
     assert locked.execute(100.25, "code").fetchall() == [("code",)]
     assert locked.execute(100.5, "code").fetchall() == []

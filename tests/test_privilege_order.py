@@ -25,8 +25,14 @@ ACTORS = ("shell", "super", "admin", "holder", "plain", "self")
 # super-admin, admin, users-module holder, plain user, in that order. "self" is each
 # target acting on themselves; the admin, holder and plain actors are other accounts
 # than the targets of their rank.
-ON_PREM_MANAGE = {"shell": "YYYY", "super": "YYYY", "admin": "YYYY", "holder": "NNYY",
-                  "plain": "NNNN", "self": "YYYY"}
+ON_PREM_MANAGE = {
+    "shell": "YYYY",
+    "super": "YYYY",
+    "admin": "YYYY",
+    "holder": "NNYY",
+    "plain": "NNNN",
+    "self": "YYYY",
+}
 SAAS_MANAGE = {**ON_PREM_MANAGE, "admin": "NYYY"}
 COUNT = {**ON_PREM_MANAGE, "holder": "YYYY"}
 EXPECTED: dict[str, dict[str, dict[str, str]]] = {
@@ -35,13 +41,15 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     # A count, shown to every Users-module holder in the Users table anyway.
     "remaining codes": {"on-prem": COUNT, "saas": COUNT},
     # Nobody deactivates themselves.
-    "deactivate": {"on-prem": {**ON_PREM_MANAGE, "super": "NYYY", "self": "NNNN"},
-                   "saas": {**SAAS_MANAGE, "super": "NYYY", "self": "NNNN"}},
+    "deactivate": {
+        "on-prem": {**ON_PREM_MANAGE, "super": "NYYY", "self": "NNNN"},
+        "saas": {**SAAS_MANAGE, "super": "NYYY", "self": "NNNN"},
+    },
     # Admins only (and never on themselves); the holder grants nothing.
-    "set role": {"on-prem": {**ON_PREM_MANAGE, "super": "NYYY", "holder": "NNNN",
-                             "self": "NNNN"},
-                 "saas": {**SAAS_MANAGE, "super": "NYYY", "holder": "NNNN",
-                          "self": "NNNN"}},
+    "set role": {
+        "on-prem": {**ON_PREM_MANAGE, "super": "NYYY", "holder": "NNNN", "self": "NNNN"},
+        "saas": {**SAAS_MANAGE, "super": "NYYY", "holder": "NNNN", "self": "NNNN"},
+    },
 }
 
 
@@ -60,15 +68,26 @@ class Instance:
 def build(deployment: str, clock: FakeClock) -> Instance:
     shell = shell_actor()
     accounts.create_first_admin("root", PASSWORD, deployment=deployment)
-    people = {"boss": ("admin", True), "ada": ("admin", True), "hal": ("user", True),
-              "hank": ("user", True), "pat": ("user", False), "alice": ("user", False)}
+    people = {
+        "boss": ("admin", True),
+        "ada": ("admin", True),
+        "hal": ("user", True),
+        "hank": ("user", True),
+        "pat": ("user", False),
+        "alice": ("user", False),
+    }
     for name, (role, module) in people.items():
         accounts.create_user(shell, name, password=PASSWORD, role=role, users_module=module)
     logged_in = {name: login(name) for name in ("root", *people)}
     names = {"super": "root", "admin": "ada", "holder": "hank", "plain": "alice"}
     targets = {kind: logged_in[name] for kind, name in names.items()}
-    actors = {"shell": shell, "super": logged_in["root"], "admin": logged_in["boss"],
-              "holder": logged_in["hal"], "plain": logged_in["pat"]}
+    actors = {
+        "shell": shell,
+        "super": logged_in["root"],
+        "admin": logged_in["boss"],
+        "holder": logged_in["hal"],
+        "plain": logged_in["pat"],
+    }
     devices = {kind: register(targets[kind], clock) for kind in TARGETS}
     return Instance(actors, targets, names, devices, clock)
 
@@ -121,14 +140,21 @@ def set_role(instance: Instance, actor: Actor, kind: str) -> None:
 
 def unchanged(instance: Instance, kind: str) -> tuple[object, ...]:
     target = account(instance.names[kind])
-    return (target.role, target.users_module, target.active,
-            Device.select().where(Device.account == target.id).count(),
-            len(audit.list_events(shell_actor(), limit=10_000)))
+    return (
+        target.role,
+        target.users_module,
+        target.active,
+        Device.select().where(Device.account == target.id).count(),
+        len(audit.list_events(shell_actor(), limit=10_000)),
+    )
 
 
 ACTIONS: dict[str, Callable[[Instance, Actor, str], None]] = {
-    "reveal codes": reveal, "remaining codes": remaining, "remove device": remove,
-    "deactivate": deactivate, "set role": set_role,
+    "reveal codes": reveal,
+    "remaining codes": remaining,
+    "remove device": remove,
+    "deactivate": deactivate,
+    "set role": set_role,
 }
 
 
@@ -172,7 +198,8 @@ def test_user_info_carries_the_refusal_the_actions_give(database, fixed_clock, d
         boss = instance.actors["admin"]
         assert accounts.get_user(boss, "root").manage_refusal == (
             "root is the super-admin: on SaaS instances only they can manage their recovery "
-            "codes, device, status or role.")
+            "codes, device, status or role."
+        )
         with pytest.raises(NotPermitted, match=r"^root is the super-admin"):
             twofactor.remove_device(boss, "root")
 
@@ -180,8 +207,12 @@ def test_user_info_carries_the_refusal_the_actions_give(database, fixed_clock, d
 def test_standing_ranks(database, fixed_clock):
     build("saas", fixed_clock)
     ranks = {name: policy.standing(account(name)) for name in ("root", "ada", "hank", "alice")}
-    assert ranks == {"root": policy.SUPER_ADMIN_STANDING, "ada": policy.ADMIN_STANDING,
-                     "hank": policy.USERS_MODULE_HOLDER, "alice": policy.PLAIN_USER}
+    assert ranks == {
+        "root": policy.SUPER_ADMIN_STANDING,
+        "ada": policy.ADMIN_STANDING,
+        "hank": policy.USERS_MODULE_HOLDER,
+        "alice": policy.PLAIN_USER,
+    }
     assert policy.standing(None) == policy.SHELL_STANDING
     policy.set_deployment(shell_actor(), "on-prem")
     assert policy.standing(account("root")) == policy.ADMIN_STANDING

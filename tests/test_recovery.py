@@ -27,8 +27,15 @@ def test_eight_distinct_codes_of_fifty_bits():
     assert recovery.CODE_LENGTH * 5 >= 50
 
 
-@pytest.mark.parametrize("shape", [str.upper, lambda c: c.replace("-", ""),
-                                   lambda c: f"  {c}\t", lambda c: c.replace("-", " - ")])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        str.upper,
+        lambda c: c.replace("-", ""),
+        lambda c: f"  {c}\t",
+        lambda c: c.replace("-", " - "),
+    ],
+)
 def test_input_forms_normalize_to_the_same_code(shape):
     code = "0a1b2-c3d4e"
     assert recovery.normalize(shape(code)) == "0a1b2c3d4e"
@@ -40,8 +47,18 @@ def test_lookalike_letters_read_as_digits():
     assert recovery.normalize(fullwidth) == "0a1b2c3d4e"
 
 
-@pytest.mark.parametrize("junk", ["", "abc", "0a1b2-c3d4", "0a1b2-c3d4e5", "uuuuu-uuuuu",
-                                  "0a1b2_c3d4e", "😀😀😀😀😀-😀😀😀😀😀"])
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "",
+        "abc",
+        "0a1b2-c3d4",
+        "0a1b2-c3d4e5",
+        "uuuuu-uuuuu",
+        "0a1b2_c3d4e",
+        "😀😀😀😀😀-😀😀😀😀😀",
+    ],
+)
 def test_malformed_codes_are_refused(junk):
     with pytest.raises(BadInput):
         recovery.normalize(junk)
@@ -82,8 +99,7 @@ def test_a_code_refused_with_none_left_says_so(database, fixed_clock):
     with pytest.raises(NoRecoveryCodesLeft, match=r"No recovery codes left.*an admin must"):
         recovery.login_with_recovery_code(start_login("admin"), device.codes[0])
     failed = audit.list_events(boss, action="login.failed")
-    assert [e.detail for e in failed] == ["wrong recovery code (none left)",
-                                          "wrong recovery code"]
+    assert [e.detail for e in failed] == ["wrong recovery code (none left)", "wrong recovery code"]
 
 
 def test_few_left_is_one_number_for_the_login_and_the_users_screen():
@@ -92,8 +108,12 @@ def test_few_left_is_one_number_for_the_login_and_the_users_screen():
     assert not hasattr(directory, "FEW_CODES_LEFT")
     assert directory.FEW_LEFT is recovery.FEW_LEFT
     row = directory.UserRow(1, "a", "", "", "local", True, True, recovery.FEW_LEFT)
-    assert row.few_codes_left and not directory.UserRow(
-        1, "a", "", "", "local", True, True, recovery.FEW_LEFT + 1).few_codes_left
+    assert (
+        row.few_codes_left
+        and not directory.UserRow(
+            1, "a", "", "", "local", True, True, recovery.FEW_LEFT + 1
+        ).few_codes_left
+    )
 
 
 def test_one_users_code_does_not_open_another_account(database, fixed_clock):

@@ -11,8 +11,18 @@ from helpers import FakeClock, admin, start_login
 from qmfa_tui.services import twofactor
 
 RFC4226_SECRET = b"12345678901234567890"
-RFC4226_HOTP = ["755224", "287082", "359152", "969429", "338314",
-                "254676", "287922", "162583", "399871", "520489"]
+RFC4226_HOTP = [
+    "755224",
+    "287082",
+    "359152",
+    "969429",
+    "338314",
+    "254676",
+    "287922",
+    "162583",
+    "399871",
+    "520489",
+]
 
 SEEDS = {
     "sha1": b"12345678901234567890",
@@ -33,8 +43,14 @@ def b32(seed: bytes) -> str:
     return base64.b32encode(seed).decode()
 
 
-def enroll_with_seed(fixed_clock: FakeClock, seed: bytes, algorithm: str, digits: int,
-                     first_time: float, first_code: str):
+def enroll_with_seed(
+    fixed_clock: FakeClock,
+    seed: bytes,
+    algorithm: str,
+    digits: int,
+    first_time: float,
+    first_code: str,
+):
     actor = admin()
     pending = twofactor.begin_registration(actor, algorithm=algorithm, digits=digits)
     pending = dataclasses.replace(pending, secret=b32(seed))
@@ -54,8 +70,9 @@ def test_rfc4226_hotp_values_are_the_codes_of_consecutive_steps(database, fixed_
 @pytest.mark.parametrize("algorithm", ["sha1", "sha256", "sha512"])
 def test_rfc6238_vectors_verify_at_their_times(database, fixed_clock, algorithm):
     first_time, first_codes = RFC6238[0]
-    enroll_with_seed(fixed_clock, SEEDS[algorithm], algorithm, 8, first_time,
-                     first_codes[algorithm])
+    enroll_with_seed(
+        fixed_clock, SEEDS[algorithm], algorithm, 8, first_time, first_codes[algorithm]
+    )
     for when, codes in RFC6238[1:]:
         fixed_clock.t = when
         assert twofactor.verify_login_code(start_login("admin"), codes[algorithm])
@@ -68,5 +85,7 @@ def test_rfc6238_codes_match_their_own_step_only(algorithm):
         step = twofactor.time_step(totp, when)
         found = twofactor.match_step(totp, codes[algorithm], center=step, window=1, last_used=-1)
         assert found == twofactor.StepMatch(step, already_used=False)
-        assert twofactor.match_step(totp, codes[algorithm], center=step + 5, window=1,
-                                    last_used=-1) is None
+        assert (
+            twofactor.match_step(totp, codes[algorithm], center=step + 5, window=1, last_used=-1)
+            is None
+        )

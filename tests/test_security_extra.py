@@ -34,13 +34,16 @@ FAIL_IN_ANOTHER_PROCESS = textwrap.dedent(f"""
 """)
 
 
-def test_throttling_holds_across_processes_and_both_code_kinds(database, database_url,
-                                                               fixed_clock):
+def test_throttling_holds_across_processes_and_both_code_kinds(database, database_url, fixed_clock):
     device = register(admin(), fixed_clock)
     fixed_clock.t = START  # the other process's clock
     storage.close_database()
-    child = subprocess.run([sys.executable, "-c", FAIL_IN_ANOTHER_PROCESS, database_url, "2",
-                            PASSWORD], capture_output=True, text=True, timeout=60)
+    child = subprocess.run(
+        [sys.executable, "-c", FAIL_IN_ANOTHER_PROCESS, database_url, "2", PASSWORD],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     storage.open_database(database_url)
     assert child.stdout.split() == ["AuthenticationFailed"] * 2, child.stderr
     # The third failure, here and with a recovery code, starts the wait for everyone.
@@ -50,8 +53,9 @@ def test_throttling_holds_across_processes_and_both_code_kinds(database, databas
         twofactor.verify_login_code(start_login("admin"), code_at(device.secret, START))
 
 
-def test_a_locked_sqlite_database_is_a_clear_retryable_error(database, backend, db_path,
-                                                             database_url, monkeypatch):
+def test_a_locked_sqlite_database_is_a_clear_retryable_error(
+    database, backend, db_path, database_url, monkeypatch
+):
     if backend != "sqlite":
         pytest.skip("SQLite's file lock")
     boss = admin()
@@ -81,10 +85,22 @@ def test_pg_dump_holds_no_secret_and_no_code(database, backend, database_url, fi
     tool = pg_dump()
     assert tool, "pg_dump is needed to check what a PostgreSQL dump holds"
     parts = urlsplit(database_url)
-    dump = subprocess.run([tool, "-h", parts.hostname, "-p", str(parts.port), "-U",
-                           parts.username, parts.path.lstrip("/")],
-                          capture_output=True, text=True, check=True,
-                          env={**os.environ, "PGPASSWORD": parts.password or ""}).stdout
+    dump = subprocess.run(
+        [
+            tool,
+            "-h",
+            parts.hostname,
+            "-p",
+            str(parts.port),
+            "-U",
+            parts.username,
+            parts.path.lstrip("/"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PGPASSWORD": parts.password or ""},
+    ).stdout
     assert "recovery_code" in dump and "v1." in dump
     assert device.secret not in dump
     assert not any(code in dump or code.replace("-", "") in dump for code in device.codes)
@@ -117,8 +133,10 @@ def test_remove_while_the_owner_resyncs(database, fixed_clock):
     phone = fixed_clock.t + 600
     outcomes = race(
         lambda: twofactor.remove_device(boss, "alice"),
-        lambda: twofactor.resync(alice, code_at(device.secret, phone - 30),
-                                 code_at(device.secret, phone)))
+        lambda: twofactor.resync(
+            alice, code_at(device.secret, phone - 30), code_at(device.secret, phone)
+        ),
+    )
     for outcome in outcomes:
         assert not isinstance(outcome, BaseException) or isinstance(outcome, QmfaError), outcome
     assert not isinstance(outcomes[0], BaseException)  # the removal always goes through
@@ -131,8 +149,9 @@ def test_mandatory_switched_while_a_user_logs_in(database, fixed_clock):
     boss = admin()
     register(boss, fixed_clock)
     add_user(boss, "alice")
-    outcomes = race(lambda: policy.set_mandatory(boss, True),
-                    lambda: accounts.login_password("alice", PASSWORD))
+    outcomes = race(
+        lambda: policy.set_mandatory(boss, True), lambda: accounts.login_password("alice", PASSWORD)
+    )
     assert not any(isinstance(o, BaseException) for o in outcomes), outcomes
     assert outcomes[1].next_step.value in ("done", "register_device")
     assert policy.instance_info().mandatory

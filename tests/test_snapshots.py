@@ -43,8 +43,16 @@ from qmfa_tui.services.session import Actor
 from qmfa_tui.storage import OpenDatabase
 
 SECRET = "76NLUZIAKNAPWDCSMSL2GWJPAMC34TVC"
-CODES = ["xr5d4-bh4hw", "fffz2-0z287", "tt6nb-pr6j2", "f0pmp-atnzs",
-         "e7qkv-h428x", "v4bsz-tp3db", "d1e9a-bqnvk", "nnb37-1gmnc"]
+CODES = [
+    "xr5d4-bh4hw",
+    "fffz2-0z287",
+    "tt6nb-pr6j2",
+    "f0pmp-atnzs",
+    "e7qkv-h428x",
+    "v4bsz-tp3db",
+    "d1e9a-bqnvk",
+    "nnb37-1gmnc",
+]
 # Shown in the save dialogs' path fields; never written to (nothing is saved here).
 DOWNLOADS = Path("/srv/downloads")
 
@@ -71,8 +79,11 @@ async def still(pilot: Pilot) -> None:
     await settle(pilot)
 
     def pressed() -> bool:
-        return any(button.has_class("-active")
-                   for screen in app.screen_stack for button in screen.query(Button))
+        return any(
+            button.has_class("-active")
+            for screen in app.screen_stack
+            for button in screen.query(Button)
+        )
 
     await wait_until(pilot, lambda: not pressed())
     for screen in app.screen_stack:
@@ -81,8 +92,7 @@ async def still(pilot: Pilot) -> None:
     await settle(pilot)
 
 
-def picture(snap_compare: Compare, database: OpenDatabase, steps: Steps,
-            expected: type) -> bool:
+def picture(snap_compare: Compare, database: OpenDatabase, steps: Steps, expected: type) -> bool:
     """Run the app at 80x24 through ``steps``; compare the screen with the kept picture."""
     app = QmfaApp(database, downloads_dir=DOWNLOADS)
     app.animation_level = "none"
@@ -98,6 +108,7 @@ def picture(snap_compare: Compare, database: OpenDatabase, steps: Steps,
 
 
 # --- what the pictures show -----------------------------------------------------------
+
 
 def registered_admin(clock: FakeClock) -> Actor:
     boss = admin()
@@ -139,26 +150,32 @@ async def device_options(pilot: Pilot, actor: Actor) -> None:
 async def settings(pilot: Pilot, actor: Actor) -> None:
     await logged_in(pilot, actor)
     await pilot.press("g")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, SettingsScreen)
-                     and pilot.app.screen.instance is not None)
+    await wait_until(
+        pilot,
+        lambda: (
+            isinstance(pilot.app.screen, SettingsScreen) and pilot.app.screen.instance is not None
+        ),
+    )
 
 
 async def audit_log(pilot: Pilot, actor: Actor) -> None:
     await settings(pilot, actor)
     await pilot.click("#tabs", offset=(22, 0))  # the "Audit log" tab
-    await wait_until(pilot, lambda: pilot.app.screen.query_one("#events", DataTable).row_count
-                     > 0)
+    await wait_until(pilot, lambda: pilot.app.screen.query_one("#events", DataTable).row_count > 0)
 
 
 async def mandatory_modal(pilot: Pilot, actor: Actor) -> None:
     await settings(pilot, actor)
     await wait_until(pilot, lambda: not pilot.app.screen.query_one("#mandatory", Switch).disabled)
     await pilot.click("#mandatory")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, MandatoryModal)
-                     and pilot.app.screen.total is not None)
+    await wait_until(
+        pilot,
+        lambda: isinstance(pilot.app.screen, MandatoryModal) and pilot.app.screen.total is not None,
+    )
 
 
 # --- login --------------------------------------------------------------------------
+
 
 def test_login_empty(snap_compare, database, fixed_clock):
     admin()
@@ -206,19 +223,30 @@ def test_register_device_during_login_when_mandatory(snap_compare, database, fix
 
     async def steps(pilot: Pilot) -> None:
         await log_in_password(pilot, "alice", PASSWORD)
-        await wait_until(pilot, lambda: isinstance(pilot.app.screen, RegisterDeviceScreen)
-                         and pilot.app.screen.registration is not None)
+        await wait_until(
+            pilot,
+            lambda: (
+                isinstance(pilot.app.screen, RegisterDeviceScreen)
+                and pilot.app.screen.registration is not None
+            ),
+        )
 
     assert picture(snap_compare, database, steps, RegisterDeviceScreen)
 
 
 # --- My Account: registration ------------------------------------------------------------
 
+
 async def registering(pilot: Pilot, actor: Actor) -> None:
     await my_account(pilot, actor)
     await pilot.press("enter")  # on the toggle
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, RegisterDeviceScreen)
-                     and pilot.app.screen.registration is not None)
+    await wait_until(
+        pilot,
+        lambda: (
+            isinstance(pilot.app.screen, RegisterDeviceScreen)
+            and pilot.app.screen.registration is not None
+        ),
+    )
 
 
 def test_register_device_from_my_account(snap_compare, database, fixed_clock):
@@ -238,8 +266,7 @@ def test_register_device_wrong_code(snap_compare, database, fixed_clock):
     async def steps(pilot: Pilot) -> None:
         await registering(pilot, boss)
         await type_into(pilot, "#code", wrong)
-        await wait_until(pilot, lambda: pilot.app.screen.query_one("#status").has_class(
-            "-error"))
+        await wait_until(pilot, lambda: pilot.app.screen.query_one("#status").has_class("-error"))
 
     assert picture(snap_compare, database, steps, RegisterDeviceScreen)
 
@@ -270,13 +297,15 @@ def test_save_file_dialog(snap_compare, database, fixed_clock):
 
 # --- the menu, Users and User Edit -------------------------------------------------------
 
+
 def test_main_menu_admin(snap_compare, database, fixed_clock):
     boss = registered_admin(fixed_clock)
 
     async def steps(pilot: Pilot) -> None:
         await logged_in(pilot, boss)
-        await wait_until(pilot, lambda: isinstance(pilot.app.screen, MainScreen)
-                         and pilot.app.is_admin)
+        await wait_until(
+            pilot, lambda: isinstance(pilot.app.screen, MainScreen) and pilot.app.is_admin
+        )
 
     assert picture(snap_compare, database, steps, MainScreen)
 
@@ -287,8 +316,12 @@ def test_users(snap_compare, database, fixed_clock):
     async def steps(pilot: Pilot) -> None:
         await logged_in(pilot, boss)
         await pilot.press("u")
-        await wait_until(pilot, lambda: isinstance(pilot.app.screen, UsersScreen)
-                         and len(table_usernames(pilot.app)) == 5)
+        await wait_until(
+            pilot,
+            lambda: (
+                isinstance(pilot.app.screen, UsersScreen) and len(table_usernames(pilot.app)) == 5
+            ),
+        )
 
     assert picture(snap_compare, database, steps, UsersScreen)
 
@@ -349,6 +382,7 @@ def test_resync_modal(snap_compare, database, fixed_clock):
 
 
 # --- General Settings & Audit ----------------------------------------------------------
+
 
 def test_settings_general(snap_compare, database, fixed_clock):
     boss = registered_admin(fixed_clock)

@@ -35,7 +35,7 @@ class TwoFactorMachine(RuleBasedStateMachine):
         accounts.create_first_admin("admin", PASSWORD)
         self.actor = accounts.login_password("admin", PASSWORD).actor
         self.secret: str | None = None
-        self.issued: list[str] = []       # codes of the current registration
+        self.issued: list[str] = []  # codes of the current registration
         self.remaining: set[str] = set()  # what the model expects to be left
         self.used_steps: set[int] = set()
         self.mandatory = False
@@ -53,9 +53,13 @@ class TwoFactorMachine(RuleBasedStateMachine):
     def second_step(self):
         storage.Throttle.delete().execute()  # failures are the throttle tests' subject
         pending = accounts.login_password("admin", PASSWORD)
-        assert pending.next_step is (NextStep.SECURITY_CODE if self.secret else
-                                     NextStep.REGISTER_DEVICE if self.mandatory else
-                                     NextStep.DONE)
+        assert pending.next_step is (
+            NextStep.SECURITY_CODE
+            if self.secret
+            else NextStep.REGISTER_DEVICE
+            if self.mandatory
+            else NextStep.DONE
+        )
         return pending
 
     @precondition(lambda self: self.secret is None)
@@ -181,6 +185,9 @@ class TwoFactorMachine(RuleBasedStateMachine):
 
 
 TwoFactorMachine.TestCase.settings = settings(
-    max_examples=25, stateful_step_count=25, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow])
+    max_examples=25,
+    stateful_step_count=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 test_two_factor_machine = TwoFactorMachine.TestCase

@@ -105,16 +105,20 @@ def test_a_sealed_value_moved_to_another_user_does_not_open(database, fixed_cloc
     register(alice, fixed_clock)
     boss_secret = storage.Device.get(storage.Device.account == boss.user_id).secret_sealed
     storage.Device.update(secret_sealed=boss_secret).where(
-        storage.Device.account == alice.user_id).execute()
+        storage.Device.account == alice.user_id
+    ).execute()
     with pytest.raises(StorageError):
         twofactor.verify_login_code(start_login("alice"), "123456")
 
 
-@pytest.mark.parametrize(("url", "message"), [
-    ("mysql://localhost/qmfa", "Unsupported database URL"),
-    ("sqlite:///:memory:", "in-memory"),
-    ("nonsense", "Unsupported database URL"),
-])
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://localhost/qmfa", "Unsupported database URL"),
+        ("sqlite:///:memory:", "in-memory"),
+        ("nonsense", "Unsupported database URL"),
+    ],
+)
 def test_bad_urls(url, message):
     with pytest.raises(StorageError, match=message):
         storage.open_database(url)
@@ -142,12 +146,12 @@ def test_a_file_that_is_not_a_database(tmp_path):
 
 
 def test_the_password_is_hidden_in_messages():
-    assert database_url.redact("postgresql://qa:s3cret@db/qmfa") == (
-        "postgresql://qa:***@db/qmfa")
+    assert database_url.redact("postgresql://qa:s3cret@db/qmfa") == ("postgresql://qa:***@db/qmfa")
 
 
-def test_a_database_made_now_upgrades_under_the_next_version(database, db_path, tmp_path,
-                                                              fixed_clock):
+def test_a_database_made_now_upgrades_under_the_next_version(
+    database, db_path, tmp_path, fixed_clock
+):
     """The next version adds a migration file; opening runs it and keeps the data."""
     from playhouse.migrations import Runner
 
@@ -161,14 +165,17 @@ def test_a_database_made_now_upgrades_under_the_next_version(database, db_path, 
         "from peewee import CharField\n\n"
         "def up(migrator, db):\n"
         "    migrator.migrate(migrator.add_column('account', 'locale', "
-        "CharField(default='en')))\n")
+        "CharField(default='en')))\n"
+    )
     storage.database.MIGRATIONS_DIR, saved = next_version, storage.database.MIGRATIONS_DIR
     try:
         storage.open_database(f"sqlite:///{db_path}")
-        assert [m.name for m in Runner(storage.db.obj, str(next_version)).status()
-                if m.applied][-1] == "0099_add_locale"
+        assert [m.name for m in Runner(storage.db.obj, str(next_version)).status() if m.applied][
+            -1
+        ] == "0099_add_locale"
         assert storage.db.execute_sql("SELECT locale FROM account").fetchall() == [("en",)]
-        assert twofactor.verify_login_code(start_login("admin"),
-                                           code_at(device.secret, fixed_clock.t))
+        assert twofactor.verify_login_code(
+            start_login("admin"), code_at(device.secret, fixed_clock.t)
+        )
     finally:
         storage.database.MIGRATIONS_DIR = saved

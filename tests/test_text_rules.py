@@ -42,7 +42,8 @@ def test_names_and_emails_refuse_control_characters(database, field, kind):
     what = "name" if field == "display_name" else "email"
     assert refused.value.message == (
         f"The {what} cannot hold control characters, line breaks or bidirectional "
-        f"overrides (found {shown}).")
+        f"overrides (found {shown})."
+    )
     assert not Account.select().where(Account.username == "ann").exists()
 
 
@@ -66,8 +67,9 @@ def test_names_and_emails_are_bounded_with_a_clear_message(database, field, limi
 def test_markup_and_other_scripts_are_fine_in_names(database):
     boss = admin()
     name = "Smith [contractor] [/] [@click=app.quit]x 李小龍 José 👩‍💻 O'Brien"
-    info = accounts.create_user(boss, "smith", password=PASSWORD, display_name=f"  {name}  ",
-                                email="[b]smith@example.com")
+    info = accounts.create_user(
+        boss, "smith", password=PASSWORD, display_name=f"  {name}  ", email="[b]smith@example.com"
+    )
     assert (info.display_name, info.email) == (name, "[b]smith@example.com")
 
 

@@ -34,10 +34,29 @@ CLIPBOARD = "\x1b]52;c;aGk=\x07"  # OSC 52: "set the clipboard to 'hi'"
 RETITLE = "\x1b]2;pwned\x07"  # OSC 2: window title
 WIPE = "\x1b[2J"  # CSI 2 J: erase the screen
 PIECES = [
-    "[/]", "[b]x", "Smith [contractor]", "[@click=app.quit]x[/]",
-    "[link=https://x]y[/link]", "[@click=app.bell]", CLIPBOARD, RETITLE, WIPE,
-    "\u202e", "\u2066", "\u2069", "\x00", "\n", "\r\n", "\t", "\u2028", "\x85", "\x7f",
-    "\x9b31m", "\\", "]", "[",
+    "[/]",
+    "[b]x",
+    "Smith [contractor]",
+    "[@click=app.quit]x[/]",
+    "[link=https://x]y[/link]",
+    "[@click=app.bell]",
+    CLIPBOARD,
+    RETITLE,
+    WIPE,
+    "\u202e",
+    "\u2066",
+    "\u2069",
+    "\x00",
+    "\n",
+    "\r\n",
+    "\t",
+    "\u2028",
+    "\x85",
+    "\x7f",
+    "\x9b31m",
+    "\\",
+    "]",
+    "[",
 ]
 PIECE = st.sampled_from(PIECES)
 HOSTILE = st.one_of(
@@ -78,14 +97,22 @@ def name_width(app: QmfaApp) -> int:
 
 def put_row(username: str, *, name: str = "", email: str = "", active: bool = True) -> None:
     """A user stored as it is, past the services' checks."""
-    Account.insert(username=username, username_key=identity.username_key(username),
-                       display_name=name, email=email, auth_source="local",
-                   role="user", active=active, created_at=clock.utc(clock.now())).execute()
+    Account.insert(
+        username=username,
+        username_key=identity.username_key(username),
+        display_name=name,
+        email=email,
+        auth_source="local",
+        role="user",
+        active=active,
+        created_at=clock.utc(clock.now()),
+    ).execute()
 
 
 def put_event(actor: str, target: str, detail: str) -> None:
-    AuditEvent.insert(at=clock.utc(clock.now()), actor=actor, target=target,
-                      action="user.created", detail=detail).execute()
+    AuditEvent.insert(
+        at=clock.utc(clock.now()), actor=actor, target=target, action="user.created", detail=detail
+    ).execute()
 
 
 async def open_users(pilot, actor: Actor) -> UsersScreen:
@@ -107,7 +134,8 @@ async def test_markup_in_the_search_box_is_searched_for_not_parsed(database, fix
         await pilot.pause(0.4)  # the search waits for typing to stop
         await settle(pilot)
         assert shown(screen.query_one("#summary", Static)).startswith(
-            "Active users matching '[/]': 0 users")
+            "Active users matching '[/]': 0 users"
+        )
         screen.query_one("#search", Input).value = "[contractor]"
         await pilot.press("enter")
         await settle(pilot)
@@ -155,11 +183,15 @@ async def test_hostile_rows_in_the_users_table_are_one_literal_line_each(databas
 
 
 async def test_user_edit_shows_a_hostile_user_literally_and_runs_no_action(
-        database, fixed_clock, tmp_path):
+    database, fixed_clock, tmp_path
+):
     boss = admin()
     username = "x[/]\x1b]2;pwned\x07"
-    put_row(username, name="[@click=app.quit]x[/]",
-            email=f"[@click=app.screenshot('x.svg','{tmp_path}')]shot[/]")
+    put_row(
+        username,
+        name="[@click=app.quit]x[/]",
+        email=f"[@click=app.screenshot('x.svg','{tmp_path}')]shot[/]",
+    )
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
         app.log_in(boss)
@@ -174,7 +206,8 @@ async def test_user_edit_shows_a_hostile_user_literally_and_runs_no_action(
         profile = app.screen.query_one("#profile", Static)
         assert shown(profile).splitlines()[1:3] == [
             "Name:         [@click=app.quit]x[/]",
-            f"Email:        [@click=app.screenshot('x.svg','{tmp_path}')]shot[/]"]
+            f"Email:        [@click=app.screenshot('x.svg','{tmp_path}')]shot[/]",
+        ]
         assert_nothing_raw(app)
         # Where the markup's link text would be: column 13 of the Name and Email lines.
         await pilot.click(profile, offset=(14, 1))  # on the name and the email
@@ -189,7 +222,8 @@ async def test_remove_asks_and_tells_with_the_name_as_text(database, fixed_clock
     register(add_user(boss, "victim"), fixed_clock)
     hostile = f"v[/]{CLIPBOARD}"
     Account.update(username=hostile, username_key=identity.username_key(hostile)).where(
-        Account.username == "victim").execute()
+        Account.username == "victim"
+    ).execute()
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
         app.log_in(boss)
@@ -198,16 +232,17 @@ async def test_remove_asks_and_tells_with_the_name_as_text(database, fixed_clock
         await settle(pilot)
         await pilot.click("#two-factor")
         await settle(pilot)
-        assert "Resync needs codes from v[/]\\x1b]52;c;aGk=\\x07's phone" in assert_nothing_raw(
-            app)
+        assert "Resync needs codes from v[/]\\x1b]52;c;aGk=\\x07's phone" in assert_nothing_raw(app)
         await pilot.click("#remove")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmScreen)
         assert_nothing_raw(app)
         assert shown(app.screen.query_one(".title", Static)) == (
-            "Remove two-step verification for v[/]\\x1b]52;c;aGk=\\x07?")
+            "Remove two-step verification for v[/]\\x1b]52;c;aGk=\\x07?"
+        )
         assert shown(app.screen.query_one("#body", Static)).startswith(
-            "This deletes v[/]\\x1b]52;c;aGk=\\x07's authenticator")
+            "This deletes v[/]\\x1b]52;c;aGk=\\x07's authenticator"
+        )
         await pilot.click("#confirm")
         await settle(pilot)
         assert isinstance(app.screen, UserEditScreen)
@@ -238,7 +273,8 @@ async def test_the_mandatory_modal_lists_hostile_users_literally(database, fixed
         table = app.screen.query_one("#affected", DataTable)
         assert [[str(cell) for cell in table.get_row(key)] for key in ("u1", "u2")] == [
             ["u1", "[/]", "\\x1b]52;c;aGk=\\x07"],
-            ["u2", "Sm [contractor]", "[@click=app.quit]x[/]"]]
+            ["u2", "Sm [contractor]", "[@click=app.quit]x[/]"],
+        ]
         text = assert_nothing_raw(app)
         assert "Sm [contractor]" in text
         await pilot.click(table, offset=(45, 2))  # on the second row's email
@@ -263,7 +299,12 @@ async def test_the_audit_log_and_instance_name_are_literal(database, fixed_clock
         await settle(pilot)
         table = app.screen.query_one("#events", DataTable)
         assert [str(cell) for cell in table.get_row_at(0)][1:] == [
-            "[b]x", "user.created", "[/]", "\\x1b]52;c;aGk=\\x07\\x1b[2J[@click=app.quit]x[/]", ""]
+            "[b]x",
+            "user.created",
+            "[/]",
+            "\\x1b]52;c;aGk=\\x07\\x1b[2J[@click=app.quit]x[/]",
+            "",
+        ]
         text = assert_nothing_raw(app)
         assert " [b]x " in text and " [/] " in text  # the detail starts past 80 columns
         await pilot.click(table, offset=(70, 1))
@@ -295,26 +336,35 @@ def test_any_hostile_text_is_shown_literally_everywhere(database, fixed_clock, t
     put_row("hostile")
     put_event("hostile", "hostile", "")
 
-    @settings(max_examples=10, deadline=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @settings(
+        max_examples=10,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
     @given(name=HOSTILE, email=HOSTILE, detail=HOSTILE, search=HOSTILE)
     @example(name="[@click=app.quit]x[/]", email=CLIPBOARD, detail=RETITLE, search="[/]")
     def check(name: str, email: str, detail: str, search: str) -> None:
         Account.update(display_name=name, email=email).where(
-            Account.username == "hostile").execute()
+            Account.username == "hostile"
+        ).execute()
         AuditEvent.update(detail=detail).where(AuditEvent.actor == "hostile").execute()
-        asyncio.run(visit_every_screen(QmfaApp(database), boss, tmp_path, name, email, detail,
-                                       search))
+        asyncio.run(
+            visit_every_screen(QmfaApp(database), boss, tmp_path, name, email, detail, search)
+        )
 
     check()
 
 
-async def visit_every_screen(app: QmfaApp, boss: Actor, tmp_path: Path, name: str, email: str,
-                             detail: str, search: str) -> None:
+async def visit_every_screen(
+    app: QmfaApp, boss: Actor, tmp_path: Path, name: str, email: str, detail: str, search: str
+) -> None:
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         screen = await open_users(pilot, boss)
-        row = next(line for line in assert_nothing_raw(app).splitlines()
-                   if line.lstrip().startswith("hostile "))
+        row = next(
+            line
+            for line in assert_nothing_raw(app).splitlines()
+            if line.lstrip().startswith("hostile ")
+        )
         assert fit(visible(name), name_width(app)) in row
         screen._set_filter(search=search)
         await settle(pilot)
@@ -339,7 +389,10 @@ async def visit_every_screen(app: QmfaApp, boss: Actor, tmp_path: Path, name: st
         await open_mandatory_modal(pilot)
         table = app.screen.query_one("#affected", DataTable)
         assert [str(cell) for cell in table.get_row("hostile")] == [
-            "hostile", visible(name), visible(email)]
+            "hostile",
+            visible(name),
+            visible(email),
+        ]
         assert_nothing_raw(app)
         await pilot.press("escape")
         await settle(pilot)

@@ -32,15 +32,17 @@ KEY_LINE = re.compile(r"^(Key:)? *[A-Z2-7]{4}( [A-Z2-7]{4})*$")
 
 def screen_lines(app: QmfaApp) -> list[str]:
     """What the terminal shows, one str per row."""
-    return ["".join(segment.text for segment in strip)
-            for strip in app.screen._compositor.render_strips()]
+    return [
+        "".join(segment.text for segment in strip)
+        for strip in app.screen._compositor.render_strips()
+    ]
 
 
 def text_in(app: QmfaApp, widget: Widget) -> str:
     """The words drawn in ``widget``'s region, its lines joined by a space."""
     region = widget.region
-    rows = screen_lines(app)[region.y:region.bottom]
-    return " ".join(" ".join(row[region.x:region.right].split()) for row in rows).strip()
+    rows = screen_lines(app)[region.y : region.bottom]
+    return " ".join(" ".join(row[region.x : region.right].split()) for row in rows).strip()
 
 
 def usable(app: QmfaApp) -> Region:
@@ -71,7 +73,8 @@ async def registration_during_login(database, fixed_clock, size) -> QmfaApp:
 
 @pytest.mark.parametrize("size", SIZES)
 async def test_registration_keeps_the_form_on_screen_and_the_key_in_whole_groups(
-        database, fixed_clock, size):
+    database, fixed_clock, size
+):
     app = await registration_during_login(database, fixed_clock, size)
     async with app.run_test(size=size) as pilot:
         await log_in_password(pilot, "alice", PASSWORD)
@@ -83,27 +86,31 @@ async def test_registration_keeps_the_form_on_screen_and_the_key_in_whole_groups
         lines = [line.rstrip() for line in str(secret.render()).splitlines()]
         assert all(KEY_LINE.match(line) for line in lines), lines
         assert [len(line.removeprefix("Key:").split()) for line in lines] == [4, 4]
-        assert "".join("".join(lines).removeprefix("Key:").split()) == \
-            screen.registration.secret
+        assert "".join("".join(lines).removeprefix("Key:").split()) == screen.registration.secret
         qr = screen.query_one(QRCode)
         if size == (80, 24):  # the QR code beside the form, whole
             assert qr.display and screen.region.contains_region(qr.region)
             assert qr.region.height == len(qr.lines)
         else:  # no room for a whole QR code: it says how much is needed
             assert not screen.query_one("#qr-box").display
-            assert "Make the terminal at least 74x21 to scan the QR code, or type the key" \
+            assert (
+                "Make the terminal at least 74x21 to scan the QR code, or type the key"
                 in text_in(app, screen.query_one("#prompt"))
+            )
         await type_into(pilot, "#code", "000000")
         assert isinstance(app.screen, RegisterDeviceScreen)
         on_screen(app, "#code", "#confirm", "#status")
-        assert text_in(app, screen.query_one("#status")) == \
-            "That code does not match. Check the app and try again."
+        assert (
+            text_in(app, screen.query_one("#status"))
+            == "That code does not match. Check the app and try again."
+        )
         skip = screen.query_one("#skip")
         assert skip.region.height == 1 and text_in(app, skip) == "Skip for now"
 
 
 async def test_registration_shows_the_qr_code_once_the_terminal_is_large_enough(
-        database, fixed_clock):
+    database, fixed_clock
+):
     app = await registration_during_login(database, fixed_clock, (60, 20))
     async with app.run_test(size=(60, 20)) as pilot:
         await log_in_password(pilot, "alice", PASSWORD)
@@ -141,20 +148,22 @@ async def open_users(pilot, actor: Actor) -> UsersScreen:
 ALL_COLUMNS = ["Username", "2FA", "Codes", "Name", "Source", "Active", "Email"]
 
 
-@pytest.mark.parametrize(("size", "headers"), [
-    ((80, 24), ALL_COLUMNS),
-    ((60, 20), ["Username", "2FA", "Codes", "Name", "Email"]),
-    ((40, 20), ["Username", "2FA", "Codes"]),
-])
-async def test_the_users_table_fits_its_columns_to_the_width(database, demo_admin, size,
-                                                             headers):
+@pytest.mark.parametrize(
+    ("size", "headers"),
+    [
+        ((80, 24), ALL_COLUMNS),
+        ((60, 20), ["Username", "2FA", "Codes", "Name", "Email"]),
+        ((40, 20), ["Username", "2FA", "Codes"]),
+    ],
+)
+async def test_the_users_table_fits_its_columns_to_the_width(database, demo_admin, size, headers):
     app = QmfaApp(database)
     async with app.run_test(size=size) as pilot:
         screen = await open_users(pilot, demo_admin)
         table = screen.query_one("#users", UserTable)
         lines = screen_lines(app)
         region = table.region
-        shown = [line[region.x:region.right] for line in lines[region.y:region.bottom]]
+        shown = [line[region.x : region.right] for line in lines[region.y : region.bottom]]
         assert shown[0].split() == headers
         widths = {label: table.width_of(label) for label in headers}
         for row, line in zip(table.rows, shown[1:], strict=False):
@@ -170,9 +179,10 @@ async def test_the_users_table_fits_its_columns_to_the_width(database, demo_admi
         if "Email" in headers:
             email_at = shown[0].index("Email")
             for row, line in zip(table.rows, shown[1:], strict=False):
-                cell = line[email_at:email_at + widths["Email"]].rstrip()
+                cell = line[email_at : email_at + widths["Email"]].rstrip()
                 assert cell == visible(row.email) or (
-                    cell.endswith("…") and visible(row.email).startswith(cell[:-1]))
+                    cell.endswith("…") and visible(row.email).startswith(cell[:-1])
+                )
         if size[0] >= 60:
             on_screen(app, "#search", "#two-factor", "#status", "#source")
             assert screen.query_one("#search").region.width >= 20
@@ -213,8 +223,9 @@ async def open_audit_log(pilot, actor: Actor) -> SettingsScreen:
 
 def table_actions(screen: SettingsScreen) -> list[tuple[str, str]]:
     table = screen.query_one("#events", DataTable)
-    return [(str(table.get_row_at(i)[2]), str(table.get_row_at(i)[3]))
-            for i in range(table.row_count)]
+    return [
+        (str(table.get_row_at(i)[2]), str(table.get_row_at(i)[3])) for i in range(table.row_count)
+    ]
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -227,8 +238,9 @@ async def test_enter_on_an_audit_event_shows_every_field_whole(database, fixed_c
     async with app.run_test(size=size) as pilot:
         screen = await open_audit_log(pilot, boss)
         table = screen.query_one("#events", DataTable)
-        row = next(i for i, (action, _) in enumerate(table_actions(screen))
-                   if action == "user.created")
+        row = next(
+            i for i, (action, _) in enumerate(table_actions(screen)) if action == "user.created"
+        )
         table.focus()
         table.move_cursor(row=row)
         await pilot.press("enter")
@@ -265,8 +277,7 @@ async def test_the_audit_filters_narrow_the_list(database, fixed_clock):
             await settle(pilot)
 
         await apply("#audit-user", "ALICE")  # by or about alice, spelt in any case
-        assert table_actions(screen) == [("login.succeeded", "alice"),
-                                         ("user.created", "alice")]
+        assert table_actions(screen) == [("login.succeeded", "alice"), ("user.created", "alice")]
         await apply("#audit-action", "user.created")
         assert table_actions(screen) == [("user.created", "alice")]
         await apply("#audit-user", "")
@@ -302,8 +313,9 @@ async def test_the_action_filter_completes_actions_seen_in_the_log(database, fix
         assert user.value == "penny" and screen.audit_offset == 0
 
 
-async def test_the_profile_tab_lines_up_its_labels_and_the_hint_names_the_key(database,
-                                                                              fixed_clock):
+async def test_the_profile_tab_lines_up_its_labels_and_the_hint_names_the_key(
+    database, fixed_clock
+):
     boss = admin()
     app = QmfaApp(database)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -312,7 +324,8 @@ async def test_the_profile_tab_lines_up_its_labels_and_the_hint_names_the_key(da
         await pilot.press("a")  # My Account
         await settle(pilot)
         assert "Press Enter on the toggle (or click it) to register" in " ".join(
-            " ".join(screen_lines(app)).split())
+            " ".join(screen_lines(app)).split()
+        )
         lines = str(app.screen.query_one("#profile").render()).splitlines()
         assert lines[5].startswith("Users module:")
         starts = {len(line) - len(line.split(":", 1)[1].lstrip()) for line in lines}

@@ -50,13 +50,14 @@ async def test_login_with_a_recovery_code_uses_it_up(database, fixed_clock):
         assert app.session is None
 
 
-NEW_CODES = ("To get 8 new codes, remove your authenticator in My Account and register "
-             "it again.")
+NEW_CODES = "To get 8 new codes, remove your authenticator in My Account and register it again."
 LOW_NOTICES = {
     2: f"Recovery code accepted. Only 2 recovery codes left. {NEW_CODES}",
     1: f"Recovery code accepted. Only 1 recovery code left. {NEW_CODES}",
-    0: ("Recovery code accepted. That was your last recovery code: if you lose your phone "
-        "now, an admin must remove your authenticator before you can log in. " + NEW_CODES),
+    0: (
+        "Recovery code accepted. That was your last recovery code: if you lose your phone "
+        "now, an admin must remove your authenticator before you can log in. " + NEW_CODES
+    ),
 }
 
 
@@ -65,7 +66,7 @@ async def test_few_or_no_recovery_codes_left_is_said_plainly(database, fixed_clo
     device = register(admin(), fixed_clock)
     from helpers import start_login
 
-    for code in device.codes[:7 - left]:
+    for code in device.codes[: 7 - left]:
         recovery.login_with_recovery_code(start_login("admin"), code)
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
@@ -93,9 +94,11 @@ async def test_the_recovery_screen_says_when_no_codes_are_left(database, fixed_c
         await type_into(pilot, "#code", device.codes[0])
         assert isinstance(app.screen, RecoveryCodeScreen) and app.session is None
         text = " ".join(screen_text(app).split())
-        assert ("No recovery codes left (all 8 used). Use a security code from your "
-                "authenticator app; if you lost it, an admin must remove it so you can "
-                "register again.") in text
+        assert (
+            "No recovery codes left (all 8 used). Use a security code from your "
+            "authenticator app; if you lost it, an admin must remove it so you can "
+            "register again."
+        ) in text
         assert "not valid or was already used" not in text
 
 

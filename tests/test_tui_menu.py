@@ -15,8 +15,12 @@ from qmfa_tui.screens.user_edit import UserEditScreen
 from qmfa_tui.screens.users import UsersScreen
 
 # Each entry of an admin's menu and the screen it lands on (None: logged out).
-ENTRIES = [("users", UsersScreen), ("settings", SettingsScreen),
-           ("my_account", UserEditScreen), ("log_out", LoginScreen)]
+ENTRIES = [
+    ("users", UsersScreen),
+    ("settings", SettingsScreen),
+    ("my_account", UserEditScreen),
+    ("log_out", LoginScreen),
+]
 
 
 def landed(app: QmfaApp, expected: type) -> bool:

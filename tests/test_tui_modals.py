@@ -27,8 +27,12 @@ def boss_with(fixed_clock, people: int) -> Actor:
     boss = admin()
     register(boss, fixed_clock)
     for number in range(people):
-        add_user(boss, f"user{number:03}", display_name=f"Person {number}",
-                 email=f"person.number.{number}@example-company.com")
+        add_user(
+            boss,
+            f"user{number:03}",
+            display_name=f"Person {number}",
+            email=f"person.number.{number}@example-company.com",
+        )
     return boss
 
 
@@ -37,11 +41,17 @@ async def open_modal(pilot, boss: Actor) -> MandatoryModal:
     app.log_in(boss)
     await settle(pilot)
     await pilot.press("g")
-    await wait_until(pilot, lambda: isinstance(app.screen, SettingsScreen)
-                     and not app.screen.query_one("#mandatory", Switch).disabled)
+    await wait_until(
+        pilot,
+        lambda: (
+            isinstance(app.screen, SettingsScreen)
+            and not app.screen.query_one("#mandatory", Switch).disabled
+        ),
+    )
     await pilot.click("#mandatory")
-    await wait_until(pilot, lambda: isinstance(app.screen, MandatoryModal)
-                     and app.screen.total is not None)
+    await wait_until(
+        pilot, lambda: isinstance(app.screen, MandatoryModal) and app.screen.total is not None
+    )
     return app.screen
 
 
@@ -63,8 +73,13 @@ async def test_g_tab_enter_enter_leaves_mandatory_off(database, fixed_clock):
         app.log_in(boss)
         await settle(pilot)
         await pilot.press("g")
-        await wait_until(pilot, lambda: isinstance(app.screen, SettingsScreen)
-                         and not app.screen.query_one("#mandatory", Switch).disabled)
+        await wait_until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, SettingsScreen)
+                and not app.screen.query_one("#mandatory", Switch).disabled
+            ),
+        )
         await pilot.press("tab", "enter")
         await wait_until(pilot, lambda: isinstance(app.screen, MandatoryModal))
         assert app.focused is app.screen.query_one("#cancel")
@@ -95,8 +110,12 @@ async def test_the_footer_shows_the_mandatory_modal_keys(database, fixed_clock):
     async with app.run_test(size=SIZE) as pilot:
         await open_modal(pilot, boss)
         keys = footer_keys(app)
-        assert {"escape": "Cancel", "u": "Users", "n": "Next page",
-                "p": "Prev page"}.items() <= keys.items()
+        assert {
+            "escape": "Cancel",
+            "u": "Users",
+            "n": "Next page",
+            "p": "Prev page",
+        }.items() <= keys.items()
         assert "Back" not in keys.values()  # the Settings screen's key, behind the modal
         # The footer is the topmost one, drawn on the modal screen itself.
         footer = app.screen.query_one(Footer)
@@ -115,8 +134,13 @@ async def test_the_turn_off_confirmation_and_resync_show_their_keys(database, fi
         app.log_in(boss)
         await settle(pilot)
         await pilot.press("g")
-        await wait_until(pilot, lambda: isinstance(app.screen, SettingsScreen)
-                         and not app.screen.query_one("#mandatory", Switch).disabled)
+        await wait_until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, SettingsScreen)
+                and not app.screen.query_one("#mandatory", Switch).disabled
+            ),
+        )
         await pilot.click("#mandatory")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert app.focused is app.screen.query_one("#cancel")
@@ -135,10 +159,13 @@ async def test_the_turn_off_confirmation_and_resync_show_their_keys(database, fi
     assert policy.instance_info().mandatory
 
 
-@pytest.mark.parametrize(("people", "words"), [
-    (1, "1 active user will not be able to log in"),
-    (2, "2 active users will not be able to log in"),
-])
+@pytest.mark.parametrize(
+    ("people", "words"),
+    [
+        (1, "1 active user will not be able to log in"),
+        (2, "2 active users will not be able to log in"),
+    ],
+)
 async def test_the_count_and_its_noun_agree(database, fixed_clock, people, words):
     boss = boss_with(fixed_clock, people)
     app = QmfaApp(database)
@@ -164,8 +191,12 @@ def test_counted():
 
 def test_the_export_command_lists_exactly_the_affected_users():
     args = build_parser().parse_args(EXPORT_COMMAND.split()[1:])
-    listed = UserFilter(two_factor=args.two_factor or "all", status=args.status,
-                        auth_source=args.auth, search=args.search)
+    listed = UserFilter(
+        two_factor=args.two_factor or "all",
+        status=args.status,
+        auth_source=args.auth,
+        search=args.search,
+    )
     assert listed == AFFECTED_BY_MANDATORY and args.format == "csv"
 
 
@@ -188,8 +219,10 @@ async def test_the_affected_list_uses_the_room_it_has(database, fixed_clock, siz
         table = modal.query_one("#affected", DataTable)
         assert table.size.height - 1 >= rows  # the header, then rows of users
         email = list(table.columns.values())[2]
-        longest = max(len(row.email) for row in directory.page_users(
-            boss, AFFECTED_BY_MANDATORY, size=50).rows)
+        longest = max(
+            len(row.email)
+            for row in directory.page_users(boss, AFFECTED_BY_MANDATORY, size=50).rows
+        )
         if size[0] >= 100:
             assert email.width >= longest  # no email cut at 120 columns
         # The columns fill the table, Email taking what is left.
@@ -197,8 +230,9 @@ async def test_the_affected_list_uses_the_room_it_has(database, fixed_clock, siz
         assert used == table.size.width - table.styles.scrollbar_size_vertical
 
 
-async def test_export_saves_the_cli_s_csv_to_the_path_typed(database, db_path, fixed_clock,
-                                                            tmp_path, umask_zero):
+async def test_export_saves_the_cli_s_csv_to_the_path_typed(
+    database, db_path, fixed_clock, tmp_path, umask_zero
+):
     from test_cli import qmfa
 
     from qmfa_tui.screens.export_users import ExportUsersScreen
@@ -219,16 +253,18 @@ async def test_export_saves_the_cli_s_csv_to_the_path_typed(database, db_path, f
         field.value = str(chosen / "no-2fa.csv")
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, MandatoryModal))
-        assert any(n.message == f"Saved 4 users to {chosen / 'no-2fa.csv'}"
-                   for n in app._notifications)
+        assert any(
+            n.message == f"Saved 4 users to {chosen / 'no-2fa.csv'}" for n in app._notifications
+        )
         # The same path again: refused, and the file is left as it was.
         saved = (chosen / "no-2fa.csv").read_bytes()
         await pilot.click("#export-csv")
         await wait_until(pilot, lambda: isinstance(app.screen, ExportUsersScreen))
         app.screen.query_one("#path").value = str(chosen / "no-2fa.csv")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: "already exists" in str(
-            app.screen.query_one("#status").render()))
+        await wait_until(
+            pilot, lambda: "already exists" in str(app.screen.query_one("#status").render())
+        )
         assert isinstance(app.screen, ExportUsersScreen)
         assert (chosen / "no-2fa.csv").read_bytes() == saved
         await pilot.press("escape")

@@ -62,8 +62,9 @@ async def download(pilot, expected: Path, button: str = "#download") -> None:
     raise AssertionError(screen_text(pilot.app))
 
 
-async def test_register_from_my_account_then_download_and_copy(database, fixed_clock, tmp_path,
-                                                               umask_zero):
+async def test_register_from_my_account_then_download_and_copy(
+    database, fixed_clock, tmp_path, umask_zero
+):
     # Under the most open umask: the downloads are private because qmfa made them so.
     admin()
     app = QmfaApp(database, downloads_dir=tmp_path / "downloads")  # made when first needed
@@ -106,8 +107,9 @@ async def test_register_from_my_account_then_download_and_copy(database, fixed_c
         assert recovery.reveal_codes(app.session, "admin") == codes
 
 
-async def test_user_edit_download_steps_around_a_file_and_a_link(database, fixed_clock,
-                                                                  tmp_path, umask_zero):
+async def test_user_edit_download_steps_around_a_file_and_a_link(
+    database, fixed_clock, tmp_path, umask_zero
+):
     boss = admin()
     device = register(boss, fixed_clock)
     downloads = tmp_path / "Downloads"
@@ -189,8 +191,10 @@ def test_half_blocks_draw_exactly_the_qr_matrix():
     for line in lines:
         drawn.append([top[ch] for ch in line])
         drawn.append([bottom[ch] for ch in line])
-    expected = [[bool(m) for m in row]
-                for row in segno.make(uri, error="l", micro=False).matrix_iter(border=4)]
-    assert drawn[:len(expected)] == expected
-    assert all(not any(row) for row in drawn[len(expected):])  # the odd row's light padding
+    expected = [
+        [bool(m) for m in row]
+        for row in segno.make(uri, error="l", micro=False).matrix_iter(border=4)
+    ]
+    assert drawn[: len(expected)] == expected
+    assert all(not any(row) for row in drawn[len(expected) :])  # the odd row's light padding
     assert len(lines) <= 22 and len(lines[0]) <= 41  # fits 80x24 beside the form

@@ -48,7 +48,8 @@ def mode(path: Path) -> int:
 
 
 async def test_the_dialog_offers_the_downloads_path_and_saves_where_edited(
-        database, fixed_clock, tmp_path, umask_zero):
+    database, fixed_clock, tmp_path, umask_zero
+):
     boss = admin()
     device = register(boss, fixed_clock)
     downloads = tmp_path / "Downloads"  # missing until something is saved there
@@ -78,12 +79,12 @@ async def test_the_dialog_offers_the_downloads_path_and_saves_where_edited(
         await save_as(pilot, "second.txt")
         await wait_until(pilot, lambda: (downloads / "second.txt").exists())
         assert mode(downloads / "second.txt") == 0o600 and mode(downloads) == 0o700
-        await wait_until(pilot,
-                         lambda: f"Saved to {downloads / 'second.txt'}" in screen_text(app))
+        await wait_until(pilot, lambda: f"Saved to {downloads / 'second.txt'}" in screen_text(app))
 
 
 async def test_an_existing_path_typed_is_refused_and_esc_writes_nothing(
-        database, fixed_clock, tmp_path):
+    database, fixed_clock, tmp_path
+):
     boss = admin()
     device = register(boss, fixed_clock)
     here = tmp_path / "here"
@@ -99,16 +100,21 @@ async def test_an_existing_path_typed_is_refused_and_esc_writes_nothing(
     async with app.run_test(size=SIZE) as pilot:
         await show_codes_screen(pilot, boss, device.codes)
         dialog = await open_dialog(pilot)
-        for path, found in ((taken, "already exists"), (link, "is a symbolic link"),
-                            (here, "is a directory")):
+        for path, found in (
+            (taken, "already exists"),
+            (link, "is a symbolic link"),
+            (here, "is a directory"),
+        ):
             await save_as(pilot, str(path))
-            await wait_until(pilot, lambda p=path, f=found:
-                             f"{p} {f}: give another name." in screen_text(app))
+            await wait_until(
+                pilot, lambda p=path, f=found: f"{p} {f}: give another name." in screen_text(app)
+            )
             assert app.screen is dialog  # still open, the path there to edit
             assert app.focused is dialog.query_one("#path")
         await save_as(pilot, str(here / "no such folder" / "codes.txt"))
-        await wait_until(pilot, lambda: f"There is no folder {here / 'no such folder'}."
-                         in screen_text(app))
+        await wait_until(
+            pilot, lambda: f"There is no folder {here / 'no such folder'}." in screen_text(app)
+        )
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, RecoveryCodesScreen)
@@ -120,7 +126,8 @@ async def test_an_existing_path_typed_is_refused_and_esc_writes_nothing(
 
 
 async def test_user_edit_reads_the_codes_only_when_saving_and_copies_them_shown(
-        database, fixed_clock, tmp_path):
+    database, fixed_clock, tmp_path
+):
     boss = admin()
     device = register(boss, fixed_clock)
     downloads = tmp_path / "Downloads"

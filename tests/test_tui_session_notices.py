@@ -38,8 +38,9 @@ async def test_a_recovery_code_notice_is_gone_after_logout(database, fixed_clock
         await pilot.pause()
         await type_into(pilot, "#code", device.codes[0])
         await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
-        await wait_until(pilot, lambda: any("Recovery code accepted" in text
-                                            for text in shown(app)))
+        await wait_until(
+            pilot, lambda: any("Recovery code accepted" in text for text in shown(app))
+        )
         await log_out(pilot)
         assert shown(app) == [] and pending(app) == []
         # Nor does it come back on the next login.
@@ -62,14 +63,16 @@ async def test_the_next_user_does_not_see_the_skip_notice(database, fixed_clock)
         await wait_until(pilot, lambda: isinstance(app.screen, RegisterDeviceScreen))
         await pilot.click("#skip")
         await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
-        await wait_until(pilot, lambda: any("Set up two-step verification before" in text
-                                            for text in shown(app)))
+        await wait_until(
+            pilot, lambda: any("Set up two-step verification before" in text for text in shown(app))
+        )
         await log_out(pilot)
         assert shown(app) == [] and pending(app) == []
         await log_in_password(pilot, "helpdesk", PASSWORD)
         await type_into(pilot, "#code", code_at(helpdesk.secret, fixed_clock.t))
-        await wait_until(pilot, lambda: isinstance(app.screen, MainScreen)
-                         and app.session is not None)
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, MainScreen) and app.session is not None
+        )
         assert app.session.username == "helpdesk"
         assert not any("Set up two-step" in text for text in shown(app) + pending(app))
 

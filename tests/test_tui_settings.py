@@ -38,9 +38,13 @@ def demo_admin(database, fixed_clock) -> Actor:
 
 
 def affected(db_path) -> list[str]:
-    return [row[0] for row in sqlite3.connect(db_path).execute(
-        "SELECT a.username FROM account a LEFT JOIN device d ON d.account_id = a.id "
-        "WHERE a.active AND a.auth_source = 'local' AND d.id IS NULL ORDER BY a.username")]
+    return [
+        row[0]
+        for row in sqlite3.connect(db_path).execute(
+            "SELECT a.username FROM account a LEFT JOIN device d ON d.account_id = a.id "
+            "WHERE a.active AND a.auth_source = 'local' AND d.id IS NULL ORDER BY a.username"
+        )
+    ]
 
 
 async def test_an_admin_without_2fa_sees_why_the_toggle_is_off(database, fixed_clock):
@@ -149,7 +153,8 @@ async def test_on_saas_only_the_super_admin_may_switch(database, fixed_clock):
 
 
 async def test_grace_period_is_set_here_and_lets_users_skip_until_the_deadline(
-        database, fixed_clock):
+    database, fixed_clock
+):
     boss = admin()
     register(boss, fixed_clock)
     add_user(boss, "alice")
@@ -177,8 +182,7 @@ async def test_grace_period_is_set_here_and_lets_users_skip_until_the_deadline(
         assert isinstance(app.screen, RegisterDeviceScreen)
         assert not app.screen.query("#skip")
         assert "Set it up to continue." in screen_text(app)
-    assert [e.actor for e in audit.list_events(boss, action="settings.grace_period")] == [
-        "admin"]
+    assert [e.actor for e in audit.list_events(boss, action="settings.grace_period")] == ["admin"]
 
 
 async def test_the_audit_tab_lists_events_newest_first(database, fixed_clock):
@@ -193,34 +197,47 @@ async def test_the_audit_tab_lists_events_newest_first(database, fixed_clock):
             ("alice", "login.succeeded", "alice"),
             ("admin", "user.created", "alice"),
             ("admin", "login.succeeded", "admin"),
-            (f"shell (op: {pwd.getpwuid(os.geteuid()).pw_name})", "instance.initialized",
-             "admin"),
+            (f"shell (op: {pwd.getpwuid(os.geteuid()).pw_name})", "instance.initialized", "admin"),
         ]
 
 
 async def test_the_audit_tab_tells_operator_commands_from_a_person_named_shell(
-        database, fixed_clock, monkeypatch):
+    database, fixed_clock, monkeypatch
+):
     os_user = pwd.getpwuid(os.geteuid()).pw_name
     monkeypatch.setenv("SSH_CLIENT", "192.0.2.9 50022 22")
     monkeypatch.delenv("SUDO_USER", raising=False)
     boss = admin()
     # A user named "shell" from before the name was reserved (the services refuse it now).
-    Account.create(username="shell", username_key="shell", created_at=datetime(2026, 1, 1),
-                   password_hash=accounts.hash_password(PASSWORD))
+    Account.create(
+        username="shell",
+        username_key="shell",
+        created_at=datetime(2026, 1, 1),
+        password_hash=accounts.hash_password(PASSWORD),
+    )
     login("shell")
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_settings(pilot, boss)
         table = screen.query_one("#events")
         assert [str(column.label) for column in table.columns.values()][1:] == [
-            "Actor", "Action", "Target", "Detail", "Origin"]
+            "Actor",
+            "Action",
+            "Target",
+            "Detail",
+            "Origin",
+        ]
         rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
         rows = [row[1:4] + row[5:] for row in rows]  # the Detail column aside
         assert rows == [
             ["shell", "login.succeeded", "shell", ""],
             ["admin", "login.succeeded", "admin", ""],
-            [f"shell (op: {os_user})", "instance.initialized", "admin",
-             f"{os_user} from 192.0.2.9"],
+            [
+                f"shell (op: {os_user})",
+                "instance.initialized",
+                "admin",
+                f"{os_user} from 192.0.2.9",
+            ],
         ]
 
 

@@ -64,18 +64,24 @@ async def open_user_edit_as(pilot, actor: Actor, username: str) -> None:
 
 
 def direct(db_path, where: str) -> list[str]:
-    sql = ("SELECT a.username FROM account a LEFT JOIN device d ON d.account_id = a.id "
-           f"WHERE {where} ORDER BY a.username")
+    sql = (
+        "SELECT a.username FROM account a LEFT JOIN device d ON d.account_id = a.id "
+        f"WHERE {where} ORDER BY a.username"
+    )
     return [row[0] for row in sqlite3.connect(db_path).execute(sql)]
 
 
-@pytest.mark.parametrize(("value", "where"), [
-    ("enabled", "a.active AND d.id IS NOT NULL"),
-    ("disabled", "a.active AND d.id IS NULL"),
-    ("all", "a.active"),
-])
-async def test_2fa_filter_lists_exactly_the_matching_users(database, db_path, demo_admin,
-                                                           value, where):
+@pytest.mark.parametrize(
+    ("value", "where"),
+    [
+        ("enabled", "a.active AND d.id IS NOT NULL"),
+        ("disabled", "a.active AND d.id IS NULL"),
+        ("all", "a.active"),
+    ],
+)
+async def test_2fa_filter_lists_exactly_the_matching_users(
+    database, db_path, demo_admin, value, where
+):
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
         await open_users(pilot, demo_admin)
@@ -85,7 +91,7 @@ async def test_2fa_filter_lists_exactly_the_matching_users(database, db_path, de
         assert f"{len(wanted):,} users" in screen_text(app)
         names = await all_pages(pilot)
         assert names == wanted  # every page in order: no gaps, no repeats
-        pages = [wanted[i:i + 50] for i in range(0, len(wanted), 50)]
+        pages = [wanted[i : i + 50] for i in range(0, len(wanted), 50)]
         await pilot.press("p")  # back one page (on a single page, nowhere to go)
         await settle(pilot)
         assert table_usernames(app) == pages[-2 if len(pages) > 1 else 0]
@@ -94,23 +100,23 @@ async def test_2fa_filter_lists_exactly_the_matching_users(database, db_path, de
 CODES_LEFT = "(SELECT count(*) FROM recovery_code r WHERE r.device_id = d.id)"
 
 
-async def test_the_codes_filter_cycles_through_none_few_and_more(database, db_path,
-                                                                demo_admin):
+async def test_the_codes_filter_cycles_through_none_few_and_more(database, db_path, demo_admin):
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_users(pilot, demo_admin)
         button = screen.query_one("#codes", CycleButton)
         assert str(button.render()) == "Codes: All ▸"
-        for label, value, condition in (("None", "none", "= 0"),
-                                        ("1-2", "few", "BETWEEN 1 AND 2"),
-                                        ("3+", "more", "> 2")):
+        for label, value, condition in (
+            ("None", "none", "= 0"),
+            ("1-2", "few", "BETWEEN 1 AND 2"),
+            ("3+", "more", "> 2"),
+        ):
             button.focus()
             await pilot.press("enter")
             await settle(pilot)
             assert str(button.render()) == f"Codes: {label} ▸"
             assert screen.user_filter.codes == value
-            wanted = direct(db_path, f"a.active AND d.id IS NOT NULL AND {CODES_LEFT} "
-                                     f"{condition}")
+            wanted = direct(db_path, f"a.active AND d.id IS NOT NULL AND {CODES_LEFT} {condition}")
             assert wanted and screen.total == len(wanted)
             assert f": {len(wanted):,} user" in screen_text(app)  # "1 user" or "9 users"
             assert await all_pages(pilot) == wanted
@@ -126,22 +132,31 @@ async def test_search_and_status_narrow_the_list(database, db_path, demo_admin):
     async with app.run_test(size=SIZE) as pilot:
         await open_users(pilot, demo_admin)
         await type_into(pilot, "#search", "Abe")
-        wanted = direct(db_path, "a.active AND (a.display_name LIKE '%abe%' OR "
-                                 "a.username LIKE '%abe%' OR a.email LIKE '%abe%')")
+        wanted = direct(
+            db_path,
+            "a.active AND (a.display_name LIKE '%abe%' OR "
+            "a.username LIKE '%abe%' OR a.email LIKE '%abe%')",
+        )
         assert 0 < len(wanted) < 50
         assert table_usernames(app) == wanted
         app.screen.query_one("#status", CycleButton).value = "inactive"
         await settle(pilot)
         assert table_usernames(app) == direct(
-            db_path, "NOT a.active AND (a.display_name LIKE '%abe%' OR a.username LIKE '%abe%' "
-                     "OR a.email LIKE '%abe%')")
+            db_path,
+            "NOT a.active AND (a.display_name LIKE '%abe%' OR a.username LIKE '%abe%' "
+            "OR a.email LIKE '%abe%')",
+        )
 
 
 async def test_preset_filter_from_the_mandatory_modal(database, db_path, demo_admin):
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
-        await open_users(pilot, demo_admin, user_filter=directory.AFFECTED_BY_MANDATORY,
-                         origin="affected by mandatory 2FA")
+        await open_users(
+            pilot,
+            demo_admin,
+            user_filter=directory.AFFECTED_BY_MANDATORY,
+            origin="affected by mandatory 2FA",
+        )
         text = screen_text(app)
         assert "Active local users with 2FA disabled (affected by mandatory 2FA)" in text
         wanted = direct(db_path, "a.active AND a.auth_source = 'local' AND d.id IS NULL")
@@ -161,8 +176,10 @@ async def test_admin_removes_a_device_and_the_table_row_follows(database, fixed_
         await pilot.press("down", "enter")
         await settle(pilot)
         assert isinstance(app.screen, UserEditScreen) and app.screen.username == "alice"
-        assert ("Press Enter on the toggle (or click it) to show remove/resync options."
-                in screen_text(app))
+        assert (
+            "Press Enter on the toggle (or click it) to show remove/resync options."
+            in screen_text(app)
+        )
         assert not app.screen.query("#remove")
         await pilot.click("#two-factor")
         await settle(pilot)
@@ -213,8 +230,9 @@ async def test_resync_at_four_minutes_drift_through_the_modal(database, fixed_cl
         assert isinstance(app.screen, UserEditScreen)
         assert "your app's clock is 4 min ahead" in screen_text(app)
     fixed_clock.advance(600)
-    assert twofactor.verify_login_code(start_login("admin"),
-                                       code_at(device.secret, fixed_clock.t + 240))
+    assert twofactor.verify_login_code(
+        start_login("admin"), code_at(device.secret, fixed_clock.t + 240)
+    )
 
 
 async def test_a_users_module_holder_reveals_codes_and_it_is_audited(database, fixed_clock):
@@ -316,8 +334,7 @@ async def test_few_recovery_codes_are_highlighted(database, demo_admin):
         assert codes.style.bold and codes.style != others.style
 
 
-async def test_an_admin_filters_opens_reveals_and_removes_with_the_keyboard(database,
-                                                                            fixed_clock):
+async def test_an_admin_filters_opens_reveals_and_removes_with_the_keyboard(database, fixed_clock):
     """The Done-when over SSH: no mouse, only keys, from the Users table to a removed device."""
     boss = admin()
     alice = add_user(boss, "alice")
@@ -413,8 +430,7 @@ async def test_a_device_removed_elsewhere_shows_as_removed(database, fixed_clock
 
 def demo_login(username: str) -> Actor:
     code, _ = twofactor.demo_security_code(username)
-    return twofactor.verify_login_code(accounts.login_password(username, demo.DEMO_PASSWORD),
-                                       code)
+    return twofactor.verify_login_code(accounts.login_password(username, demo.DEMO_PASSWORD), code)
 
 
 async def test_helpdesk_sees_why_not_instead_of_an_admins_buttons(database, fixed_clock):

@@ -36,8 +36,9 @@ def test_registration_offers_a_160_bit_secret_in_a_standard_uri(database, fixed_
 def test_confirming_creates_the_device_and_eight_codes_in_one_go(database, fixed_clock):
     actor = admin()
     pending = twofactor.begin_registration(actor)
-    enrollment = twofactor.confirm_registration(actor, pending,
-                                                code_at(pending.secret, fixed_clock.t))
+    enrollment = twofactor.confirm_registration(
+        actor, pending, code_at(pending.secret, fixed_clock.t)
+    )
     assert len(enrollment.recovery_codes) == 8
     info = accounts.get_user(actor, "admin")
     assert info.two_factor and info.recovery_codes_left == 8
@@ -131,22 +132,26 @@ def test_logins_learn_drift_within_one_step_of_the_last_resync(database, fixed_c
     # Two steps ahead in the same time step: one step past the learned drift, but two from
     # what the registration set, so refused.
     with pytest.raises(AuthenticationFailed):
-        twofactor.verify_login_code(start_login("admin"),
-                                    code_at(device.secret, fixed_clock.t + 60))
+        twofactor.verify_login_code(
+            start_login("admin"), code_at(device.secret, fixed_clock.t + 60)
+        )
     # More logins one step ahead do not walk the drift further.
     for _ in range(3):
         fixed_clock.advance(30)
-        twofactor.verify_login_code(start_login("admin"),
-                                    code_at(device.secret, fixed_clock.t + 30))
+        twofactor.verify_login_code(
+            start_login("admin"), code_at(device.secret, fixed_clock.t + 30)
+        )
         with pytest.raises(AuthenticationFailed):
-            twofactor.verify_login_code(start_login("admin"),
-                                        code_at(device.secret, fixed_clock.t + 60))
+            twofactor.verify_login_code(
+                start_login("admin"), code_at(device.secret, fixed_clock.t + 60)
+            )
     assert stored_drift() == (1, 0)
     # A resync learns the larger drift; from then on such codes pass.
     fixed_clock.advance(120)
     phone = fixed_clock.t + 60
-    result = twofactor.resync(device.actor, code_at(device.secret, phone - 30),
-                              code_at(device.secret, phone))
+    result = twofactor.resync(
+        device.actor, code_at(device.secret, phone - 30), code_at(device.secret, phone)
+    )
     assert result.drift_steps == 2 and stored_drift() == (2, 2)
     fixed_clock.advance(30)
     twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t + 60))
@@ -161,8 +166,9 @@ def test_a_login_moves_the_drift_by_one_step_at_most(database, fixed_clock):
     fixed_clock.advance(120)
     # One step behind the anchor is within its window, but two from the learned drift.
     with pytest.raises(AuthenticationFailed):
-        twofactor.verify_login_code(start_login("admin"),
-                                    code_at(device.secret, fixed_clock.t - 30))
+        twofactor.verify_login_code(
+            start_login("admin"), code_at(device.secret, fixed_clock.t - 30)
+        )
     twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
     assert stored_drift() == (0, 0)
     fixed_clock.advance(60)
@@ -173,8 +179,9 @@ def test_a_login_moves_the_drift_by_one_step_at_most(database, fixed_clock):
 def test_a_code_two_steps_off_is_refused_without_drift(database, fixed_clock):
     device = register(admin(), fixed_clock)
     with pytest.raises(AuthenticationFailed):
-        twofactor.verify_login_code(start_login("admin"),
-                                    code_at(device.secret, fixed_clock.t + 60))
+        twofactor.verify_login_code(
+            start_login("admin"), code_at(device.secret, fixed_clock.t + 60)
+        )
 
 
 @pytest.mark.parametrize("offset_seconds", [4 * 60, -3 * 3600 - 30, 7 * 3600 + 30 * 7])
@@ -183,24 +190,28 @@ def test_resync_learns_large_offsets(database, fixed_clock, offset_seconds):
     fixed_clock.advance(4 * 3600)  # time passes; the phone's clock wanders off meanwhile
     # The user types the code shown 30 s ago, waits for the next one, types it, submits.
     phone = fixed_clock.t + offset_seconds
-    result = twofactor.resync(device.actor, code_at(device.secret, phone - 30),
-                              code_at(device.secret, phone))
+    result = twofactor.resync(
+        device.actor, code_at(device.secret, phone - 30), code_at(device.secret, phone)
+    )
     assert result.drift_seconds == offset_seconds
     # Logins at that drift pass from now on.
     fixed_clock.advance(90)
-    twofactor.verify_login_code(start_login("admin"),
-                                code_at(device.secret, fixed_clock.t + offset_seconds))
+    twofactor.verify_login_code(
+        start_login("admin"), code_at(device.secret, fixed_clock.t + offset_seconds)
+    )
 
 
 def test_resync_rejects_codes_that_are_not_consecutive(database, fixed_clock):
     device = register(admin(), fixed_clock)
     phone = fixed_clock.t + 3600
     with pytest.raises(AuthenticationFailed, match="consecutive"):
-        twofactor.resync(device.actor, code_at(device.secret, phone),
-                         code_at(device.secret, phone + 60))
+        twofactor.resync(
+            device.actor, code_at(device.secret, phone), code_at(device.secret, phone + 60)
+        )
     with pytest.raises(AuthenticationFailed):
-        twofactor.resync(device.actor, code_at(device.secret, phone + 30),
-                         code_at(device.secret, phone))
+        twofactor.resync(
+            device.actor, code_at(device.secret, phone + 30), code_at(device.secret, phone)
+        )
 
 
 def test_resync_refuses_codes_before_the_last_used_one(database, fixed_clock):
@@ -209,16 +220,18 @@ def test_resync_refuses_codes_before_the_last_used_one(database, fixed_clock):
     device = register(admin(), fixed_clock)
     phone = fixed_clock.t - 600
     with pytest.raises(CodeAlreadyUsed, match="10 min behind"):
-        twofactor.resync(device.actor, code_at(device.secret, phone - 30),
-                         code_at(device.secret, phone))
+        twofactor.resync(
+            device.actor, code_at(device.secret, phone - 30), code_at(device.secret, phone)
+        )
 
 
 def test_resync_beyond_a_day_is_not_searched(database, fixed_clock):
     device = register(admin(), fixed_clock)
     phone = fixed_clock.t + 25 * 3600
     with pytest.raises(AuthenticationFailed):
-        twofactor.resync(device.actor, code_at(device.secret, phone),
-                         code_at(device.secret, phone + 30))
+        twofactor.resync(
+            device.actor, code_at(device.secret, phone), code_at(device.secret, phone + 30)
+        )
 
 
 def test_describe_drift():
@@ -281,5 +294,4 @@ def test_migration_0005_anchors_existing_devices_at_their_drift(database, fixed_
     assert stored_drift() == (3, 3)
     # The device's codes are still read where its drift says.
     fixed_clock.advance(30)
-    twofactor.verify_login_code(start_login("admin"), code_at(device.secret,
-                                                              fixed_clock.t + 90))
+    twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t + 90))

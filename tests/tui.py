@@ -41,8 +41,7 @@ def screen_text(app: QmfaApp) -> str:
     """The text of every visible Static (labels, messages, buttons) on the current screen."""
     from textual.widgets import Static
 
-    return "\n".join(str(widget.render()) for widget in app.screen.query(Static)
-                     if widget.display)
+    return "\n".join(str(widget.render()) for widget in app.screen.query(Static) if widget.display)
 
 
 def table_usernames(app: QmfaApp) -> list[str]:

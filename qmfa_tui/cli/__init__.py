@@ -46,8 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QmfaError as error:
         # One line, nothing raw; it says when the demo database stood in for qmfa.db.
         demo = getattr(args, "demo_fallback", None)
-        where = (f" (in the demo database {demo}: there is no qmfa.db with users yet)"
-                 if demo else "")
+        where = (
+            f" (in the demo database {demo}: there is no qmfa.db with users yet)" if demo else ""
+        )
         print(f"qmfa: {visible(error.message)}{visible(where)}", file=sys.stderr)
         return 1
     except BrokenPipeError:
@@ -61,8 +62,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return crash.report(error)
     demo = getattr(args, "demo_fallback", None)
     if demo is not None:
-        print(visible(f"qmfa: used the demo database {demo}, as there is no qmfa.db with users "
-                      "yet (`qmfa init` creates it; --database names another)"), file=sys.stderr)
+        print(
+            visible(
+                f"qmfa: used the demo database {demo}, as there is no qmfa.db with users "
+                "yet (`qmfa init` creates it; --database names another)"
+            ),
+            file=sys.stderr,
+        )
     return code
 
 
@@ -76,13 +82,21 @@ class _Parser(argparse.ArgumentParser):
 def _common(default_database: str) -> argparse.ArgumentParser:
     """--database and --key-file, with the default database of the command they are on."""
     common = _Parser(add_help=False)
-    common.add_argument("--database", metavar="URL", default=argparse.SUPPRESS,
-                        help="sqlite:///PATH or postgresql://USER@HOST/NAME (default: "
-                             f"$QMFA_DATABASE_URL, else {default_database}; "
-                             "`qmfa settings show` prints it)")
-    common.add_argument("--key-file", metavar="PATH", default=argparse.SUPPRESS,
-                        help="the instance key sealing secrets at rest "
-                             "(default: $QMFA_SECRET_KEY, else a .key file beside the database)")
+    common.add_argument(
+        "--database",
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help="sqlite:///PATH or postgresql://USER@HOST/NAME (default: "
+        f"$QMFA_DATABASE_URL, else {default_database}; "
+        "`qmfa settings show` prints it)",
+    )
+    common.add_argument(
+        "--key-file",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="the instance key sealing secrets at rest "
+        "(default: $QMFA_SECRET_KEY, else a .key file beside the database)",
+    )
     return common
 
 
@@ -94,47 +108,71 @@ def build_parser() -> argparse.ArgumentParser:
     demo_common = _common(f"{DEMO_DATABASE} in the user data dir")
 
     parser = _Parser(
-        prog="qmfa", parents=[common], epilog=EXAMPLES,
+        prog="qmfa",
+        parents=[common],
+        epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Two-step verification (TOTP) for a team's user accounts.")
+        description="Two-step verification (TOTP) for a team's user accounts.",
+    )
     parser.add_argument("--version", action="version", version=f"qmfa {__version__}")
     parser.set_defaults(handler=run_app)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     init = commands.add_parser(
-        "init", parents=[init_common], help="create the database and its first admin",
+        "init",
+        parents=[init_common],
+        help="create the database and its first admin",
         description="Create the database (if needed) and its first user, an admin.",
         epilog="example:\n  echo 'a long passphrase' | qmfa init --username root "
-               "--password-stdin --saas",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "--password-stdin --saas",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     init.add_argument("--username", default="admin", help="the admin's username (default: admin)")
     init.add_argument("--display-name", default="", help="the admin's full name")
     init.add_argument("--email", default="", help="the admin's email")
-    init.add_argument("--saas", action="store_true",
-                      help="a SaaS instance: only this first user may make 2FA mandatory")
-    init.add_argument("--password-stdin", action="store_true",
-                      help="read the password from standard input instead of prompting")
+    init.add_argument(
+        "--saas",
+        action="store_true",
+        help="a SaaS instance: only this first user may make 2FA mandatory",
+    )
+    init.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input instead of prompting",
+    )
     init.set_defaults(handler=run_init)
 
     demo = commands.add_parser(
-        "demo", parents=[demo_common], help="create or reuse a demo database and open the app",
+        "demo",
+        parents=[demo_common],
+        help="create or reuse a demo database and open the app",
         description="Create (or reuse) a demo database with a mix of users, then open the app. "
-                    "Every demo user's password is qmfa-demo.",
+        "Every demo user's password is qmfa-demo.",
         epilog="examples:\n  qmfa demo\n  qmfa demo --users 100000 --no-launch\n"
-               "  qmfa demo codes admin",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    demo.add_argument("--users", type=whole_number(MAX_DEMO_USERS), default=50, metavar="N",
-                      help="how many users (default: 50)")
-    demo.add_argument("--no-launch", action="store_true",
-                      help="create the data, do not open the app")
+        "  qmfa demo codes admin",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    demo.add_argument(
+        "--users",
+        type=whole_number(MAX_DEMO_USERS),
+        default=50,
+        metavar="N",
+        help="how many users (default: 50)",
+    )
+    demo.add_argument(
+        "--no-launch", action="store_true", help="create the data, do not open the app"
+    )
     demo.set_defaults(handler=run_demo)
     demo_commands = demo.add_subparsers(metavar="COMMAND")
     codes = demo_commands.add_parser(
-        "codes", parents=[demo_common], help="print a demo user's current security code",
+        "codes",
+        parents=[demo_common],
+        help="print a demo user's current security code",
         description="Print the security code USER's authenticator would show now. "
-                    "Only on demo databases.",
+        "Only on demo databases.",
         epilog="example:\n  qmfa demo codes admin",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     codes.add_argument("user", metavar="USER")
     codes.set_defaults(handler=run_demo_codes)
     admin.add_commands(commands, common)
@@ -159,8 +197,10 @@ def prepare_app(args: argparse.Namespace) -> QmfaApp:
     from qmfa_tui.services import accounts
 
     if not accounts.any_users():
-        raise BadInput(f"{opened.display_url} has no users yet: run `qmfa init` to create the "
-                       "first admin, or `qmfa demo` to try qmfa on demo users.")
+        raise BadInput(
+            f"{opened.display_url} has no users yet: run `qmfa init` to create the "
+            "first admin, or `qmfa demo` to try qmfa on demo users."
+        )
     from qmfa_tui.app import QmfaApp
 
     return QmfaApp(opened)
@@ -172,12 +212,18 @@ def run_init(args: argparse.Namespace) -> int:
     from qmfa_tui.services import accounts
 
     info = accounts.create_first_admin(
-        args.username, password, display_name=args.display_name, email=args.email,
-        deployment="saas" if args.saas else "on-prem")
+        args.username,
+        password,
+        display_name=args.display_name,
+        email=args.email,
+        deployment="saas" if args.saas else "on-prem",
+    )
     print(f"Created {info.username}, the first admin, in {opened.display_url}.")
     if opened.key_file is not None:
-        print(f"Secrets are sealed with the key in {opened.key_file}: back it up with the "
-              "database; without it no device and no recovery code can be read.")
+        print(
+            f"Secrets are sealed with the key in {opened.key_file}: back it up with the "
+            "database; without it no device and no recovery code can be read."
+        )
     return 0
 
 
@@ -188,10 +234,15 @@ def run_demo(args: argparse.Namespace) -> int:
     with _progress_bar(f"Creating {counted(args.users, 'demo user')}") as advance:
         summary = demo.create_demo(args.users, advance)
     verb = "Created" if summary.created else "Reusing"
-    print(f"{verb} the demo database {opened.display_url} ({counted(summary.users, 'user')}).",
-          file=sys.stderr)
-    print(f"Log in as admin / {demo.DEMO_PASSWORD}; `qmfa demo codes admin` prints "
-          "the security code.", file=sys.stderr)
+    print(
+        f"{verb} the demo database {opened.display_url} ({counted(summary.users, 'user')}).",
+        file=sys.stderr,
+    )
+    print(
+        f"Log in as admin / {demo.DEMO_PASSWORD}; `qmfa demo codes admin` prints "
+        "the security code.",
+        file=sys.stderr,
+    )
     if args.no_launch or not (sys.stdin.isatty() and sys.stdout.isatty()):
         return 0
     from qmfa_tui.app import QmfaApp
@@ -220,8 +271,13 @@ class _progress_bar:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
         self._progress = Progress(
-            "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
         self._progress.start()
         task = self._progress.add_task(self.label, total=None)
 

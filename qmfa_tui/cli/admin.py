@@ -36,111 +36,192 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     _add_audit(commands, common)
 
 
-def _parser(group: Any, name: str, common: argparse.ArgumentParser, summary: str,
-            example: str) -> argparse.ArgumentParser:
-    return group.add_parser(name, parents=[common], help=summary, description=summary + ".",
-                            epilog=f"example:\n  {example}", formatter_class=FORMATTER)
+def _parser(
+    group: Any, name: str, common: argparse.ArgumentParser, summary: str, example: str
+) -> argparse.ArgumentParser:
+    return group.add_parser(
+        name,
+        parents=[common],
+        help=summary,
+        description=summary + ".",
+        epilog=f"example:\n  {example}",
+        formatter_class=FORMATTER,
+    )
 
 
 def _add_users(commands: Any, common: argparse.ArgumentParser) -> None:
-    users = commands.add_parser("users", parents=[common], help="list and manage users",
-                                description="List and manage users.")
+    users = commands.add_parser(
+        "users",
+        parents=[common],
+        help="list and manage users",
+        description="List and manage users.",
+    )
     group = users.add_subparsers(metavar="COMMAND", required=True)
 
-    listing = _parser(group, "list", common, "List users with the Users screen's filters",
-                      "qmfa users list --2fa disabled --auth local --format csv > no-2fa.csv")
+    listing = _parser(
+        group,
+        "list",
+        common,
+        "List users with the Users screen's filters",
+        "qmfa users list --2fa disabled --auth local --format csv > no-2fa.csv",
+    )
     listing.add_argument("--2fa", dest="two_factor", choices=("enabled", "disabled"))
     status = listing.add_mutually_exclusive_group()
     status.add_argument("--active", dest="status", action="store_const", const="active")
     status.add_argument("--inactive", dest="status", action="store_const", const="inactive")
     listing.add_argument("--auth", choices=("local", "ldap", "sso"))
-    listing.add_argument("--search", default="", metavar="TEXT",
-                         help="in username, name or email")
-    listing.add_argument("--codes", choices=("none", "few", "more"),
-                         help="recovery codes left (users with 2FA): none, few (1-2) or "
-                              "more (3+)")
+    listing.add_argument("--search", default="", metavar="TEXT", help="in username, name or email")
+    listing.add_argument(
+        "--codes",
+        choices=("none", "few", "more"),
+        help="recovery codes left (users with 2FA): none, few (1-2) or more (3+)",
+    )
     listing.add_argument("--format", choices=("table", "csv", "json"), default="table")
     listing.set_defaults(handler=users_list, status="all")
 
-    add = _parser(group, "add", common, "Create a user",
-                  "echo 'a long passphrase' | qmfa users add alice --name 'Alice A' "
-                  "--password-stdin")
+    add = _parser(
+        group,
+        "add",
+        common,
+        "Create a user",
+        "echo 'a long passphrase' | qmfa users add alice --name 'Alice A' --password-stdin",
+    )
     add.add_argument("user", metavar="USER")
     add.add_argument("--name", default="", help="full name")
     add.add_argument("--email", default="")
     add.add_argument("--auth", choices=("local", "ldap", "sso"), default="local")
     add.add_argument("--admin", action="store_true", help="give every permission")
-    add.add_argument("--users-module", action="store_true",
-                     help="may open Customization > Users and read recovery codes")
-    add.add_argument("--password-stdin", action="store_true",
-                     help="read the password from standard input instead of prompting")
+    add.add_argument(
+        "--users-module",
+        action="store_true",
+        help="may open Customization > Users and read recovery codes",
+    )
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input instead of prompting",
+    )
     add.set_defaults(handler=users_add)
 
-    deactivate = _parser(group, "deactivate", common, "Deactivate a user (they cannot log in)",
-                         "qmfa users deactivate alice")
+    deactivate = _parser(
+        group,
+        "deactivate",
+        common,
+        "Deactivate a user (they cannot log in)",
+        "qmfa users deactivate alice",
+    )
     deactivate.add_argument("user", metavar="USER")
     deactivate.set_defaults(handler=users_deactivate)
 
-    set_role = _parser(group, "set-role", common,
-                       "Change a user's role and/or Users module (audited)",
-                       "qmfa users set-role alice --user --users-module")
+    set_role = _parser(
+        group,
+        "set-role",
+        common,
+        "Change a user's role and/or Users module (audited)",
+        "qmfa users set-role alice --user --users-module",
+    )
     set_role.add_argument("user", metavar="USER")
     role = set_role.add_mutually_exclusive_group()
-    role.add_argument("--admin", dest="role", action="store_const", const="admin",
-                      help="give every permission")
-    role.add_argument("--user", dest="role", action="store_const", const="user",
-                      help="an ordinary user (the Users module as stored, unless given)")
-    set_role.add_argument("--users-module", action=argparse.BooleanOptionalAction,
-                          default=None,
-                          help="may open Customization > Users and read ordinary users' "
-                               "recovery codes")
+    role.add_argument(
+        "--admin", dest="role", action="store_const", const="admin", help="give every permission"
+    )
+    role.add_argument(
+        "--user",
+        dest="role",
+        action="store_const",
+        const="user",
+        help="an ordinary user (the Users module as stored, unless given)",
+    )
+    set_role.add_argument(
+        "--users-module",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="may open Customization > Users and read ordinary users' recovery codes",
+    )
     set_role.set_defaults(handler=users_set_role)
 
-    remove = _parser(group, "remove-2fa", common,
-                     "Remove a user's device and recovery codes (they register again)",
-                     "qmfa users remove-2fa bob")
+    remove = _parser(
+        group,
+        "remove-2fa",
+        common,
+        "Remove a user's device and recovery codes (they register again)",
+        "qmfa users remove-2fa bob",
+    )
     remove.add_argument("user", metavar="USER")
     remove.set_defaults(handler=users_remove_2fa)
 
-    codes = _parser(group, "recovery-codes", common,
-                    "Show a user's unused recovery codes (audited)",
-                    "qmfa users recovery-codes alice --txt alice-codes.txt")
+    codes = _parser(
+        group,
+        "recovery-codes",
+        common,
+        "Show a user's unused recovery codes (audited)",
+        "qmfa users recovery-codes alice --txt alice-codes.txt",
+    )
     codes.add_argument("user", metavar="USER")
-    codes.add_argument("--txt", type=Path, metavar="FILE",
-                       help="write the .txt a user would download to a new file (0600)")
+    codes.add_argument(
+        "--txt",
+        type=Path,
+        metavar="FILE",
+        help="write the .txt a user would download to a new file (0600)",
+    )
     codes.set_defaults(handler=users_recovery_codes)
 
 
 def _add_settings(commands: Any, common: argparse.ArgumentParser) -> None:
-    settings = commands.add_parser("settings", parents=[common],
-                                   help="show and change instance settings",
-                                   description="Show and change instance settings.")
+    settings = commands.add_parser(
+        "settings",
+        parents=[common],
+        help="show and change instance settings",
+        description="Show and change instance settings.",
+    )
     group = settings.add_subparsers(metavar="COMMAND", required=True)
     show = _parser(group, "show", common, "Show the instance settings", "qmfa settings show")
     show.set_defaults(handler=settings_show)
-    mandatory = _parser(group, "mandatory", common,
-                        "Switch Mandatory Two-step Authentication on or off",
-                        "qmfa settings mandatory on --yes")
+    mandatory = _parser(
+        group,
+        "mandatory",
+        common,
+        "Switch Mandatory Two-step Authentication on or off",
+        "qmfa settings mandatory on --yes",
+    )
     mandatory.add_argument("state", choices=("on", "off"))
     mandatory.add_argument("--yes", action="store_true", help="do not ask to confirm")
     mandatory.set_defaults(handler=settings_mandatory)
-    grace = _parser(group, "grace-period", common,
-                    "Hours a user may put off registering once 2FA is mandatory (0: none)",
-                    "qmfa settings grace-period 48")
+    grace = _parser(
+        group,
+        "grace-period",
+        common,
+        "Hours a user may put off registering once 2FA is mandatory (0: none)",
+        "qmfa settings grace-period 48",
+    )
     grace.add_argument("hours", type=int, metavar="HOURS")
     grace.set_defaults(handler=settings_grace_period)
 
 
 def _add_audit(commands: Any, common: argparse.ArgumentParser) -> None:
-    audit = _parser(commands, "audit", common, "Show the audit log, newest first",
-                    "qmfa audit --since 2027-01-01 --action device.removed --format csv")
-    audit.add_argument("--since", type=_timestamp, metavar="WHEN",
-                       help="ISO date or time, UTC (2027-01-15 or 2027-01-15T08:00)")
-    audit.add_argument("--user", metavar="USER",
-                       help="events by or about USER (shell: the operator commands)")
+    audit = _parser(
+        commands,
+        "audit",
+        common,
+        "Show the audit log, newest first",
+        "qmfa audit --since 2027-01-01 --action device.removed --format csv",
+    )
+    audit.add_argument(
+        "--since",
+        type=_timestamp,
+        metavar="WHEN",
+        help="ISO date or time, UTC (2027-01-15 or 2027-01-15T08:00)",
+    )
+    audit.add_argument(
+        "--user", metavar="USER", help="events by or about USER (shell: the operator commands)"
+    )
     audit.add_argument("--action", metavar="ACTION", help="e.g. device.removed")
-    audit.add_argument("--limit", type=whole_number(MAX_AUDIT_LIMIT), default=1000,
-                       help="at most this many events (default: 1000)")
+    audit.add_argument(
+        "--limit",
+        type=whole_number(MAX_AUDIT_LIMIT),
+        default=1000,
+        help="at most this many events (default: 1000)",
+    )
     audit.add_argument("--format", choices=("table", "csv", "json"), default="table")
     audit.set_defaults(handler=audit_list)
 
@@ -175,18 +256,34 @@ def users_list(args: argparse.Namespace) -> int:
     open_from_args(args)
     from qmfa_tui.services.directory import UserFilter
 
-    user_filter = UserFilter(two_factor=args.two_factor or "all", status=args.status,
-                             auth_source=args.auth, search=args.search,
-                             codes=args.codes or "all")
+    user_filter = UserFilter(
+        two_factor=args.two_factor or "all",
+        status=args.status,
+        auth_source=args.auth,
+        search=args.search,
+        codes=args.codes or "all",
+    )
     rows = map(user_record, _all_users(user_filter))
-    widths = {"username": 18, "name": 16, "email": 20, "auth": 5, "active": 6, "2fa": 5,
-              "codes_left": 4}
+    widths = {
+        "username": 18,
+        "name": 16,
+        "email": 20,
+        "auth": 5,
+        "active": 6,
+        "2fa": 5,
+        "codes_left": 4,
+    }
     _write(rows, USER_COLUMNS, args.format, widths, {"codes_left": "left"})
     return 0
 
 
-def _write(rows: Iterable[dict[str, Any]], columns: tuple[str, ...], fmt: str,
-           widths: dict[str, int], headers: dict[str, str] | None = None) -> None:
+def _write(
+    rows: Iterable[dict[str, Any]],
+    columns: tuple[str, ...],
+    fmt: str,
+    widths: dict[str, int],
+    headers: dict[str, str] | None = None,
+) -> None:
     """Rows of stored text out: CSV exact but never a formula, JSON exact (escaped by
     json.dumps), the table with control characters shown escaped (one line per row)."""
     out = sys.stdout
@@ -199,15 +296,17 @@ def _write(rows: Iterable[dict[str, Any]], columns: tuple[str, ...], fmt: str,
         out.write("\n]\n")
     else:
         headers = headers or {}
-        out.write(" ".join(_cell(headers.get(c, c).upper(), widths[c]) for c in columns)
-                  .rstrip() + "\n")
+        out.write(
+            " ".join(_cell(headers.get(c, c).upper(), widths[c]) for c in columns).rstrip() + "\n"
+        )
         for row in rows:
-            out.write(" ".join(_cell(visible(plain(row[c])), widths[c]) for c in columns)
-                      .rstrip() + "\n")
+            out.write(
+                " ".join(_cell(visible(plain(row[c])), widths[c]) for c in columns).rstrip() + "\n"
+            )
 
 
 def _cell(text: str, width: int) -> str:
-    return text.ljust(width) if len(text) <= width else text[:width - 1] + "…"
+    return text.ljust(width) if len(text) <= width else text[: width - 1] + "…"
 
 
 def users_add(args: argparse.Namespace) -> int:
@@ -217,10 +316,16 @@ def users_add(args: argparse.Namespace) -> int:
     open_from_args(args)
     from qmfa_tui.services import accounts
 
-    info = accounts.create_user(_shell(), args.user, password=password,
-                                display_name=args.name, email=args.email,
-                                auth_source=args.auth, role="admin" if args.admin else "user",
-                                users_module=args.users_module or args.admin)
+    info = accounts.create_user(
+        _shell(),
+        args.user,
+        password=password,
+        display_name=args.name,
+        email=args.email,
+        auth_source=args.auth,
+        role="admin" if args.admin else "user",
+        users_module=args.users_module or args.admin,
+    )
     print(f"Created {info.username} ({info.auth_source}, {info.role}).")
     return 0
 
@@ -242,8 +347,10 @@ def users_set_role(args: argparse.Namespace) -> int:
     if info.is_admin:
         print(f"{info.username} is an admin.")
     else:
-        print(f"{info.username} is a user {'with' if info.users_module else 'without'} "
-              "the Users module.")
+        print(
+            f"{info.username} is a user {'with' if info.users_module else 'without'} "
+            "the Users module."
+        )
     return 0
 
 
@@ -252,8 +359,11 @@ def users_remove_2fa(args: argparse.Namespace) -> int:
     from qmfa_tui.services import twofactor
 
     removal = twofactor.remove_device(_shell(), args.user)
-    then = ("must register a device at the next login" if removal.registration_required_next_login
-            else "logs in with the password alone until registering again")
+    then = (
+        "must register a device at the next login"
+        if removal.registration_required_next_login
+        else "logs in with the password alone until registering again"
+    )
     print(f"Removed two-step verification for {removal.username}, who {then}.")
     return 0
 
@@ -268,8 +378,9 @@ def users_recovery_codes(args: argparse.Namespace) -> int:
     if args.txt is None:
         print("\n".join(codes) if codes else f"{args.user} has no unused recovery codes.")
         return 0
-    text = recovery.codes_text(args.user, policy.instance_info().instance_name, codes,
-                               clock.utc(clock.now()))
+    text = recovery.codes_text(
+        args.user, policy.instance_info().instance_name, codes, clock.utc(clock.now())
+    )
     _write_private(args.txt, text)
     print(f"Wrote {counted(len(codes), 'recovery code')} to {args.txt}.", file=sys.stderr)
     return 0
@@ -328,9 +439,11 @@ def settings_mandatory(args: argparse.Namespace) -> int:
         affected = policy.count_affected()
         grace = policy.instance_info().grace_period_hours
         have = "has" if affected == 1 else "have"
-        print(f"{counted(affected, 'active local user')} {have} no two-step verification; "
-              "they will not be able to log in until they set it up"
-              + (f" (grace period: {counted(grace, 'hour')})." if grace else "."))
+        print(
+            f"{counted(affected, 'active local user')} {have} no two-step verification; "
+            "they will not be able to log in until they set it up"
+            + (f" (grace period: {counted(grace, 'hour')})." if grace else ".")
+        )
         if not confirm("Make two-step verification mandatory?", args.yes):
             print("Nothing changed.")
             return 1
@@ -352,15 +465,37 @@ def audit_list(args: argparse.Namespace) -> int:
     open_from_args(args)
     from qmfa_tui.services import audit
 
-    events = audit.list_events(_shell(), since=args.since, username=args.user,
-                               action=args.action, limit=args.limit)
+    events = audit.list_events(
+        _shell(), since=args.since, username=args.user, action=args.action, limit=args.limit
+    )
     if args.format == "table":
-        _write_wrapped(({"at": f"{e.at:%Y-%m-%d %H:%M}", "actor": e.actor_short,
-                         "action": e.action, "target": e.target, "detail": e.detail}
-                        for e in events), AUDIT_TABLE_COLUMNS, _audit_widths())
+        _write_wrapped(
+            (
+                {
+                    "at": f"{e.at:%Y-%m-%d %H:%M}",
+                    "actor": e.actor_short,
+                    "action": e.action,
+                    "target": e.target,
+                    "detail": e.detail,
+                }
+                for e in events
+            ),
+            AUDIT_TABLE_COLUMNS,
+            _audit_widths(),
+        )
         return 0
-    rows = ({"at": e.at, "actor": e.actor, "actor_kind": e.actor_kind, "origin": e.origin,
-             "action": e.action, "target": e.target, "detail": e.detail} for e in events)
+    rows = (
+        {
+            "at": e.at,
+            "actor": e.actor,
+            "actor_kind": e.actor_kind,
+            "origin": e.origin,
+            "action": e.action,
+            "target": e.target,
+            "detail": e.detail,
+        }
+        for e in events
+    )
     _write(rows, AUDIT_COLUMNS, args.format, {})
     return 0
 
@@ -374,8 +509,9 @@ def _audit_widths() -> dict[str, int]:
     return {**AUDIT_TABLE_WIDTHS, "detail": width - fixed}
 
 
-def _write_wrapped(rows: Iterable[dict[str, Any]], columns: tuple[str, ...],
-                   widths: dict[str, int]) -> None:
+def _write_wrapped(
+    rows: Iterable[dict[str, Any]], columns: tuple[str, ...], widths: dict[str, int]
+) -> None:
     """A table whose cells wrap inside their columns: nothing is cut, a row may take
     several lines (control characters shown escaped, as in ``_write``)."""
     import textwrap
@@ -388,5 +524,10 @@ def _write_wrapped(rows: Iterable[dict[str, Any]], columns: tuple[str, ...],
     for row in rows:
         cells = [lines(visible(plain(row[c])), widths[c]) for c in columns]
         for depth in range(max(map(len, cells))):
-            out.write(" ".join((cell[depth] if depth < len(cell) else "").ljust(widths[c])
-                               for c, cell in zip(columns, cells, strict=True)).rstrip() + "\n")
+            out.write(
+                " ".join(
+                    (cell[depth] if depth < len(cell) else "").ljust(widths[c])
+                    for c, cell in zip(columns, cells, strict=True)
+                ).rstrip()
+                + "\n"
+            )

@@ -37,8 +37,9 @@ DEMO_DATABASE = "demo.db"
 _KEY_ENVS = ("QMFA_SECRET_KEY", "QMFA_KEY_FILE")
 
 
-def open_from_args(args: argparse.Namespace, default_name: str | None = None, *,
-                   create: bool = False):
+def open_from_args(
+    args: argparse.Namespace, default_name: str | None = None, *, create: bool = False
+):
     """Open the database named by --database, $QMFA_DATABASE_URL, or the default file.
 
     Only ``create`` (init, demo) makes a database or a key file that is not there yet;
@@ -56,8 +57,10 @@ def open_from_args(args: argparse.Namespace, default_name: str | None = None, *,
 
     url = getattr(args, "database", None)
     if url is not None and not url.strip():
-        raise UsageError("--database is empty: give a URL such as sqlite:///PATH, or leave it "
-                         "out for the default database.")
+        raise UsageError(
+            "--database is empty: give a URL such as sqlite:///PATH, or leave it "
+            "out for the default database."
+        )
     if url is None and not os.environ.get(DATABASE_URL_ENV):
         url = default_url(default_name or DEFAULT_DATABASE)
         if default_name is None and not create and not _key_named(args):
@@ -74,7 +77,8 @@ def open_from_args(args: argparse.Namespace, default_name: str | None = None, *,
 
 def _key_named(args: argparse.Namespace) -> bool:
     return getattr(args, "key_file", None) is not None or any(
-        os.environ.get(name) for name in _KEY_ENVS)
+        os.environ.get(name) for name in _KEY_ENVS
+    )
 
 
 def _demo_until_init() -> Path | None:

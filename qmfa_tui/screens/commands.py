@@ -6,8 +6,11 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 NAVIGATION = (
     ("Customization > Users", "Filter users by 2FA; remove, resync, recovery codes", "users"),
-    ("Customization > General Settings & Audit", "Mandatory 2FA, grace period, audit log",
-     "settings"),
+    (
+        "Customization > General Settings & Audit",
+        "Mandatory 2FA, grace period, audit log",
+        "settings",
+    ),
     ("My Account", "Your details and two-step verification", "my_account"),
     ("Log out", "End this session and return to the login screen", "log_out"),
 )
@@ -17,19 +20,24 @@ class NavigationCommands(Provider):
     def _commands(self) -> list[tuple[str, str, str]]:
         if getattr(self.app, "session", None) is None:
             return []
-        allowed = {"users": getattr(self.app, "may_manage_users", False),
-                   "settings": getattr(self.app, "is_admin", False)}
+        allowed = {
+            "users": getattr(self.app, "may_manage_users", False),
+            "settings": getattr(self.app, "is_admin", False),
+        }
         return [entry for entry in NAVIGATION if allowed.get(entry[2], True)]
 
     async def discover(self) -> Hits:
         for name, help_text, action in self._commands():
-            yield DiscoveryHit(name, getattr(self.app, f"action_{action}"),
-                               help=help_text)
+            yield DiscoveryHit(name, getattr(self.app, f"action_{action}"), help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for name, help_text, action in self._commands():
             score = matcher.match(name)
             if score > 0:
-                yield Hit(score, matcher.highlight(name),
-                          getattr(self.app, f"action_{action}"), help=help_text)
+                yield Hit(
+                    score,
+                    matcher.highlight(name),
+                    getattr(self.app, f"action_{action}"),
+                    help=help_text,
+                )

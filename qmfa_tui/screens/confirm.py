@@ -23,9 +23,14 @@ class ConfirmScreen(ModalScreen[bool]):
     AUTO_FOCUS = "#cancel"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str | Content, body: str | Content, *,
-                 confirm_label: str = "Confirm",
-                 dangerous: bool = False) -> None:
+    def __init__(
+        self,
+        title: str | Content,
+        body: str | Content,
+        *,
+        confirm_label: str = "Confirm",
+        dangerous: bool = False,
+    ) -> None:
         super().__init__()
         self.title_text = literal(title) if isinstance(title, str) else title
         self.body = literal(body) if isinstance(body, str) else body
@@ -37,8 +42,11 @@ class ConfirmScreen(ModalScreen[bool]):
             yield Static(self.title_text, classes="title")
             yield Static(self.body, id="body")
             with Horizontal(id="buttons"):
-                yield Button(self.confirm_label, id="confirm",
-                             variant="error" if self.dangerous else "primary")
+                yield Button(
+                    self.confirm_label,
+                    id="confirm",
+                    variant="error" if self.dangerous else "primary",
+                )
                 yield Button("Cancel", id="cancel")
         yield Footer()  # a modal screen's keys, instead of the screen's behind it
 

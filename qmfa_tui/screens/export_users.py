@@ -64,8 +64,11 @@ class ExportUsersScreen(ModalScreen[Path | None]):
             yield Static("Export as CSV", classes="title")
             yield Static(literal(self.user_filter.describe()), id="which")
             yield Static("Save to (a new file; Enter saves):", id="label")
-            yield Input(str(default_directory(self.app) / self.filename), id="path",
-                        restrict=SAFE_TEXT_PATTERN)
+            yield Input(
+                str(default_directory(self.app) / self.filename),
+                id="path",
+                restrict=SAFE_TEXT_PATTERN,
+            )
             yield StatusLine(id="status")
             with Horizontal(id="buttons"):
                 yield Button("Save", id="save", variant="primary")
@@ -99,13 +102,11 @@ class ExportUsersScreen(ModalScreen[Path | None]):
             self.post_message(self.Refused(f"{path} {there}: choose another name."))
             return
         try:
-            create_private_file(path, "".join(csv_lines(USER_COLUMNS,
-                                                        map(user_record, users))))
+            create_private_file(path, "".join(csv_lines(USER_COLUMNS, map(user_record, users))))
         except FileExistsError:
             self.post_message(self.Refused(f"{path} already exists: choose another name."))
         except OSError as error:
-            self.post_message(self.Refused(
-                f"Could not save {path}: {error.strerror or error}."))
+            self.post_message(self.Refused(f"Could not save {path}: {error.strerror or error}."))
         else:
             self.post_message(self.Saved(path, len(users)))
 
@@ -113,8 +114,7 @@ class ExportUsersScreen(ModalScreen[Path | None]):
         rows: list[directory.UserRow] = []
         after = None
         while True:
-            page = directory.page_users(self.actor, self.user_filter, after=after,
-                                        size=EXPORT_PAGE)
+            page = directory.page_users(self.actor, self.user_filter, after=after, size=EXPORT_PAGE)
             rows += page.rows
             if not page.has_next or not page.rows:
                 return rows

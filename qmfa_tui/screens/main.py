@@ -50,8 +50,9 @@ class MainScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="main"):
-            yield Static(Content.assemble("Logged in as ", literal(self.actor.username)),
-                         id="welcome")
+            yield Static(
+                Content.assemble("Logged in as ", literal(self.actor.username)), id="welcome"
+            )
             yield Static("", id="summary")
             yield OptionList(*menu_options(may_manage_users=False, is_admin=False), id="menu")
         yield Footer()
@@ -79,8 +80,9 @@ class MainScreen(Screen[None]):
             self.refresh_bindings()
         if user.registration_required:
             deadline = user.registration_deadline
-            text = ("Two-step verification is required here: set it up in My Account"
-                    + (f" before {deadline:%Y-%m-%d %H:%M} UTC." if deadline else "."))
+            text = "Two-step verification is required here: set it up in My Account" + (
+                f" before {deadline:%Y-%m-%d %H:%M} UTC." if deadline else "."
+            )
         elif user.two_factor:
             left = user.recovery_codes_left or 0
             text = f"Two-step verification is on; {left} of 8 recovery codes left."

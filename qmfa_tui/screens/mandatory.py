@@ -107,8 +107,10 @@ class MandatoryModal(ModalScreen[bool]):
 
     def _grace_text(self) -> str:
         if self.grace_period_hours:
-            return (f"Each may skip registering for {counted(self.grace_period_hours, 'hour')} "
-                    "(the grace period); after that, login requires it.")
+            return (
+                f"Each may skip registering for {counted(self.grace_period_hours, 'hour')} "
+                "(the grace period); after that, login requires it."
+            )
         return "There is no grace period: their next login requires a device."
 
     def on_mount(self) -> None:
@@ -142,15 +144,17 @@ class MandatoryModal(ModalScreen[bool]):
         table = self.query_one("#affected", DataTable)
         table.clear()
         for row in self.page.rows if self.page else []:
-            table.add_row(_cell(row.username), _cell(row.display_name), _cell(row.email),
-                          key=row.username)
+            table.add_row(
+                _cell(row.username), _cell(row.display_name), _cell(row.email), key=row.username
+            )
 
     @work(thread=True, exclusive=True)
     def load(self, *, count: bool, after: str | None = None, before: str | None = None) -> None:
         try:
             total = directory.count_users(self.actor, AFFECTED_BY_MANDATORY) if count else None
-            page = directory.page_users(self.actor, AFFECTED_BY_MANDATORY, after=after,
-                                        before=before, size=AFFECTED_PAGE)
+            page = directory.page_users(
+                self.actor, AFFECTED_BY_MANDATORY, after=after, before=before, size=AFFECTED_PAGE
+            )
             self.post_message(self.Loaded(total, page))
         except QmfaError as error:
             self.post_message(self.Failed(error))
@@ -170,7 +174,8 @@ class MandatoryModal(ModalScreen[bool]):
                 empty.display = False
             self.query_one("#until", Static).update(
                 "Every active, locally authenticated user already uses two-step "
-                "verification: nobody will be locked out.")
+                "verification: nobody will be locked out."
+            )
             return
         # "1 active user", "2 active users": the noun is the link to the Users screen.
         number, noun = counted(total, "user").split(" ", 1)
@@ -195,17 +200,18 @@ class MandatoryModal(ModalScreen[bool]):
         from qmfa_tui.screens.users import UsersScreen
 
         if self.total:
-            self.app.push_screen(UsersScreen(
-                self.actor, AFFECTED_BY_MANDATORY,
-                origin="locked out by mandatory 2FA"))
+            self.app.push_screen(
+                UsersScreen(self.actor, AFFECTED_BY_MANDATORY, origin="locked out by mandatory 2FA")
+            )
 
     @on(Button.Pressed, "#export-csv")
     def action_export(self) -> None:
         from qmfa_tui.screens.export_users import ExportUsersScreen
 
         if self.total:
-            self.app.push_screen(ExportUsersScreen(self.actor, AFFECTED_BY_MANDATORY,
-                                                   "users-without-2fa.csv"))
+            self.app.push_screen(
+                ExportUsersScreen(self.actor, AFFECTED_BY_MANDATORY, "users-without-2fa.csv")
+            )
 
     def action_next_page(self) -> None:
         if self.page is not None and self.page.has_next and self.page.rows:

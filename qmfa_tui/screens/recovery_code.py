@@ -23,29 +23,36 @@ class RecoveryCodeScreen(SecondStepScreen):
         result: RecoveryLogin
 
     def prompt(self) -> Content:
-        return Content.assemble("Enter one of the recovery codes you saved for ",
-                                literal(self.pending.username), ". Each code works once.")
+        return Content.assemble(
+            "Enter one of the recovery codes you saved for ",
+            literal(self.pending.username),
+            ". Each code works once.",
+        )
 
     def succeed(self, code: str) -> None:
         self.post_message(self.Passed(recovery.login_with_recovery_code(self.pending, code)))
 
     def on_recovery_code_screen_passed(self, message: Passed) -> None:
         result = message.result
-        self.app.log_in(result.actor,  # type: ignore[attr-defined]
-                        notice=accepted_notice(result.remaining), warning=result.few_left)
+        self.app.log_in(
+            result.actor,  # type: ignore[attr-defined]
+            notice=accepted_notice(result.remaining),
+            warning=result.few_left,
+        )
 
 
-NEW_CODES = ("To get 8 new codes, remove your authenticator in My Account and register "
-             "it again.")
+NEW_CODES = "To get 8 new codes, remove your authenticator in My Account and register it again."
 
 
 def accepted_notice(remaining: int) -> str:
     """What the login says after a recovery code: how many are left and, when few or
     none, what that means and how to get new ones."""
     if remaining == 0:
-        return ("Recovery code accepted. That was your last recovery code: if you lose "
-                "your phone now, an admin must remove your authenticator before you can "
-                f"log in. {NEW_CODES}")
+        return (
+            "Recovery code accepted. That was your last recovery code: if you lose "
+            "your phone now, an admin must remove your authenticator before you can "
+            f"log in. {NEW_CODES}"
+        )
     unit = "code" if remaining == 1 else "codes"
     notice = f"Recovery code accepted. {remaining} recovery {unit} left."
     if remaining <= recovery.FEW_LEFT:

@@ -26,15 +26,15 @@ class SavesRecoveryCodes:
     The codes are read (an audited reveal, for User Edit) only when the file is written.
     """
 
-    def save_codes(self, username: str, codes: Callable[[], list[str]],
-                   instance_name: Callable[[], str]) -> None:
+    def save_codes(
+        self, username: str, codes: Callable[[], list[str]], instance_name: Callable[[], str]
+    ) -> None:
         from qmfa_tui.screens.save_file import SaveFileScreen
 
         screen: Screen[object] = self  # type: ignore[assignment]
 
         def contents() -> str:  # in the dialog's worker thread, when the person saves
-            return recovery.codes_text(username, instance_name(), codes(),
-                                       clock.utc(clock.now()))
+            return recovery.codes_text(username, instance_name(), codes(), clock.utc(clock.now()))
 
         def saved(path: Path | None) -> None:
             status = screen.query_one(StatusLine)
@@ -45,8 +45,9 @@ class SavesRecoveryCodes:
 
         folder: Path = screen.app.downloads_path()  # type: ignore[attr-defined]
         default = folder / f"qmfa-recovery-codes-{username}.txt"
-        screen.app.push_screen(SaveFileScreen("Save the recovery codes as a .txt", default,
-                                              contents), saved)
+        screen.app.push_screen(
+            SaveFileScreen("Save the recovery codes as a .txt", default, contents), saved
+        )
 
 
 class RecoveryCodesScreen(SavesRecoveryCodes, Screen[None]):
@@ -68,8 +69,11 @@ class RecoveryCodesScreen(SavesRecoveryCodes, Screen[None]):
         yield Header()
         with Center(), Vertical(id="panel"):
             yield Static("Your recovery codes", classes="title")
-            yield Static("If you lose your phone, each code logs you in once. Save them "
-                         "now: they are not shown again this way.", classes="prompt")
+            yield Static(
+                "If you lose your phone, each code logs you in once. Save them "
+                "now: they are not shown again this way.",
+                classes="prompt",
+            )
             half = (len(self.codes) + 1) // 2
             with Horizontal(id="codes"):
                 yield Static("\n".join(self.codes[:half]), classes="column")
@@ -89,7 +93,8 @@ class RecoveryCodesScreen(SavesRecoveryCodes, Screen[None]):
     def action_copy(self) -> None:
         self.app.copy_to_clipboard("\n".join(self.codes) + "\n")
         self.query_one(StatusLine).show_info(
-            "Copied to the clipboard (your terminal must allow OSC 52).", success=True)
+            "Copied to the clipboard (your terminal must allow OSC 52).", success=True
+        )
 
     @on(Button.Pressed, "#done")
     def action_done(self) -> None:

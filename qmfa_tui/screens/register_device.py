@@ -48,7 +48,7 @@ def key_lines(secret_groups: str, width: int) -> list[str]:
     per_line = GROUPS_PER_LINE
     while per_line > 1 and len(indent) + 5 * per_line - 1 > width:
         per_line -= 1
-    rows = [" ".join(groups[i:i + per_line]) for i in range(0, len(groups), per_line)]
+    rows = [" ".join(groups[i : i + per_line]) for i in range(0, len(groups), per_line)]
     if len(indent) + len(rows[0]) > width:  # not even one group beside the label
         return ["Key:", *rows]
     return [KEY_LABEL + rows[0], *(indent + row for row in rows[1:])]
@@ -93,8 +93,10 @@ class RegisterDeviceScreen(FormScreen[bool]):
 
     def _required_text(self) -> str:
         if self.grace_deadline is not None:
-            return (f"Two-step verification is required on this instance. You can skip it "
-                    f"until {self.grace_deadline:%Y-%m-%d %H:%M} UTC.")
+            return (
+                f"Two-step verification is required on this instance. You can skip it "
+                f"until {self.grace_deadline:%Y-%m-%d %H:%M} UTC."
+            )
         return "Two-step verification is required on this instance. Set it up to continue."
 
     def compose(self) -> ComposeResult:
@@ -109,11 +111,16 @@ class RegisterDeviceScreen(FormScreen[bool]):
                     yield Static("", id="account")
                     yield Static("", id="secret")
                 with Vertical(id="form"):
-                    yield Input(id="code", placeholder="6-digit code from the app",
-                                max_length=16, disabled=True)
+                    yield Input(
+                        id="code",
+                        placeholder="6-digit code from the app",
+                        max_length=16,
+                        disabled=True,
+                    )
                     with Horizontal(id="buttons"):
-                        yield Button("Confirm", id="confirm", variant="primary",
-                                     disabled=True, compact=True)
+                        yield Button(
+                            "Confirm", id="confirm", variant="primary", disabled=True, compact=True
+                        )
                         if self.grace_deadline is not None:
                             yield Button("Skip for now", id="skip", compact=True)
                         yield Button("Cancel", id="cancel", compact=True)
@@ -140,9 +147,14 @@ class RegisterDeviceScreen(FormScreen[bool]):
         if self.registration is None or not self.is_mounted:
             return
         width, rows = self.size.width, self.size.height - CHROME_ROWS
-        shown = next((lines for lines in self._qr_variants
-                      if len(lines[0]) + 1 + SIDE_COLUMNS <= width
-                      and max(len(lines), SIDE_ROWS) <= rows), None)
+        shown = next(
+            (
+                lines
+                for lines in self._qr_variants
+                if len(lines[0]) + 1 + SIDE_COLUMNS <= width and max(len(lines), SIDE_ROWS) <= rows
+            ),
+            None,
+        )
         box = self.query_one("#qr-box")
         box.display = shown is not None
         prompt = self.query_one("#prompt", Static)
@@ -155,13 +167,18 @@ class RegisterDeviceScreen(FormScreen[bool]):
             side_width = width - len(shown[0]) - 1
         else:
             smallest = self._qr_variants[-1]
-            needed = (len(smallest[0]) + 1 + SIDE_COLUMNS,
-                      max(len(smallest), SIDE_ROWS) + CHROME_ROWS)
-            prompt.update(f"Make the terminal at least {needed[0]}x{needed[1]} to scan the "
-                          "QR code, or type the key into your authenticator app.")
+            needed = (
+                len(smallest[0]) + 1 + SIDE_COLUMNS,
+                max(len(smallest), SIDE_ROWS) + CHROME_ROWS,
+            )
+            prompt.update(
+                f"Make the terminal at least {needed[0]}x{needed[1]} to scan the "
+                "QR code, or type the key into your authenticator app."
+            )
             side_width = width
-        self.query_one("#secret", Static).update(Content("\n".join(
-            key_lines(self.registration.secret_groups, side_width - 2))))  # the side's padding
+        self.query_one("#secret", Static).update(
+            Content("\n".join(key_lines(self.registration.secret_groups, side_width - 2)))
+        )  # the side's padding
         self.call_after_refresh(self._fit_info)
 
     def _fit_info(self) -> None:
@@ -188,8 +205,11 @@ class RegisterDeviceScreen(FormScreen[bool]):
         self._qr_variants = [qr.lines, half_block_lines(registration.uri, quiet_zone=2)]
         await self.query_one("#qr-box").mount(qr)
         self.registration = registration  # from now on a resize lays the QR code out
-        self.query_one("#account", Static).update(Content.assemble(
-            "Account: ", literal(registration.username), "\nIssuer:  ", twofactor.ISSUER))
+        self.query_one("#account", Static).update(
+            Content.assemble(
+                "Account: ", literal(registration.username), "\nIssuer:  ", twofactor.ISSUER
+            )
+        )
         self._fit()
         self._show_status("")
         for widget in self.query("#code, #confirm"):
@@ -232,13 +252,17 @@ class RegisterDeviceScreen(FormScreen[bool]):
 
         def finished(_: None) -> None:
             if self.during_login:
-                self.app.log_in(enrollment.actor,  # type: ignore[attr-defined]
-                                notice="Two-step verification is on.")
+                self.app.log_in(
+                    enrollment.actor,  # type: ignore[attr-defined]
+                    notice="Two-step verification is on.",
+                )
             else:
                 self.dismiss(True)
 
-        self.app.push_screen(RecoveryCodesScreen(username, enrollment.recovery_codes,
-                                                 enrollment.instance_name), finished)
+        self.app.push_screen(
+            RecoveryCodesScreen(username, enrollment.recovery_codes, enrollment.instance_name),
+            finished,
+        )
 
     def on_register_device_screen_refused(self, message: Refused) -> None:
         self.keys.drop_keys()
@@ -267,9 +291,11 @@ class RegisterDeviceScreen(FormScreen[bool]):
             return
         deadline = pending.grace_deadline
         self.app.call_from_thread(
-            self.app.log_in, actor,  # type: ignore[attr-defined]
+            self.app.log_in,
+            actor,  # type: ignore[attr-defined]
             notice=f"Set up two-step verification before {deadline:%Y-%m-%d %H:%M} UTC.",
-            warning=True)
+            warning=True,
+        )
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

@@ -41,8 +41,10 @@ class ResyncScreen(FormModal[ResyncResult | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static("Resync your authenticator", classes="title")
-            yield Static("Type the code your app shows now, wait for it to change, then "
-                         "type the next one.", id="body")
+            yield Static(
+                "Type the code your app shows now, wait for it to change, then type the next one.",
+                id="body",
+            )
             yield Input(id="first", placeholder="first code", max_length=16)
             yield Input(id="second", placeholder="next code", max_length=16)
             yield StatusLine(id="status")

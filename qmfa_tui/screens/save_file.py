@@ -60,11 +60,18 @@ class SaveFileScreen(ModalScreen[Path | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(literal(self.title_text), classes="title")
-            yield Static("Enter saves to this path; edit it to save elsewhere. Only you "
-                         "can read the file.", classes="hint")
+            yield Static(
+                "Enter saves to this path; edit it to save elsewhere. Only you can read the file.",
+                classes="hint",
+            )
             # Input draws its value raw: a pasted ESC would reach the terminal.
-            yield Input(str(self.default), id="path", restrict=SAFE_TEXT_PATTERN,
-                        select_on_focus=False, compact=True)
+            yield Input(
+                str(self.default),
+                id="path",
+                restrict=SAFE_TEXT_PATTERN,
+                select_on_focus=False,
+                compact=True,
+            )
             yield StatusLine(id="status")
             with Horizontal(id="buttons"):
                 yield Button("Save", id="save", variant="primary", compact=True)
@@ -125,8 +132,9 @@ class SaveFileScreen(ModalScreen[Path | None]):
         except QmfaError as error:
             self.post_message(self.Written(None, error.message))
         except OSError as error:
-            self.post_message(self.Written(
-                None, f"Could not save {path}: {error.strerror or error}."))
+            self.post_message(
+                self.Written(None, f"Could not save {path}: {error.strerror or error}.")
+            )
         else:
             self.post_message(self.Written(path, None))
 

@@ -31,8 +31,11 @@ class SecurityCodeScreen(SecondStepScreen):
         actor: Actor
 
     def prompt(self) -> Content:
-        return Content.assemble("Enter the 6-digit security code that your authenticator app "
-                                "shows for ", literal(self.pending.username), ".")
+        return Content.assemble(
+            "Enter the 6-digit security code that your authenticator app shows for ",
+            literal(self.pending.username),
+            ".",
+        )
 
     def compose_extra(self) -> ComposeResult:
         yield ActionLink("Login with Recovery Code", id="use-recovery")

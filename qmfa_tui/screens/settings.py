@@ -118,8 +118,9 @@ class SettingsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("General Settings & Audit", id="title")
-        yield TabStrip([("general", "General Settings"), ("audit", "Audit log")],
-                       active="general", id="tabs")
+        yield TabStrip(
+            [("general", "General Settings"), ("audit", "Audit log")], active="general", id="tabs"
+        )
         with ContentSwitcher(initial="general"):
             with VerticalScroll(id="general", can_focus=False):
                 yield Static("Instance", classes="section")
@@ -139,20 +140,39 @@ class SettingsScreen(Screen[None]):
             with Vertical(id="audit"):
                 with Horizontal(id="audit-filters"):
                     # Enter applies; an empty field does not filter.
-                    yield Input(placeholder="User", id="audit-user", compact=True,
-                                restrict=SAFE_TEXT_PATTERN)
-                    yield Input(placeholder="Action", id="audit-action", compact=True,
-                                restrict=SAFE_TEXT_PATTERN,
-                                suggester=SeenActions(self.seen_actions))
-                    yield Input(placeholder="Since YYYY-MM-DD", id="audit-since",
-                                compact=True, restrict=r"[0-9: T+-]*", max_length=25)
+                    yield Input(
+                        placeholder="User",
+                        id="audit-user",
+                        compact=True,
+                        restrict=SAFE_TEXT_PATTERN,
+                    )
+                    yield Input(
+                        placeholder="Action",
+                        id="audit-action",
+                        compact=True,
+                        restrict=SAFE_TEXT_PATTERN,
+                        suggester=SeenActions(self.seen_actions),
+                    )
+                    yield Input(
+                        placeholder="Since YYYY-MM-DD",
+                        id="audit-since",
+                        compact=True,
+                        restrict=r"[0-9: T+-]*",
+                        max_length=25,
+                    )
                 yield StatusLine(id="audit-help")
                 table: DataTable[str] = DataTable(id="events", cursor_type="row")
                 # An operator command's Actor reads "shell (op: root)" (a person may be
                 # named "shell"); Origin, with the SSH client, comes last: the detail of
                 # what was done matters more at 80 columns.
-                for label, width in (("When (UTC)", 16), ("Actor", 18), ("Action", 22),
-                                     ("Target", 12), ("Detail", 30), ("Origin", None)):
+                for label, width in (
+                    ("When (UTC)", 16),
+                    ("Actor", 18),
+                    ("Action", 22),
+                    ("Target", 12),
+                    ("Detail", 30),
+                    ("Origin", None),
+                ):
                     table.add_column(label, width=width)
                 yield table
         yield Footer()
@@ -169,17 +189,24 @@ class SettingsScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="settings")
     def load(self) -> None:
         try:
-            self.post_message(self.Loaded(policy.instance_info(),
-                                          policy.mandatory_refusal(self.actor)))
+            self.post_message(
+                self.Loaded(policy.instance_info(), policy.mandatory_refusal(self.actor))
+            )
         except QmfaError as error:
             self.post_message(self.Failed(error))
 
     def on_settings_screen_loaded(self, message: Loaded) -> None:
         instance = self.instance = message.instance
         demo = "  (a demo database)" if instance.demo else ""
-        self.query_one("#instance", Static).update(Content.assemble(
-            "Name: ", literal(instance.instance_name), "   Deployment: ",
-            literal(instance.deployment), f" (set by the operator){demo}"))
+        self.query_one("#instance", Static).update(
+            Content.assemble(
+                "Name: ",
+                literal(instance.instance_name),
+                "   Deployment: ",
+                literal(instance.deployment),
+                f" (set by the operator){demo}",
+            )
+        )
         switch = self.query_one("#mandatory", Switch)
         with self.prevent(Switch.Changed):
             switch.value = instance.mandatory
@@ -214,8 +241,7 @@ class SettingsScreen(Screen[None]):
             if confirmed:
                 self.set_mandatory(True)
 
-        self.app.push_screen(MandatoryModal(self.actor, self.instance.grace_period_hours),
-                             answered)
+        self.app.push_screen(MandatoryModal(self.actor, self.instance.grace_period_hours), answered)
 
     def ask_to_switch_off(self) -> None:
         from qmfa_tui.screens.confirm import ConfirmScreen
@@ -224,11 +250,15 @@ class SettingsScreen(Screen[None]):
             if confirmed:
                 self.set_mandatory(False)
 
-        self.app.push_screen(ConfirmScreen(
-            "Turn off Mandatory Two-step Authentication?",
-            "Users without a device will log in with their password alone again. "
-            "Users who set up two-step verification keep it.",
-            confirm_label="Turn off"), answered)
+        self.app.push_screen(
+            ConfirmScreen(
+                "Turn off Mandatory Two-step Authentication?",
+                "Users without a device will log in with their password alone again. "
+                "Users who set up two-step verification keep it.",
+                confirm_label="Turn off",
+            ),
+            answered,
+        )
 
     @work(thread=True, exclusive=True, group="change")
     def set_mandatory(self, enabled: bool) -> None:
@@ -275,8 +305,14 @@ class SettingsScreen(Screen[None]):
     def load_events(self, offset: int) -> None:
         wanted = self.audit_filter
         try:
-            events = audit.list_events(self.actor, since=wanted.since, username=wanted.username,
-                                       action=wanted.action, limit=AUDIT_PAGE, offset=offset)
+            events = audit.list_events(
+                self.actor,
+                since=wanted.since,
+                username=wanted.username,
+                action=wanted.action,
+                limit=AUDIT_PAGE,
+                offset=offset,
+            )
             self.post_message(self.EventsLoaded(offset, events, wanted))
         except QmfaError as error:
             self.post_message(self.Failed(error))
@@ -292,9 +328,14 @@ class SettingsScreen(Screen[None]):
         table = self.query_one("#events", DataTable)
         table.clear()
         for event in message.events:
-            table.add_row(f"{event.at:%Y-%m-%d %H:%M}", cut_cell(event.actor_short),
-                          cut_cell(event.action), cut_cell(event.target or ""),
-                          cut_cell(event.detail), cut_cell(event.origin))
+            table.add_row(
+                f"{event.at:%Y-%m-%d %H:%M}",
+                cut_cell(event.actor_short),
+                cut_cell(event.action),
+                cut_cell(event.target or ""),
+                cut_cell(event.detail),
+                cut_cell(event.origin),
+            )
         help_line = self.query_one("#audit-help", StatusLine)
         if message.events or message.audit_filter == AuditFilter():
             help_line.show_info(AUDIT_HELP)
@@ -303,13 +344,16 @@ class SettingsScreen(Screen[None]):
 
     @on(Input.Submitted, "#audit-user, #audit-action, #audit-since")
     def filter_events(self) -> None:
-        text = {field: self.query_one(f"#audit-{field}", Input).value.strip()
-                for field in ("user", "action", "since")}
+        text = {
+            field: self.query_one(f"#audit-{field}", Input).value.strip()
+            for field in ("user", "action", "since")
+        }
         try:
             since = parse_since(text["since"])
         except ValueError:
             self.query_one("#audit-help", StatusLine).show_error(
-                "Enter the date as YYYY-MM-DD (or YYYY-MM-DD HH:MM, UTC).")
+                "Enter the date as YYYY-MM-DD (or YYYY-MM-DD HH:MM, UTC)."
+            )
             return
         self.audit_filter = AuditFilter(text["user"] or None, text["action"] or None, since)
         self.load_events(0)

@@ -96,8 +96,7 @@ class SecurityPanel(Vertical):
         yield Static(literal(self._hint()), id="two-factor-hint")
         if self.registering:
             with Horizontal(id="device-actions"):
-                yield Button("Register a device", id="register", variant="primary",
-                             compact=True)
+                yield Button("Register a device", id="register", variant="primary", compact=True)
         elif self.managing and self.refusal is None:
             with Horizontal(id="device-actions"):
                 yield Button("Remove", id="remove", variant="error", compact=True)
@@ -106,12 +105,16 @@ class SecurityPanel(Vertical):
         if user.two_factor:
             left = user.recovery_codes_left or 0
             with Horizontal(id="codes-row"):
-                yield Static(f"Recovery codes: {left} of 8 left", id="codes-left",
-                             classes="-few" if left <= recovery.FEW_LEFT else "")
+                yield Static(
+                    f"Recovery codes: {left} of 8 left",
+                    id="codes-left",
+                    classes="-few" if left <= recovery.FEW_LEFT else "",
+                )
                 if self.refusal is None:
                     yield Button("Show", id="show-codes", compact=True, disabled=left == 0)
-                    yield Button("Download .txt", id="download-codes", compact=True,
-                                 disabled=left == 0)
+                    yield Button(
+                        "Download .txt", id="download-codes", compact=True, disabled=left == 0
+                    )
         if self.refusal is not None:
             yield Static(self.refusal, id="manage-refusal", markup=False)
         elif self.codes is not None:
@@ -122,30 +125,36 @@ class SecurityPanel(Vertical):
         """The codes, four to a line, and Copy under them (beside them it left 60 columns)."""
         rows = (codes[:4], codes[4:])
         return Vertical(
-            Static(Content("\n").join(literal("   ".join(row)) for row in rows if row),
-                   id="codes"),
+            Static(Content("\n").join(literal("   ".join(row)) for row in rows if row), id="codes"),
             Button("Copy", id="copy-codes", compact=True),
-            id="codes-shown")
+            id="codes-shown",
+        )
 
     def _hint(self) -> str:
         user, instance = self.user, self.instance
         if self.managed_elsewhere:
-            return (f"Two-step verification for {user.username} is managed by their identity "
-                    f"provider ({user.auth_source.upper()}).")
+            return (
+                f"Two-step verification for {user.username} is managed by their identity "
+                f"provider ({user.auth_source.upper()})."
+            )
         if user.two_factor:
             if self.refusal is not None:
                 return "Two-step verification is on."
             return "Press Enter on the toggle (or click it) to show remove/resync options."
         if user.registration_deadline is not None:
-            required = (f"Required on this instance: register before "
-                        f"{user.registration_deadline:%Y-%m-%d %H:%M} UTC.")
+            required = (
+                f"Required on this instance: register before "
+                f"{user.registration_deadline:%Y-%m-%d %H:%M} UTC."
+            )
         elif instance.mandatory:
             required = "Required on this instance: the next login asks for a device."
         else:
             required = "Optional on this instance."
         if self.is_self:
-            return (f"{required} Press Enter on the toggle (or click it) to register your "
-                    "authenticator app.")
+            return (
+                f"{required} Press Enter on the toggle (or click it) to register your "
+                "authenticator app."
+            )
         return f"{required} Only {user.username} can register their own device."
 
     async def reveal(self, codes: list[str]) -> None:
@@ -154,8 +163,13 @@ class SecurityPanel(Vertical):
         await self.query("#codes-shown").remove()
         await self.mount(self._codes_shown(codes))
 
-    async def show(self, *, user: UserInfo | None = None, instance: InstanceInfo | None = None,
-                   managing: bool | None = None) -> None:
+    async def show(
+        self,
+        *,
+        user: UserInfo | None = None,
+        instance: InstanceInfo | None = None,
+        managing: bool | None = None,
+    ) -> None:
         """Compose again for a new state, keeping the keyboard focus where it was."""
         if user is not None:  # read again after a change: options and codes closed
             self.user, self.managing, self.codes = user, False, None
@@ -220,8 +234,9 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
         yield Header()
         title = "My Account" if self.is_self else f"User Edit: {self.username}"
         yield Static(literal(title), id="title")
-        yield TabStrip([("profile", "Profile"), ("security", "Security")], active="security",
-                       id="tabs")
+        yield TabStrip(
+            [("profile", "Profile"), ("security", "Security")], active="security", id="tabs"
+        )
         with ContentSwitcher(initial="security"):
             yield Static(self._details(), id="profile")
             with VerticalScroll(id="security", can_focus=False):  # Tab goes to its controls
@@ -272,12 +287,14 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
             await self.panel.show(managing=showing)
             if showing and not self.is_self:
                 self.query_one(StatusLine).show_info(
-                    f"Resync needs codes from {user.username}'s phone: only they can do it.")
+                    f"Resync needs codes from {user.username}'s phone: only they can do it."
+                )
         elif self.panel.registering:
             self.register()
         else:
             self.query_one(StatusLine).show_info(
-                f"Only {user.username} can register their own device.")
+                f"Only {user.username} can register their own device."
+            )
 
     @on(Button.Pressed, "#register")
     def register(self) -> None:
@@ -296,19 +313,29 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
 
         name = visible(self.username)
         whose = "your" if self.is_self else f"{name}'s"
-        body = (f"This deletes {whose} authenticator and recovery codes. "
-                f"{'You' if self.is_self else name} can register again later.")
+        body = (
+            f"This deletes {whose} authenticator and recovery codes. "
+            f"{'You' if self.is_self else name} can register again later."
+        )
         if self.is_self and self.instance.mandatory:
-            body += ("\n\nTwo-step verification is mandatory here: your next login will "
-                     "require registering a device before anything else.")
+            body += (
+                "\n\nTwo-step verification is mandatory here: your next login will "
+                "require registering a device before anything else."
+            )
 
         def answered(remove: bool | None) -> None:
             if remove:
                 self.remove_device()
 
-        self.app.push_screen(ConfirmScreen(f"Remove two-step verification for "
-                                           f"{self.username}?", Content(body),
-                                           confirm_label="Remove", dangerous=True), answered)
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Remove two-step verification for {self.username}?",
+                Content(body),
+                confirm_label="Remove",
+                dangerous=True,
+            ),
+            answered,
+        )
 
     @work(thread=True, exclusive=True, group="change")
     def remove_device(self) -> None:
@@ -347,15 +374,17 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
     def download_codes(self) -> None:
         actor, username, instance = self.actor, self.username, self.instance
         # The codes are read (an audited reveal) only when the file is written.
-        self.save_codes(username, lambda: recovery.reveal_codes(actor, username),
-                        lambda: instance.instance_name)
+        self.save_codes(
+            username, lambda: recovery.reveal_codes(actor, username), lambda: instance.instance_name
+        )
 
     @on(Button.Pressed, "#copy-codes")
     def copy_codes(self) -> None:
         if self.panel.codes:
             self.app.copy_to_clipboard("\n".join(self.panel.codes) + "\n")
             self.query_one(StatusLine).show_info(
-                "Copied to the clipboard (your terminal must allow OSC 52).", success=True)
+                "Copied to the clipboard (your terminal must allow OSC 52).", success=True
+            )
 
     async def on_user_edit_screen_revealed(self, message: Revealed) -> None:
         await self.panel.reveal(message.codes)

@@ -34,15 +34,18 @@ from qmfa_tui.widgets.user_table import UserTable
 TWO_FACTOR_OPTIONS = [("All", "all"), ("Enabled", "enabled"), ("Disabled", "disabled")]
 STATUS_OPTIONS = [("Active", "active"), ("Inactive", "inactive"), ("All", "all")]
 SOURCE_OPTIONS = [("All", "any"), ("Local", "local"), ("LDAP", "ldap"), ("SSO", "sso")]
-CODES_OPTIONS = [("All", "all"), ("None", "none"), (f"1-{FEW_LEFT}", "few"),
-                 (f"{FEW_LEFT + 1}+", "more")]
+CODES_OPTIONS = [
+    ("All", "all"),
+    ("None", "none"),
+    (f"1-{FEW_LEFT}", "few"),
+    (f"{FEW_LEFT + 1}+", "more"),
+]
 SEARCH_DELAY = 0.25
 
 
 class UsersScreen(Screen[None]):
     CSS_PATH = "users.tcss"
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"),
-                                                                      (80, "-wide")]
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"), (80, "-wide")]
     AUTO_FOCUS = "#users"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "next_page", "Next page"),
@@ -65,8 +68,9 @@ class UsersScreen(Screen[None]):
     class Failed(Message):
         error: QmfaError
 
-    def __init__(self, actor: Actor, user_filter: UserFilter | None = None,
-                 *, origin: str | None = None) -> None:
+    def __init__(
+        self, actor: Actor, user_filter: UserFilter | None = None, *, origin: str | None = None
+    ) -> None:
         super().__init__()
         self.actor = actor
         self.user_filter = user_filter or UserFilter()
@@ -90,8 +94,13 @@ class UsersScreen(Screen[None]):
             yield CycleButton("Source", SOURCE_OPTIONS, f.auth_source or "any", id="source")
             yield CycleButton("Codes", CODES_OPTIONS, f.codes, id="codes")
         # Input draws its value raw: a pasted ESC would reach the terminal.
-        yield Input(f.search, placeholder="Search name, username, email", compact=True,
-                    restrict=SAFE_TEXT_PATTERN, id="search")
+        yield Input(
+            f.search,
+            placeholder="Search name, username, email",
+            compact=True,
+            restrict=SAFE_TEXT_PATTERN,
+            id="search",
+        )
         yield Static("", id="summary")
         yield UserTable(id="users")
         yield Footer()
@@ -112,8 +121,9 @@ class UsersScreen(Screen[None]):
         self._show_summary()
         self.count(self.count_request, self.user_filter)
 
-    def load_page(self, *, after: str | None = None, before: str | None = None,
-                  starting_at: str | None = None) -> None:
+    def load_page(
+        self, *, after: str | None = None, before: str | None = None, starting_at: str | None = None
+    ) -> None:
         self.page_request += 1
         self.fetch_page(self.page_request, self.user_filter, after, before, starting_at)
 
@@ -128,11 +138,18 @@ class UsersScreen(Screen[None]):
             self.post_message(self.Counted(request, total))
 
     @work(thread=True, exclusive=True, group="users-page")
-    def fetch_page(self, request: int, user_filter: UserFilter, after: str | None,
-                   before: str | None, starting_at: str | None) -> None:
+    def fetch_page(
+        self,
+        request: int,
+        user_filter: UserFilter,
+        after: str | None,
+        before: str | None,
+        starting_at: str | None,
+    ) -> None:
         try:
-            page = directory.page_users(self.actor, user_filter, after=after, before=before,
-                                        starting_at=starting_at)
+            page = directory.page_users(
+                self.actor, user_filter, after=after, before=before, starting_at=starting_at
+            )
         except QmfaError as error:
             self.post_message(self.Failed(error))
             return

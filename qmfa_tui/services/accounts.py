@@ -81,17 +81,29 @@ def user_info(account: Account) -> UserInfo:
     if device is not None:
         left = RecoveryCode.select().where(RecoveryCode.device == device.id).count()
     required = device is None and policy.registration_required(account)
-    return UserInfo(account.id, account.username, account.display_name, account.email,
-                    account.auth_source, account.role, account.users_module, account.active,
-                    account.created_at, device is not None, left, required,
-                    policy.grace_deadline(account) if required else None)
+    return UserInfo(
+        account.id,
+        account.username,
+        account.display_name,
+        account.email,
+        account.auth_source,
+        account.role,
+        account.users_module,
+        account.active,
+        account.created_at,
+        device is not None,
+        left,
+        required,
+        policy.grace_deadline(account) if required else None,
+    )
 
 
 def validate_username(username: str) -> str:
     username = identity.as_typed(username)
     if not USERNAME_PATTERN.fullmatch(username):
-        raise BadInput("A username is 1 to 150 letters, digits or . _ @ + - "
-                       "and starts with a letter or digit.")
+        raise BadInput(
+            "A username is 1 to 150 letters, digits or . _ @ + - and starts with a letter or digit."
+        )
     return username
 
 
@@ -104,8 +116,10 @@ def validate_text(value: str, what: str, max_length: int) -> str:
     value = value.strip()
     found = forbidden_character(value)
     if found is not None:
-        raise BadInput(f"The {what} cannot hold control characters, line breaks or "
-                       f"bidirectional overrides (found {found}).")
+        raise BadInput(
+            f"The {what} cannot hold control characters, line breaks or "
+            f"bidirectional overrides (found {found})."
+        )
     if len(value) > max_length:
         raise BadInput(f"The {what} has at most {max_length} characters.")
     return value
@@ -120,8 +134,17 @@ def validate_password(password: str) -> str:
     return password
 
 
-def _new_account(username: str, password: str | None, *, display_name: str, email: str,
-                 auth_source: str, role: str, users_module: bool, active: bool) -> Account:
+def _new_account(
+    username: str,
+    password: str | None,
+    *,
+    display_name: str,
+    email: str,
+    auth_source: str,
+    role: str,
+    users_module: bool,
+    active: bool,
+) -> Account:
     username = validate_username(username)
     identity.refuse_reserved(username)
     display_name = validate_text(display_name, "name", MAX_NAME_LENGTH)
@@ -135,19 +158,30 @@ def _new_account(username: str, password: str | None, *, display_name: str, emai
             raise BadInput("A local user needs a password.")
         password_hash: str | None = hash_password(validate_password(password))
     elif password is not None:
-        raise BadInput(f"A {auth_source.upper()} user signs in through the identity provider "
-                       "and has no password here.")
+        raise BadInput(
+            f"A {auth_source.upper()} user signs in through the identity provider "
+            "and has no password here."
+        )
     else:
         password_hash = None
     try:
-        return Account.create(username=username, username_key=identity.username_key(username),
-                              display_name=display_name, email=email,
-                              auth_source=auth_source, role=role,
-                              users_module=users_module, active=active,
-                              password_hash=password_hash, created_at=clock.utc(clock.now()))
+        return Account.create(
+            username=username,
+            username_key=identity.username_key(username),
+            display_name=display_name,
+            email=email,
+            auth_source=auth_source,
+            role=role,
+            users_module=users_module,
+            active=active,
+            password_hash=password_hash,
+            created_at=clock.utc(clock.now()),
+        )
     except IntegrityError:
-        raise Conflict(f"The username {username!r} is taken (names that differ only in "
-                       "letter case are the same name).") from None
+        raise Conflict(
+            f"The username {username!r} is taken (names that differ only in "
+            "letter case are the same name)."
+        ) from None
 
 
 @translate_errors
@@ -157,28 +191,53 @@ def any_users() -> bool:
 
 
 @translate_errors
-def create_first_admin(username: str, password: str, *, display_name: str = "",
-                       email: str = "", deployment: str = "on-prem") -> UserInfo:
+def create_first_admin(
+    username: str,
+    password: str,
+    *,
+    display_name: str = "",
+    email: str = "",
+    deployment: str = "on-prem",
+) -> UserInfo:
     """``qmfa init``: the first user, an admin (and on SaaS the super-admin)."""
     if deployment not in ("on-prem", "saas"):
         raise BadInput("The deployment is 'on-prem' or 'saas'.")
     with db.atomic():
         if Account.select().exists():
             raise Conflict("This database already has users; `qmfa init` runs only once.")
-        account = _new_account(username, password, display_name=display_name, email=email,
-                               auth_source="local", role="admin", users_module=True, active=True)
-        InstanceSettings.update(deployment=deployment).where(
-            InstanceSettings.id == 1).execute()
-        audit.record(shell_actor(), "instance.initialized", target=account,
-                     detail=f"deployment: {deployment}")
+        account = _new_account(
+            username,
+            password,
+            display_name=display_name,
+            email=email,
+            auth_source="local",
+            role="admin",
+            users_module=True,
+            active=True,
+        )
+        InstanceSettings.update(deployment=deployment).where(InstanceSettings.id == 1).execute()
+        audit.record(
+            shell_actor(),
+            "instance.initialized",
+            target=account,
+            detail=f"deployment: {deployment}",
+        )
     return user_info(account)
 
 
 @translate_errors
-def create_user(actor: Actor, username: str, *, password: str | None = None,
-                display_name: str = "", email: str = "", auth_source: str = "local",
-                role: str = "user", users_module: bool = False,
-                active: bool = True) -> UserInfo:
+def create_user(
+    actor: Actor,
+    username: str,
+    *,
+    password: str | None = None,
+    display_name: str = "",
+    email: str = "",
+    auth_source: str = "local",
+    role: str = "user",
+    users_module: bool = False,
+    active: bool = True,
+) -> UserInfo:
     """A new user, by a Users-module holder; only admins create admins or grant the module."""
     acting = policy.require_users_module(actor)
     if role == "admin" and not policy.is_admin(acting):
@@ -186,11 +245,19 @@ def create_user(actor: Actor, username: str, *, password: str | None = None,
     if users_module and not policy.is_admin(acting):
         raise NotPermitted(ONLY_ADMINS_GRANT)
     with db.atomic():
-        account = _new_account(username, password, display_name=display_name, email=email,
-                               auth_source=auth_source, role=role, users_module=users_module,
-                               active=active)
-        audit.record(actor, "user.created", target=account,
-                     detail=f"auth: {auth_source}, role: {role}")
+        account = _new_account(
+            username,
+            password,
+            display_name=display_name,
+            email=email,
+            auth_source=auth_source,
+            role=role,
+            users_module=users_module,
+            active=active,
+        )
+        audit.record(
+            actor, "user.created", target=account, detail=f"auth: {auth_source}, role: {role}"
+        )
     return user_info(account)
 
 
@@ -213,10 +280,12 @@ def set_active(actor: Actor, username: str, active: bool) -> UserInfo:
     if not active and target.id == actor.user_id:
         raise NotPermitted("You cannot deactivate your own account.")
     with db.atomic():
-        if Account.update(active=active).where(Account.id == target.id,
-                                               Account.active != active).execute():
-            audit.record(actor, "user.activated" if active else "user.deactivated",
-                         target=target)
+        if (
+            Account.update(active=active)
+            .where(Account.id == target.id, Account.active != active)
+            .execute()
+        ):
+            audit.record(actor, "user.activated" if active else "user.deactivated", target=target)
     return user_info(policy.find_account(username))
 
 
@@ -224,8 +293,9 @@ ONLY_ADMINS_GRANT = "Only admins can grant or take away the admin role or the Us
 
 
 @translate_errors
-def set_role(actor: Actor, username: str, *, role: str | None = None,
-             users_module: bool | None = None) -> UserInfo:
+def set_role(
+    actor: Actor, username: str, *, role: str | None = None, users_module: bool | None = None
+) -> UserInfo:
     """Change a user's role and/or Users module (None leaves that one as it is).
 
     Who may: admins (and the shell), on users of at most their standing
@@ -245,8 +315,7 @@ def set_role(actor: Actor, username: str, *, role: str | None = None,
     acting = policy.require_users_module(actor)
     target = policy.find_account(username)
     if acting is not None and acting.id == target.id:
-        raise NotPermitted("You cannot change your own role or Users module; "
-                           "another admin can.")
+        raise NotPermitted("You cannot change your own role or Users module; another admin can.")
     policy.require_standing(actor, target)
     if not policy.is_admin(acting):
         raise NotPermitted(ONLY_ADMINS_GRANT)
@@ -254,14 +323,24 @@ def set_role(actor: Actor, username: str, *, role: str | None = None,
     new_module = target.users_module if users_module is None else users_module
     with db.atomic():
         # Conditional on the row as read: a change made meanwhile is not overwritten unseen.
-        changed = Account.update(role=new_role, users_module=new_module).where(
-            Account.id == target.id, Account.role == target.role,
-            Account.users_module == target.users_module,
-            (Account.role != new_role) | (Account.users_module != new_module)).execute()
+        changed = (
+            Account.update(role=new_role, users_module=new_module)
+            .where(
+                Account.id == target.id,
+                Account.role == target.role,
+                Account.users_module == target.users_module,
+                (Account.role != new_role) | (Account.users_module != new_module),
+            )
+            .execute()
+        )
         if changed:
-            audit.record(actor, "user.role_changed", target=target,
-                         detail=f"role: {target.role} -> {new_role}, users module: "
-                                f"{_yes_no(target.users_module)} -> {_yes_no(new_module)}")
+            audit.record(
+                actor,
+                "user.role_changed",
+                target=target,
+                detail=f"role: {target.role} -> {new_role}, users module: "
+                f"{_yes_no(target.users_module)} -> {_yes_no(new_module)}",
+            )
     info = user_info(policy.find_account(username))
     if not changed and (info.role, info.users_module) != (new_role, new_module):
         raise Conflict(f"{username}'s role changed meanwhile; look again and retry.")
@@ -306,8 +385,11 @@ def login_password(username: str, password: str) -> PendingLogin:
     if not _password_matches(account, password):
         # An LDAP or SSO user has no password here: refused, audited and counted like a
         # wrong password, so that nothing tells such an account from a local one.
-        detail = ("wrong password" if account.password_hash is not None else
-                  f"no password here: signs in through {account.auth_source.upper()}")
+        detail = (
+            "wrong password"
+            if account.password_hash is not None
+            else f"no password here: signs in through {account.auth_source.upper()}"
+        )
         with db.atomic():
             audit.record(account, "login.failed", target=account, detail=detail)
         raise AuthenticationFailed(_LOGIN_REFUSED)
@@ -325,8 +407,9 @@ def login_password(username: str, password: str) -> PendingLogin:
         next_step = NextStep.DONE
     # argon2 parameters raised since this hash was made: move it while the password is here,
     # hashing before the transaction so no write lock is held for it.
-    new_hash = hash_password(password) if _hasher.check_needs_rehash(account.password_hash) \
-        else None
+    new_hash = (
+        hash_password(password) if _hasher.check_needs_rehash(account.password_hash) else None
+    )
     with db.atomic():
         throttle.reset(account, throttle.PASSWORD)
         if new_hash is not None:
@@ -351,18 +434,25 @@ def _password_matches(account: Account, password: str) -> bool:
 
 def _replace_hash(account: Account, new_hash: str) -> None:
     """Conditional on the hash it replaces: a password changed meanwhile is not overwritten."""
-    if Account.update(password_hash=new_hash).where(
-            Account.id == account.id, Account.password_hash == account.password_hash).execute():
-        audit.record(account, "password.rehashed", target=account,
-                     detail="argon2 parameters updated")
+    if (
+        Account.update(password_hash=new_hash)
+        .where(Account.id == account.id, Account.password_hash == account.password_hash)
+        .execute()
+    ):
+        audit.record(
+            account, "password.rehashed", target=account, detail="argon2 parameters updated"
+        )
 
 
 def _start_grace(account: Account, now: float) -> datetime | None:
     """A user who needs a device gets their grace period from their first such login."""
     if account.grace_started_at is None:
         started = clock.utc(now)
-        if Account.update(grace_started_at=started).where(
-                Account.id == account.id, Account.grace_started_at.is_null()).execute():
+        if (
+            Account.update(grace_started_at=started)
+            .where(Account.id == account.id, Account.grace_started_at.is_null())
+            .execute()
+        ):
             audit.record(account, "grace.started", target=account)
         account = Account.get_by_id(account.id)
     deadline = policy.grace_deadline(account)

@@ -106,8 +106,9 @@ def operator_origin() -> str:
     return f"{account} from {address}" if address else account
 
 
-def record(actor: Actor | Account, action: str, *, target: Account | None = None,
-           detail: str = "") -> None:
+def record(
+    actor: Actor | Account, action: str, *, target: Account | None = None, detail: str = ""
+) -> None:
     """Write one event. Call it inside the ``db.atomic()`` of the change it describes.
 
     ``actor`` is an Account for the login steps, where nobody is logged in yet.
@@ -131,8 +132,15 @@ def record(actor: Actor | Account, action: str, *, target: Account | None = None
 
 
 @translate_errors
-def list_events(viewer: Actor, *, since: datetime | None = None, username: str | None = None,
-                action: str | None = None, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
+def list_events(
+    viewer: Actor,
+    *,
+    since: datetime | None = None,
+    username: str | None = None,
+    action: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[AuditEntry]:
     """Events newest first, filtered; only admins and the shell may read the log.
 
     ``username`` selects the events by or about that user, spelt in any case; the
@@ -150,8 +158,10 @@ def list_events(viewer: Actor, *, since: datetime | None = None, username: str |
     if action is not None:
         query = query.where(AuditEvent.action == action)
     query = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit).offset(offset)
-    return [AuditEntry(e.at, e.actor, e.target, e.action, e.detail, e.actor_kind, e.origin)
-            for e in query]
+    return [
+        AuditEntry(e.at, e.actor, e.target, e.action, e.detail, e.actor_kind, e.origin)
+        for e in query
+    ]
 
 
 def _about(username: str) -> Expression:
@@ -160,7 +170,8 @@ def _about(username: str) -> Expression:
     account = identity.account_named(username)
     name = account.username if account is not None else username.strip()
     condition = (AuditEvent.target == name) | (
-        (AuditEvent.actor == name) & (AuditEvent.actor_kind == PERSON))
+        (AuditEvent.actor == name) & (AuditEvent.actor_kind == PERSON)
+    )
     if identity.username_key(username.strip()) == identity.username_key(shell_actor().username):
         condition |= AuditEvent.actor_kind == OPERATOR
     return condition

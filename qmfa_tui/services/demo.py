@@ -63,12 +63,62 @@ NAMED = (
     DemoPerson("erin", "Erin Evans", auth_source="sso"),
 )
 
-_FIRST = ("Amara", "Bao", "Chloe", "Diego", "Elif", "Farah", "Goran", "Hana", "Ivo", "Jun",
-          "Kofi", "Lena", "Mateo", "Nia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq",
-          "Uma", "Vera", "Wei", "Ximena", "Yusuf", "Zoe")
-_LAST = ("Abe", "Berg", "Costa", "Dahl", "Eze", "Fox", "Gupta", "Horvat", "Ito", "Jensen",
-         "Kowalski", "Lund", "Mensah", "Novak", "Okafor", "Petrov", "Quist", "Reyes", "Sato",
-         "Tan", "Ueda", "Varga", "Weber", "Xu", "Yilmaz", "Zhou")
+_FIRST = (
+    "Amara",
+    "Bao",
+    "Chloe",
+    "Diego",
+    "Elif",
+    "Farah",
+    "Goran",
+    "Hana",
+    "Ivo",
+    "Jun",
+    "Kofi",
+    "Lena",
+    "Mateo",
+    "Nia",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tariq",
+    "Uma",
+    "Vera",
+    "Wei",
+    "Ximena",
+    "Yusuf",
+    "Zoe",
+)
+_LAST = (
+    "Abe",
+    "Berg",
+    "Costa",
+    "Dahl",
+    "Eze",
+    "Fox",
+    "Gupta",
+    "Horvat",
+    "Ito",
+    "Jensen",
+    "Kowalski",
+    "Lund",
+    "Mensah",
+    "Novak",
+    "Okafor",
+    "Petrov",
+    "Quist",
+    "Reyes",
+    "Sato",
+    "Tan",
+    "Ueda",
+    "Varga",
+    "Weber",
+    "Xu",
+    "Yilmaz",
+    "Zhou",
+)
 
 
 def generated_people(count: int, seed: int = 2027) -> Iterator[DemoPerson]:
@@ -101,11 +151,11 @@ def create_demo(total_users: int, progress: Progress | None = None) -> DemoSumma
     existing = Account.select().count()
     if existing:
         if not policy.instance().demo:
-            raise Conflict("This database holds real users, not a demo; "
-                           "give `qmfa demo` another --database.")
+            raise Conflict(
+                "This database holds real users, not a demo; give `qmfa demo` another --database."
+            )
         return DemoSummary(created=False, users=existing)
-    people = [*NAMED[:total_users],
-              *generated_people(max(0, total_users - len(NAMED)))]
+    people = [*NAMED[:total_users], *generated_people(max(0, total_users - len(NAMED)))]
     password_hash = accounts.hash_password(DEMO_PASSWORD)
     created_at = clock.utc(clock.now())
     done = 0
@@ -126,37 +176,74 @@ def _batches(items: list[DemoPerson], size: int) -> Iterator[list[DemoPerson]]:
         yield batch
 
 
-_ACCOUNT_FIELDS = (Account.username, Account.username_key, Account.display_name, Account.email,
-                   Account.auth_source, Account.role, Account.users_module, Account.active,
-                   Account.created_at, Account.password_hash, Account.two_factor)
+_ACCOUNT_FIELDS = (
+    Account.username,
+    Account.username_key,
+    Account.display_name,
+    Account.email,
+    Account.auth_source,
+    Account.role,
+    Account.users_module,
+    Account.active,
+    Account.created_at,
+    Account.password_hash,
+    Account.two_factor,
+)
 _DEVICE_FIELDS = (Device.account, Device.registered_at, Device.secret_sealed)
 
 
 def _insert_batch(batch: list[DemoPerson], password_hash: str, created_at: datetime) -> None:
-    bulk_insert(Account, _ACCOUNT_FIELDS, [
-        (p.username, identity.username_key(p.username), p.display_name, p.email, p.auth_source,
-         p.role, p.users_module, p.active, created_at,
-         password_hash if p.auth_source == "local" else None, p.two_factor)
-        for p in batch
-    ])
+    bulk_insert(
+        Account,
+        _ACCOUNT_FIELDS,
+        [
+            (
+                p.username,
+                identity.username_key(p.username),
+                p.display_name,
+                p.email,
+                p.auth_source,
+                p.role,
+                p.users_module,
+                p.active,
+                created_at,
+                password_hash if p.auth_source == "local" else None,
+                p.two_factor,
+            )
+            for p in batch
+        ],
+    )
     enrolled = {p.username: p for p in batch if p.two_factor}
     if not enrolled:
         return
-    ids = dict(Account.select(Account.username, Account.id)
-               .where(Account.username.in_(list(enrolled))).tuples())
+    ids = dict(
+        Account.select(Account.username, Account.id)
+        .where(Account.username.in_(list(enrolled)))
+        .tuples()
+    )
     keys = sealer()
     # A secret as pyotp.random_base32() makes it (160 bits), at a fraction of the cost.
-    bulk_insert(Device, _DEVICE_FIELDS, [
-        (ids[name], created_at,
-         keys.seal(base64.b32encode(os.urandom(20)).decode(), secret_context(ids[name])))
-        for name in enrolled
-    ])
-    devices = (Device.select(Device.id, Device.account)
-               .where(Device.account.in_(list(ids.values()))).tuples())
+    bulk_insert(
+        Device,
+        _DEVICE_FIELDS,
+        [
+            (
+                ids[name],
+                created_at,
+                keys.seal(base64.b32encode(os.urandom(20)).decode(), secret_context(ids[name])),
+            )
+            for name in enrolled
+        ],
+    )
+    devices = (
+        Device.select(Device.id, Device.account)
+        .where(Device.account.in_(list(ids.values())))
+        .tuples()
+    )
     by_account = {account_id: name for name, account_id in ids.items()}
     rows = []
     for device_id, account_id in devices:
         person = enrolled[by_account[account_id]]
-        codes = recovery.generate_codes()[:person.codes_left]
+        codes = recovery.generate_codes()[: person.codes_left]
         rows.extend(recovery.code_rows(device_id, account_id, codes))
     bulk_insert(RecoveryCode, recovery.CODE_FIELDS, rows)

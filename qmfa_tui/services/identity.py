@@ -26,8 +26,7 @@ def username_key(username: str) -> str:
     Case folding can undo a normalization (and NFKC can produce capitals), hence both
     passes; the result no longer changes under either.
     """
-    return unicodedata.normalize(
-        "NFKC", unicodedata.normalize("NFKC", username).casefold())
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", username).casefold())
 
 
 def as_typed(username: str) -> str:
@@ -44,8 +43,10 @@ def is_reserved(username: str) -> bool:
 
 def refuse_reserved(username: str) -> None:
     if is_reserved(username):
-        raise BadInput(f"The username {username!r} is reserved (it would read as the operator "
-                       "or the system in the audit log); choose another.")
+        raise BadInput(
+            f"The username {username!r} is reserved (it would read as the operator "
+            "or the system in the audit log); choose another."
+        )
 
 
 def account_named(username: str) -> Account | None:

@@ -85,8 +85,10 @@ ADMINS_ONLY = "Only an admin can manage an admin's recovery codes, device, statu
 
 def super_admin_only(username: str) -> str:
     """The refusal for acting on the SaaS super-admin, who is named (usernames are plain)."""
-    return (f"{username} is the super-admin: on SaaS instances only they can manage their "
-            "recovery codes, device, status or role.")
+    return (
+        f"{username} is the super-admin: on SaaS instances only they can manage their "
+        "recovery codes, device, status or role."
+    )
 
 
 def standing(account: Account | None) -> int:
@@ -154,8 +156,9 @@ def instance() -> InstanceSettings:
 @translate_errors
 def instance_info() -> InstanceInfo:
     row = instance()
-    return InstanceInfo(row.instance_name, row.deployment, row.mandatory,
-                        row.grace_period_hours, row.demo)
+    return InstanceInfo(
+        row.instance_name, row.deployment, row.mandatory, row.grace_period_hours, row.demo
+    )
 
 
 def covered_by_rules(account: Account) -> bool:
@@ -174,8 +177,12 @@ MAX_GRACE_HOURS = 24 * 90
 def grace_deadline(account: Account, settings: InstanceSettings | None = None) -> datetime | None:
     """Until when this user may still skip registering, or None if they may not (any more)."""
     settings = settings or instance()
-    if (not settings.mandatory or settings.grace_period_hours <= 0
-            or account.grace_started_at is None or account.two_factor):
+    if (
+        not settings.mandatory
+        or settings.grace_period_hours <= 0
+        or account.grace_started_at is None
+        or account.two_factor
+    ):
         return None
     return account.grace_started_at + timedelta(hours=settings.grace_period_hours)
 
@@ -218,17 +225,21 @@ def set_mandatory(actor: Actor, enabled: bool) -> InstanceInfo:
     if refusal is not None:
         raise NotPermitted(refusal)
     with db.atomic():
-        changed = (InstanceSettings.update(mandatory=enabled)
-                   .where(InstanceSettings.id == 1, InstanceSettings.mandatory != enabled)
-                   .execute())
+        changed = (
+            InstanceSettings.update(mandatory=enabled)
+            .where(InstanceSettings.id == 1, InstanceSettings.mandatory != enabled)
+            .execute()
+        )
         if changed and enabled:
             # Everyone it locks out starts their grace period now.
             Account.update(grace_started_at=clock.utc(clock.now())).where(_affected()).execute()
-            audit.record(actor, "settings.mandatory_on",
-                         detail=f"affected users: {count_affected()}")
+            audit.record(
+                actor, "settings.mandatory_on", detail=f"affected users: {count_affected()}"
+            )
         elif changed:
             Account.update(grace_started_at=None).where(
-                Account.grace_started_at.is_null(False)).execute()
+                Account.grace_started_at.is_null(False)
+            ).execute()
             audit.record(actor, "settings.mandatory_off")
     return instance_info()
 
@@ -242,8 +253,11 @@ def set_grace_period(actor: Actor, hours: int) -> InstanceInfo:
     if not 0 <= hours <= MAX_GRACE_HOURS:
         raise BadInput(f"The grace period is 0 to {MAX_GRACE_HOURS} hours.")
     with db.atomic():
-        if InstanceSettings.update(grace_period_hours=hours).where(
-                InstanceSettings.id == 1, InstanceSettings.grace_period_hours != hours).execute():
+        if (
+            InstanceSettings.update(grace_period_hours=hours)
+            .where(InstanceSettings.id == 1, InstanceSettings.grace_period_hours != hours)
+            .execute()
+        ):
             audit.record(actor, "settings.grace_period", detail=counted(hours, "hour"))
     return instance_info()
 
@@ -256,8 +270,11 @@ def set_deployment(actor: Actor, deployment: str) -> InstanceInfo:
     if deployment not in ("on-prem", "saas"):
         raise BadInput("The deployment is 'on-prem' or 'saas'.")
     with db.atomic():
-        if InstanceSettings.update(deployment=deployment).where(
-                InstanceSettings.id == 1, InstanceSettings.deployment != deployment).execute():
+        if (
+            InstanceSettings.update(deployment=deployment)
+            .where(InstanceSettings.id == 1, InstanceSettings.deployment != deployment)
+            .execute()
+        ):
             audit.record(actor, "settings.deployment", detail=deployment)
     return instance_info()
 
@@ -272,15 +289,25 @@ def pending_account(pending: PendingLogin, step: NextStep, now: float) -> Accoun
 
 
 # The columns of a device the code step reads: stored as Python uses them (no dates).
-_DEVICE_COLUMNS = [Device.id, Device.secret_sealed, Device.algorithm, Device.digits,
-                   Device.interval, Device.drift, Device.last_step, Device.drift_anchor]
+_DEVICE_COLUMNS = [
+    Device.id,
+    Device.secret_sealed,
+    Device.algorithm,
+    Device.digits,
+    Device.interval,
+    Device.drift,
+    Device.last_step,
+    Device.drift_anchor,
+]
 _DEVICE_NAMES = [field.name for field in _DEVICE_COLUMNS]
 _CODE_STEP = Prepared(
     lambda account_id: (
         Account.select(Account.id, Account.username, Account.active, *_DEVICE_COLUMNS)
         .join(Device, JOIN.LEFT_OUTER, on=(Device.account == Account.id))
-        .where(Account.id == account_id)),
-    int)
+        .where(Account.id == account_id)
+    ),
+    int,
+)
 
 
 @dataclass(frozen=True)

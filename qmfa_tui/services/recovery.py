@@ -30,9 +30,11 @@ _READ_AS = str.maketrans({"o": "0", "i": "1", "l": "1"})
 # "Running low" from this many codes left: the login warns, the Users screen marks the
 # count and its Codes filter's "1-2" means 1 to FEW_LEFT.
 FEW_LEFT = 2
-NO_CODES_LEFT = ("No recovery codes left (all 8 used). Use a security code from your "
-                 "authenticator app; if you lost it, an admin must remove it so you can "
-                 "register again.")
+NO_CODES_LEFT = (
+    "No recovery codes left (all 8 used). Use a security code from your "
+    "authenticator app; if you lost it, an admin must remove it so you can "
+    "register again."
+)
 
 
 _FROM_RFC4648 = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALPHABET.encode())
@@ -41,9 +43,14 @@ _FROM_RFC4648 = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALPHABET.en
 def generate_codes(count: int = CODE_COUNT) -> list[str]:
     """Fresh codes of 50 random bits each, shown as ``xxxxx-xxxxx``."""
     # base32 of 7 random bytes, cut to its first 10 symbols, is 50 uniform random bits.
-    return [format_code(base64.b32encode(secrets.token_bytes(7))[:CODE_LENGTH]
-                        .translate(_FROM_RFC4648).decode("ascii"))
-            for _ in range(count)]
+    return [
+        format_code(
+            base64.b32encode(secrets.token_bytes(7))[:CODE_LENGTH]
+            .translate(_FROM_RFC4648)
+            .decode("ascii")
+        )
+        for _ in range(count)
+    ]
 
 
 def format_code(normalized: str) -> str:
@@ -74,13 +81,23 @@ def code_rows(device_id: int, account_id: int, codes: list[str]) -> list[tuple[o
     rows = []
     for position, code in enumerate(codes, start=1):
         plain = normalize(code)
-        rows.append((device_id, position, keys.digest(plain, context),
-                     keys.seal(format_code(plain), context)))
+        rows.append(
+            (
+                device_id,
+                position,
+                keys.digest(plain, context),
+                keys.seal(format_code(plain), context),
+            )
+        )
     return rows
 
 
-CODE_FIELDS = (RecoveryCode.device, RecoveryCode.position, RecoveryCode.digest,
-               RecoveryCode.code_sealed)
+CODE_FIELDS = (
+    RecoveryCode.device,
+    RecoveryCode.position,
+    RecoveryCode.digest,
+    RecoveryCode.code_sealed,
+)
 
 
 def store_codes(device: Device, account_id: int, codes: list[str]) -> None:
@@ -89,15 +106,19 @@ def store_codes(device: Device, account_id: int, codes: list[str]) -> None:
 
 
 _REMAINING = Prepared(
-    lambda device_id: (RecoveryCode.select(fn.COUNT(RecoveryCode.id))
-                       .where(RecoveryCode.device == device_id)),
-    int)
+    lambda device_id: RecoveryCode.select(fn.COUNT(RecoveryCode.id)).where(
+        RecoveryCode.device == device_id
+    ),
+    int,
+)
 # Single use: whichever login deletes the row first has used the code.
 _USE_CODE = Prepared(
-    lambda device_id, digest: (RecoveryCode.delete()
-                               .where(RecoveryCode.device == device_id,
-                                      RecoveryCode.digest == digest)),
-    int, str)
+    lambda device_id, digest: RecoveryCode.delete().where(
+        RecoveryCode.device == device_id, RecoveryCode.digest == digest
+    ),
+    int,
+    str,
+)
 
 
 def _remaining(device_id: int) -> int:
@@ -136,14 +157,21 @@ def login_with_recovery_code(pending: PendingLogin, raw_code: str) -> RecoveryLo
             if used == 1:
                 remaining = _remaining(device.id)
                 throttle.reset(account, throttle.CODE)
-                audit.record(account, "login.recovery_code", target=account,
-                             detail=f"recovery codes left: {remaining}")
+                audit.record(
+                    account,
+                    "login.recovery_code",
+                    target=account,
+                    detail=f"recovery codes left: {remaining}",
+                )
             else:
                 # Past the password step: the count is this person's own to know.
                 remaining = None if device is None else _remaining(device.id)
-                audit.record(account, "login.failed", target=account,
-                             detail="wrong recovery code"
-                             + (" (none left)" if remaining == 0 else ""))
+                audit.record(
+                    account,
+                    "login.failed",
+                    target=account,
+                    detail="wrong recovery code" + (" (none left)" if remaining == 0 else ""),
+                )
     if wait is not None:
         raise Throttled(wait)
     if used == 1 and remaining is not None:
@@ -176,11 +204,17 @@ def reveal_codes(actor: Actor, username: str) -> list[str]:
     if device is None:
         raise NotFound(f"{target.username} has no two-step verification device.")
     with db.atomic():
-        rows = list(RecoveryCode.select()
-                    .where(RecoveryCode.device == device.id)
-                    .order_by(RecoveryCode.position))
-        audit.record(actor, "recovery.revealed", target=target,
-                     detail=f"{counted(len(rows), 'code')} shown to {actor.username}")
+        rows = list(
+            RecoveryCode.select()
+            .where(RecoveryCode.device == device.id)
+            .order_by(RecoveryCode.position)
+        )
+        audit.record(
+            actor,
+            "recovery.revealed",
+            target=target,
+            detail=f"{counted(len(rows), 'code')} shown to {actor.username}",
+        )
     keys = sealer()
     return [keys.unseal(row.code_sealed, _context(target.id)) for row in rows]
 

@@ -79,8 +79,13 @@ def issue_actor(user_id: int, username: str) -> Actor:
     return Actor(user_id, username, _ISSUED)
 
 
-def issue_pending(user_id: int, username: str, next_step: NextStep, now: float,
-                  grace_deadline: datetime | None = None) -> PendingLogin:
+def issue_pending(
+    user_id: int,
+    username: str,
+    next_step: NextStep,
+    now: float,
+    grace_deadline: datetime | None = None,
+) -> PendingLogin:
     """For the services only: the password step has passed."""
     actor = issue_actor(user_id, username) if next_step is NextStep.DONE else None
     return PendingLogin(user_id, username, next_step, now, actor, grace_deadline, _ISSUED)

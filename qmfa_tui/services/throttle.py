@@ -56,28 +56,47 @@ def _this_row(account_id: int, kind: str) -> Expression:
 # the row (its refusals not yet audited) when let through, nothing when locked.
 _CLAIM = Prepared(
     lambda account_id, kind, now: (
-        Throttle.insert(account=account_id, kind=kind, failures=1,
-                        locked_until=Value(now) + delay_after(1), throttled=0)
-        .on_conflict(conflict_target=[Throttle.account, Throttle.kind],
-                     update={Throttle.failures: Throttle.failures + 1,
-                             Throttle.locked_until:
-                                 Value(now) + _delay_after_one_more(Throttle.failures)},
-                     where=(Throttle.locked_until <= now))
-        .returning(Throttle.throttled)),
-    int, str, float)
+        Throttle.insert(
+            account=account_id,
+            kind=kind,
+            failures=1,
+            locked_until=Value(now) + delay_after(1),
+            throttled=0,
+        )
+        .on_conflict(
+            conflict_target=[Throttle.account, Throttle.kind],
+            update={
+                Throttle.failures: Throttle.failures + 1,
+                Throttle.locked_until: Value(now) + _delay_after_one_more(Throttle.failures),
+            },
+            where=(Throttle.locked_until <= now),
+        )
+        .returning(Throttle.throttled)
+    ),
+    int,
+    str,
+    float,
+)
 # Count one refused attempt; returns until when the lock lasts.
 _REFUSE = Prepared(
     lambda account_id, kind, now: (
         Throttle.update(throttled=Throttle.throttled + 1)
         .where(_this_row(account_id, kind), Throttle.locked_until > now)
-        .returning(Throttle.locked_until)),
-    int, str, float)
+        .returning(Throttle.locked_until)
+    ),
+    int,
+    str,
+    float,
+)
 _RESET = Prepared(
     lambda account_id, kind: (
         Throttle.update(failures=0, locked_until=0.0)
         .where(_this_row(account_id, kind))
-        .returning(Throttle.throttled)),
-    int, str)
+        .returning(Throttle.throttled)
+    ),
+    int,
+    str,
+)
 
 
 def claim(account: Account, kind: str, now: float) -> int | None:
@@ -120,10 +139,15 @@ def _end_burst(account: Account, kind: str, refused: int) -> None:
     if not refused:
         return
     Throttle.update(throttled=Throttle.throttled - refused).where(
-        _this_row(account.id, kind)).execute()
+        _this_row(account.id, kind)
+    ).execute()
     attempts = "attempt" if refused == 1 else "attempts"
-    audit.record(account, "login.throttled", target=account,
-                 detail=f"{refused} {_NOUNS.get(kind, kind)} {attempts} refused while locked")
+    audit.record(
+        account,
+        "login.throttled",
+        target=account,
+        detail=f"{refused} {_NOUNS.get(kind, kind)} {attempts} refused while locked",
+    )
 
 
 # Names that are nobody's account: the same schedule, so that "Too many failed attempts"
@@ -131,22 +155,36 @@ def _end_burst(account: Account, kind: str, refused: int) -> None:
 # count only grows until the row is forgotten.
 _CLAIM_NAME = Prepared(
     lambda digest, now: (
-        NameThrottle.insert(name_digest=digest, failures=1, last_attempt=Value(now),
-                            locked_until=Value(now) + delay_after(1))
-        .on_conflict(conflict_target=[NameThrottle.name_digest],
-                     update={NameThrottle.failures: NameThrottle.failures + 1,
-                             NameThrottle.last_attempt: Value(now),
-                             NameThrottle.locked_until:
-                                 Value(now) + _delay_after_one_more(NameThrottle.failures)},
-                     where=(NameThrottle.locked_until <= now))
-        .returning(NameThrottle.failures)),
-    str, float)
+        NameThrottle.insert(
+            name_digest=digest,
+            failures=1,
+            last_attempt=Value(now),
+            locked_until=Value(now) + delay_after(1),
+        )
+        .on_conflict(
+            conflict_target=[NameThrottle.name_digest],
+            update={
+                NameThrottle.failures: NameThrottle.failures + 1,
+                NameThrottle.last_attempt: Value(now),
+                NameThrottle.locked_until: Value(now)
+                + _delay_after_one_more(NameThrottle.failures),
+            },
+            where=(NameThrottle.locked_until <= now),
+        )
+        .returning(NameThrottle.failures)
+    ),
+    str,
+    float,
+)
 _NAME_LOCK = Prepared(
-    lambda digest: (NameThrottle.select(NameThrottle.locked_until)
-                    .where(NameThrottle.name_digest == digest)),
-    str)
+    lambda digest: NameThrottle.select(NameThrottle.locked_until).where(
+        NameThrottle.name_digest == digest
+    ),
+    str,
+)
 _FORGET_NAMES = Prepared(
-    lambda before: NameThrottle.delete().where(NameThrottle.last_attempt < before), float)
+    lambda before: NameThrottle.delete().where(NameThrottle.last_attempt < before), float
+)
 
 
 def admit_unknown_name(name: str, now: float) -> None:

@@ -55,8 +55,13 @@ def normalize_security_code(raw: str, digits: int = DEFAULT_DIGITS) -> str:
     return text
 
 
-def make_totp(secret: str, *, algorithm: str = DEFAULT_ALGORITHM, digits: int = DEFAULT_DIGITS,
-              interval: int = DEFAULT_INTERVAL) -> pyotp.TOTP:
+def make_totp(
+    secret: str,
+    *,
+    algorithm: str = DEFAULT_ALGORITHM,
+    digits: int = DEFAULT_DIGITS,
+    interval: int = DEFAULT_INTERVAL,
+) -> pyotp.TOTP:
     return pyotp.TOTP(secret, digits=digits, digest=ALGORITHMS[algorithm], interval=interval)
 
 
@@ -74,8 +79,15 @@ class StepMatch:
     already_used: bool
 
 
-def match_step(totp: pyotp.TOTP, code: str, *, center: int, window: int,
-               last_used: int, within: range | None = None) -> StepMatch | None:
+def match_step(
+    totp: pyotp.TOTP,
+    code: str,
+    *,
+    center: int,
+    window: int,
+    last_used: int,
+    within: range | None = None,
+) -> StepMatch | None:
     """The step within ``center`` +- ``window`` (and ``within``) whose code is ``code``,
     nearest first.
 
@@ -96,8 +108,9 @@ def match_step(totp: pyotp.TOTP, code: str, *, center: int, window: int,
 
 def _device_totp(device: Device) -> pyotp.TOTP:
     secret = sealer().unseal(device.secret_sealed, secret_context(device.account_id))
-    return make_totp(secret, algorithm=device.algorithm, digits=device.digits,
-                     interval=device.interval)
+    return make_totp(
+        secret, algorithm=device.algorithm, digits=device.digits, interval=device.interval
+    )
 
 
 def secret_context(account_id: int) -> str:
@@ -117,14 +130,14 @@ class PendingRegistration:
 
     @property
     def uri(self) -> str:
-        return make_totp(self.secret, algorithm=self.algorithm, digits=self.digits,
-                         interval=self.interval).provisioning_uri(
-            name=self.username, issuer_name=ISSUER)
+        return make_totp(
+            self.secret, algorithm=self.algorithm, digits=self.digits, interval=self.interval
+        ).provisioning_uri(name=self.username, issuer_name=ISSUER)
 
     @property
     def secret_groups(self) -> str:
         """The secret in groups of 4, for typing into an app by hand."""
-        return " ".join(self.secret[i:i + 4] for i in range(0, len(self.secret), 4))
+        return " ".join(self.secret[i : i + 4] for i in range(0, len(self.secret), 4))
 
 
 @dataclass(frozen=True)
@@ -146,24 +159,29 @@ def _registering_account(who: Actor | PendingLogin, now: float) -> Account:
 
 
 @translate_errors
-def begin_registration(who: Actor | PendingLogin, *, algorithm: str = DEFAULT_ALGORITHM,
-                       digits: int = DEFAULT_DIGITS) -> PendingRegistration:
+def begin_registration(
+    who: Actor | PendingLogin, *, algorithm: str = DEFAULT_ALGORITHM, digits: int = DEFAULT_DIGITS
+) -> PendingRegistration:
     """A new random 160-bit secret for the user's authenticator app (nothing is stored)."""
     account = _registering_account(who, clock.now())
     if not policy.covered_by_rules(account):
-        raise NotPermitted(f"{account.username}'s two-step verification is managed by "
-                           f"{account.auth_source.upper()}.")
+        raise NotPermitted(
+            f"{account.username}'s two-step verification is managed by "
+            f"{account.auth_source.upper()}."
+        )
     if Device.select().where(Device.account == account.id).exists():
         raise Conflict("Two-step verification is already on; remove the device to register anew.")
     if algorithm not in ALGORITHMS or digits not in (6, 8):
         raise BadInput("Devices use SHA1, SHA256 or SHA512 with 6 or 8 digits.")
-    return PendingRegistration(account.id, account.username, pyotp.random_base32(),
-                               algorithm, digits)
+    return PendingRegistration(
+        account.id, account.username, pyotp.random_base32(), algorithm, digits
+    )
 
 
 @translate_errors
-def confirm_registration(who: Actor | PendingLogin, pending: PendingRegistration,
-                         code: str) -> Enrollment:
+def confirm_registration(
+    who: Actor | PendingLogin, pending: PendingRegistration, code: str
+) -> Enrollment:
     """Activate the device with a current code and create its 8 recovery codes, atomically."""
     now = clock.now()
     account = _registering_account(who, now)
@@ -171,10 +189,13 @@ def confirm_registration(who: Actor | PendingLogin, pending: PendingRegistration
         raise NotPermitted("That registration belongs to another user.")
     code = normalize_security_code(code, pending.digits)
     throttle.admit(account, throttle.CODE, now)
-    totp = make_totp(pending.secret, algorithm=pending.algorithm, digits=pending.digits,
-                     interval=pending.interval)
-    found = match_step(totp, code, center=time_step(totp, now), window=VERIFY_WINDOW,
-                       last_used=-1)
+    totp = make_totp(
+        pending.secret,
+        algorithm=pending.algorithm,
+        digits=pending.digits,
+        interval=pending.interval,
+    )
+    found = match_step(totp, code, center=time_step(totp, now), window=VERIFY_WINDOW, last_used=-1)
     if found is None:
         _audit_code_failure(account, "wrong confirmation code", "device.code_failed")
         raise AuthenticationFailed("That code does not match. Check the app and try again.")
@@ -184,16 +205,23 @@ def confirm_registration(who: Actor | PendingLogin, pending: PendingRegistration
         device = Device.create(
             account=account.id,
             secret_sealed=sealer().seal(pending.secret, secret_context(account.id)),
-            algorithm=pending.algorithm, digits=pending.digits, interval=pending.interval,
-            drift=drift, drift_anchor=drift, last_step=found.step,
-            registered_at=clock.utc(now))
+            algorithm=pending.algorithm,
+            digits=pending.digits,
+            interval=pending.interval,
+            drift=drift,
+            drift_anchor=drift,
+            last_step=found.step,
+            registered_at=clock.utc(now),
+        )
         recovery.store_codes(device, account.id, codes)
         Account.update(two_factor=True).where(Account.id == account.id).execute()
         throttle.reset(account, throttle.CODE)
-        audit.record(account, "device.registered", target=account,
-                     detail=f"{len(codes)} recovery codes")
-    return Enrollment(codes, issue_actor(account.id, account.username),
-                      policy.instance().instance_name)
+        audit.record(
+            account, "device.registered", target=account, detail=f"{len(codes)} recovery codes"
+        )
+    return Enrollment(
+        codes, issue_actor(account.id, account.username), policy.instance().instance_name
+    )
 
 
 def _audit_code_failure(account: Account, detail: str, action: str = "login.failed") -> None:
@@ -205,19 +233,24 @@ def _audit_code_failure(account: Account, detail: str, action: str = "login.fail
 # The replay guard: a step is accepted once, by whichever login updates the row first;
 # and only against the anchor it was chosen for (a resync meanwhile wins).
 _MARK_STEP_USED = Prepared(
-    lambda device_id, step, drift, anchor: (
-        Device.update(last_step=step, drift=drift)
-        .where(Device.id == device_id, Device.last_step < step,
-               Device.drift_anchor == anchor)),
-    int, int, int, int)
+    lambda device_id, step, drift, anchor: Device.update(last_step=step, drift=drift).where(
+        Device.id == device_id, Device.last_step < step, Device.drift_anchor == anchor
+    ),
+    int,
+    int,
+    int,
+    int,
+)
 
 
 def login_steps(now_step: int, drift: int, anchor: int) -> range:
     """The time steps a login may accept: within one step of the learned drift, and
     within one step of the anchor, so a login moves the drift by one step at most and
     the drift never strays more than one step from what the last resync set."""
-    return range(now_step + max(drift - VERIFY_WINDOW, anchor - ANCHOR_WINDOW),
-                 now_step + min(drift + VERIFY_WINDOW, anchor + ANCHOR_WINDOW) + 1)
+    return range(
+        now_step + max(drift - VERIFY_WINDOW, anchor - ANCHOR_WINDOW),
+        now_step + min(drift + VERIFY_WINDOW, anchor + ANCHOR_WINDOW) + 1,
+    )
 
 
 @translate_errors
@@ -237,24 +270,32 @@ def verify_login_code(pending: PendingLogin, raw_code: str) -> Actor:
     code = normalize_security_code(raw_code, device.digits)
     totp = _device_totp(device)
     now_step = time_step(totp, now)
-    found = match_step(totp, code, center=now_step + device.drift, window=VERIFY_WINDOW,
-                       last_used=device.last_step,
-                       within=login_steps(now_step, device.drift, device.drift_anchor))
+    found = match_step(
+        totp,
+        code,
+        center=now_step + device.drift,
+        window=VERIFY_WINDOW,
+        last_used=device.last_step,
+        within=login_steps(now_step, device.drift, device.drift_anchor),
+    )
     accepted = 0
     with db.atomic():
         wait = throttle.claim(account, throttle.CODE, now)
         if wait is None:
             if found is not None and not found.already_used:
                 accepted = _MARK_STEP_USED.rows_affected(
-                    device.id, found.step, found.step - now_step, device.drift_anchor)
+                    device.id, found.step, found.step - now_step, device.drift_anchor
+                )
             if accepted:
                 throttle.reset(account, throttle.CODE)
-                audit.record(account, "login.succeeded", target=account,
-                             detail="security code")
+                audit.record(account, "login.succeeded", target=account, detail="security code")
             else:
-                audit.record(account, "login.failed", target=account,
-                             detail="wrong security code" if found is None else
-                             "replayed security code")
+                audit.record(
+                    account,
+                    "login.failed",
+                    target=account,
+                    detail="wrong security code" if found is None else "replayed security code",
+                )
     if wait is not None:
         raise Throttled(wait)
     if not accepted:
@@ -273,8 +314,12 @@ def skip_registration(pending: PendingLogin) -> Actor:
     if deadline is None or clock.utc(now) >= deadline:
         raise NotPermitted("The grace period is over: register a device to continue.")
     with db.atomic():
-        audit.record(account, "login.succeeded", target=account,
-                     detail=f"registration deferred until {deadline:%Y-%m-%d %H:%M} UTC")
+        audit.record(
+            account,
+            "login.succeeded",
+            target=account,
+            detail=f"registration deferred until {deadline:%Y-%m-%d %H:%M} UTC",
+        )
     return issue_actor(account.id, account.username)
 
 
@@ -325,10 +370,12 @@ def resync(actor: Actor, first_code: str, second_code: str) -> ResyncResult:
             behind = describe_drift((found.step + 1 - now_step) * device.interval)
             raise CodeAlreadyUsed(
                 f"Those codes come before the last code this device used ({behind}). "
-                "Set the phone's clock to automatic time, then try again.")
+                "Set the phone's clock to automatic time, then try again."
+            )
         raise AuthenticationFailed(
             "Those two codes were not found as consecutive codes within 24 hours of now. "
-            "Enter two codes in a row, waiting for the app to change between them.")
+            "Enter two codes in a row, waiting for the app to change between them."
+        )
     step = found.step
     drift = step + 1 - now_step
     with db.atomic():
@@ -336,28 +383,37 @@ def resync(actor: Actor, first_code: str, second_code: str) -> ResyncResult:
         # deadlock on PostgreSQL). The codes were right: if a login took their steps
         # meanwhile, that success reset the count anyway.
         throttle.reset(account, throttle.CODE)
-        accepted = (Device.update(drift=drift, drift_anchor=drift, last_step=step + 1)
-                    .where(Device.id == device.id, Device.last_step < step)
-                    .execute())
+        accepted = (
+            Device.update(drift=drift, drift_anchor=drift, last_step=step + 1)
+            .where(Device.id == device.id, Device.last_step < step)
+            .execute()
+        )
         if accepted:
-            audit.record(actor, "device.resynced", target=account,
-                         detail=f"drift {drift * device.interval:+d} s")
+            audit.record(
+                actor,
+                "device.resynced",
+                target=account,
+                detail=f"drift {drift * device.interval:+d} s",
+            )
         else:
-            audit.record(account, "device.code_failed", target=account,
-                         detail="resync codes just used")
+            audit.record(
+                account, "device.code_failed", target=account, detail="resync codes just used"
+            )
     if not accepted:
         raise CodeAlreadyUsed("Those codes were just used. Try again with the next two codes.")
     return ResyncResult(drift, drift * device.interval)
 
 
-def _find_consecutive(totp: pyotp.TOTP, first: str, second: str, now_step: int,
-                      last_used: int) -> StepMatch | None:
+def _find_consecutive(
+    totp: pyotp.TOTP, first: str, second: str, now_step: int, last_used: int
+) -> StepMatch | None:
     """The step showing ``first`` then ``second`` nearest to now; fresh steps win over used."""
     used_match: StepMatch | None = None
     for distance in range(RESYNC_WINDOW + 1):
         for step in {now_step - distance, now_step + distance}:
-            if (hmac.compare_digest(code_at_step(totp, step), first)
-                    and hmac.compare_digest(code_at_step(totp, step + 1), second)):
+            if hmac.compare_digest(code_at_step(totp, step), first) and hmac.compare_digest(
+                code_at_step(totp, step + 1), second
+            ):
                 if step > last_used:
                     return StepMatch(step, already_used=False)
                 used_match = used_match or StepMatch(step, already_used=True)

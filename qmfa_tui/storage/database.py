@@ -86,8 +86,9 @@ def is_sqlite() -> bool:
     return current().backend == "sqlite"
 
 
-def open_database(url: str | None = None, *, key_file: str | Path | None = None,
-                  create: bool = True) -> OpenDatabase:
+def open_database(
+    url: str | None = None, *, key_file: str | Path | None = None, create: bool = True
+) -> OpenDatabase:
     """Open the database at ``url``, migrated to the current schema, and load its key.
 
     With ``create`` (``qmfa init``, ``qmfa demo``) a missing database, its schema and its
@@ -151,13 +152,18 @@ def _connect(url: str, create: bool) -> tuple[str, peewee.Database, Path | None]
                 _check_existing_database_file(path)
                 if _holds_qmfa_schema(path) is False:  # refused before a pragma writes to it
                     raise StorageError(
-                        f"{redact(url)} holds no qmfa database yet: {NOTHING_THERE}.")
+                        f"{redact(url)} holds no qmfa database yet: {NOTHING_THERE}."
+                    )
             database = PooledSqliteDatabase(
                 str(path),
                 # A page cache of 512 KiB a connection instead of 2 MiB left counts and
                 # pages at 100k users as fast.
-                pragmas={"journal_mode": "wal", "foreign_keys": 1, "cache_size": -512,
-                         "busy_timeout": int(busy_timeout * 1000)},
+                pragmas={
+                    "journal_mode": "wal",
+                    "foreign_keys": 1,
+                    "cache_size": -512,
+                    "busy_timeout": int(busy_timeout * 1000),
+                },
                 lock_type="IMMEDIATE",
                 check_same_thread=False,  # a pooled connection serves one thread at a time
                 **_POOL,
@@ -187,8 +193,9 @@ def _busy_timeout() -> float:
     except ValueError:
         seconds = math.nan
     if not 0 <= seconds <= MAX_BUSY_TIMEOUT_SECONDS:  # also refuses nan and inf
-        raise StorageError(f"${BUSY_TIMEOUT_ENV} is a number of seconds from 0 to "
-                           f"{MAX_BUSY_TIMEOUT_SECONDS:.0f}.")
+        raise StorageError(
+            f"${BUSY_TIMEOUT_ENV} is a number of seconds from 0 to {MAX_BUSY_TIMEOUT_SECONDS:.0f}."
+        )
     return seconds
 
 
@@ -233,9 +240,7 @@ def _create_private_database_file(path: Path) -> None:
             ) from None
         _check_existing_database_file(path)
     except OSError as error:
-        raise StorageError(
-            f"Cannot create the database file {path}: {error.strerror}."
-        ) from error
+        raise StorageError(f"Cannot create the database file {path}: {error.strerror}.") from error
 
 
 def _check_existing_database_file(path: Path) -> None:
@@ -259,14 +264,18 @@ def _holds_qmfa_schema(path: Path) -> bool | None:
     pool's connections set WAL mode, which writes to the file).
     """
     try:
-        connection = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=rw", uri=True,
-                                     timeout=_busy_timeout())
+        connection = sqlite3.connect(
+            f"file:{quote(str(path.resolve()))}?mode=rw", uri=True, timeout=_busy_timeout()
+        )
     except sqlite3.Error:
         return None
     try:
-        return bool(connection.execute(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' "
-            "AND name = 'schema_migration')").fetchone()[0])
+        return bool(
+            connection.execute(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                "AND name = 'schema_migration')"
+            ).fetchone()[0]
+        )
     except sqlite3.Error:
         return None  # not a database, or locked: opening it says so
     finally:
@@ -282,7 +291,8 @@ def _migrate(database: peewee.Database, url: str, create: bool) -> None:
             raise StorageError(
                 f"{redact(url)} was upgraded by a newer qmfa (migration "
                 f"{', '.join(unknown)}, which this version does not know): "
-                "run the newer qmfa, or restore a backup made before the upgrade.")
+                "run the newer qmfa, or restore a backup made before the upgrade."
+            )
         if not create and not any(migration.applied for migration in status):
             raise StorageError(f"{redact(url)} holds no qmfa database yet: {NOTHING_THERE}.")
         runner.up()
@@ -301,8 +311,7 @@ def _default_key_path(url: str, backend: str, sqlite_path: Path | None) -> Path:
 
 
 def _load_key(
-    url: str, backend: str, sqlite_path: Path | None, key_file: str | Path | None,
-    create: bool
+    url: str, backend: str, sqlite_path: Path | None, key_file: str | Path | None, create: bool
 ) -> tuple[Path | None, sealing.Sealer]:
     key_check = InstanceSettings.get_by_id(1).key_check
     env_key = os.environ.get(sealing.SECRET_KEY_ENV)
@@ -311,8 +320,9 @@ def _load_key(
         source = f"${sealing.SECRET_KEY_ENV}"
         key = sealing.decode_key(env_key, source)
     else:
-        path = Path(key_file or os.environ.get(KEY_FILE_ENV) or
-                    _default_key_path(url, backend, sqlite_path)).expanduser()
+        path = Path(
+            key_file or os.environ.get(KEY_FILE_ENV) or _default_key_path(url, backend, sqlite_path)
+        ).expanduser()
         source = str(path)
         try:
             key = sealing.read_key_file(path)
@@ -326,16 +336,19 @@ def _load_key(
                 # A database with no key yet; only a command that creates makes one.
                 raise StorageError(
                     f"The key file {path} is missing: restore it, or set "
-                    f"${sealing.SECRET_KEY_ENV} to its key.") from None
+                    f"${sealing.SECRET_KEY_ENV} to its key."
+                ) from None
             _make_parent(path)
             key = sealing.create_key_file(path)
     sealer = sealing.Sealer(key, source)
     if key_check is None:
         check = sealer.seal(_KEY_CHECK_TEXT, _KEY_CHECK_CONTEXT)
         with db.atomic():
-            claimed = (InstanceSettings.update(key_check=check)
-                       .where(InstanceSettings.id == 1, InstanceSettings.key_check.is_null())
-                       .execute())
+            claimed = (
+                InstanceSettings.update(key_check=check)
+                .where(InstanceSettings.id == 1, InstanceSettings.key_check.is_null())
+                .execute()
+            )
         if claimed:
             return path, sealer
         key_check = InstanceSettings.get_by_id(1).key_check
@@ -389,8 +402,9 @@ def translate_errors(function: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def bulk_insert(model: type[peewee.Model], fields: Sequence[peewee.Field],
-                rows: Sequence[Sequence[object]]) -> None:
+def bulk_insert(
+    model: type[peewee.Model], fields: Sequence[peewee.Field], rows: Sequence[Sequence[object]]
+) -> None:
     """Insert many rows with one prepared statement (peewee writes the SQL, the driver batches).
 
     ``insert_many`` renders every value into one SQL string, which costs more
@@ -399,12 +413,19 @@ def bulk_insert(model: type[peewee.Model], fields: Sequence[peewee.Field],
     """
     if not rows:
         return
-    if any(callable(field.default) for field in model._meta.sorted_fields
-           if field not in fields and not field.primary_key):
+    if any(
+        callable(field.default)
+        for field in model._meta.sorted_fields
+        if field not in fields and not field.primary_key
+    ):
         raise ValueError("bulk_insert needs constant defaults for the fields it leaves out")
     sql, params = model.insert_many(rows[:1], fields).sql()
-    defaults = params[len(fields):]
+    defaults = params[len(fields) :]
     converters = [field.db_value for field in fields]
     db.cursor().executemany(
-        sql, [[*(convert(value) for convert, value in zip(converters, row, strict=True)),
-               *defaults] for row in rows])
+        sql,
+        [
+            [*(convert(value) for convert, value in zip(converters, row, strict=True)), *defaults]
+            for row in rows
+        ],
+    )

@@ -56,8 +56,9 @@ class Account(BaseModel):
 
     class Meta:
         # Covers the Users screen's pages, counts and searches (migrations 0002, 0003).
-        indexes = ((("username", "active", "auth_source", "two_factor", "display_name",
-                     "email"), False),)
+        indexes = (
+            (("username", "active", "auth_source", "two_factor", "display_name", "email"), False),
+        )
 
 
 class Device(BaseModel):
@@ -112,8 +113,7 @@ class AuditEvent(BaseModel):
     # "person" (a logged-in user, or one at a login step) or "operator" (a command run from
     # the server's shell); for an operator, origin names the OS account and SSH client
     # (migration 0006).
-    actor_kind = CharField(max_length=10, default="person",
-                           constraints=[SQL("DEFAULT 'person'")])
+    actor_kind = CharField(max_length=10, default="person", constraints=[SQL("DEFAULT 'person'")])
     origin = TextField(default="", constraints=[SQL("DEFAULT ''")])
 
 

@@ -21,8 +21,7 @@ def _placeholder(kind: type, index: int) -> int | float | str:
         return _FLOAT_PLACEHOLDER_BASE - index
     if kind is str:
         return f"\x00qmfa placeholder {index}\x00"
-    raise TypeError("a prepared statement takes int, float and str arguments, "
-                    f"not {kind.__name__}")
+    raise TypeError(f"a prepared statement takes int, float and str arguments, not {kind.__name__}")
 
 
 class Prepared:

@@ -29,8 +29,9 @@ SECRET_KEY_ENV = "QMFA_SECRET_KEY"
 _FORMAT = "v1."
 _NONCE_BYTES = 12
 # Not through a link; a FIFO put there does not block the open (it is then refused).
-_READ_FLAGS = (getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-               | getattr(os, "O_CLOEXEC", 0))
+_READ_FLAGS = (
+    getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+)
 
 
 def _derive(master_key: bytes, purpose: bytes) -> bytes:
@@ -57,7 +58,7 @@ class Sealer:
         try:
             if not sealed.startswith(_FORMAT):
                 raise ValueError("unknown format")
-            raw = base64.urlsafe_b64decode(sealed[len(_FORMAT):])
+            raw = base64.urlsafe_b64decode(sealed[len(_FORMAT) :])
             nonce, body = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
             return self._aead.decrypt(nonce, body, context.encode()).decode()
         except (ValueError, InvalidTag, binascii.Error, UnicodeDecodeError) as error:

@@ -49,8 +49,9 @@ class CycleButton(Static, can_focus=True):
         def control(self) -> CycleButton:
             return self.cycle
 
-    def __init__(self, name: str, options: list[tuple[str, str]], value: str, *,
-                 id: str | None = None) -> None:
+    def __init__(
+        self, name: str, options: list[tuple[str, str]], value: str, *, id: str | None = None
+    ) -> None:
         self.title = name
         self.options = options
         self._value = value

@@ -20,12 +20,15 @@ def half_block_lines(data: str, *, quiet_zone: int = 4) -> list[str]:
     for an 80x24 terminal; ``quiet_zone`` is in modules (the standard asks for 4).
     """
     code = segno.make(data, error="l", micro=False)
-    rows = [[bool(module) for module in row]
-            for row in code.matrix_iter(scale=1, border=quiet_zone)]
+    rows = [
+        [bool(module) for module in row] for row in code.matrix_iter(scale=1, border=quiet_zone)
+    ]
     if len(rows) % 2:
         rows.append([False] * len(rows[0]))
-    return ["".join(_CELLS[top, bottom] for top, bottom in zip(upper, lower, strict=True))
-            for upper, lower in zip(rows[::2], rows[1::2], strict=True)]
+    return [
+        "".join(_CELLS[top, bottom] for top, bottom in zip(upper, lower, strict=True))
+        for upper, lower in zip(rows[::2], rows[1::2], strict=True)
+    ]
 
 
 class QRCode(Widget):

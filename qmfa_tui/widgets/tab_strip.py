@@ -39,7 +39,9 @@ class TabStrip(Widget, can_focus=True):
     }
     """
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "tab-strip--active", "tab-strip--rule", "tab-strip--rule-active",
+        "tab-strip--active",
+        "tab-strip--rule",
+        "tab-strip--rule-active",
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left", "step(-1)", "Previous tab", show=False),
@@ -60,8 +62,9 @@ class TabStrip(Widget, can_focus=True):
         def control(self) -> TabStrip:
             return self.strip
 
-    def __init__(self, tabs: Sequence[tuple[str, str]], *, active: str,
-                 id: str | None = None) -> None:
+    def __init__(
+        self, tabs: Sequence[tuple[str, str]], *, active: str, id: str | None = None
+    ) -> None:
         """`tabs` are (id, label) pairs, in the order shown."""
         super().__init__(id=id)
         self.tabs = list(tabs)
@@ -70,8 +73,10 @@ class TabStrip(Widget, can_focus=True):
     def render(self) -> Content:
         """The names on one line; under them a rule, drawn heavy under the active one."""
         active = self.get_visual_style("tab-strip--active")
-        rule, rule_active = (self.get_visual_style("tab-strip--rule"),
-                             self.get_visual_style("tab-strip--rule-active"))
+        rule, rule_active = (
+            self.get_visual_style("tab-strip--rule"),
+            self.get_visual_style("tab-strip--rule-active"),
+        )
         names: list[tuple[str, Style]] = []
         underline: list[tuple[str, Style]] = []
         for tab_id, label in self.tabs:

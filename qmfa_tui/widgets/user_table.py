@@ -40,9 +40,14 @@ class Column:
 
 # In the order shown; Email, the last, takes what is left.
 COLUMNS: tuple[Column, ...] = (
-    Column("Username", 12, 18, 0), Column("2FA", 8, 8, 0), Column("Codes", 5, 5, 0),
-    Column("Name", 10, 16, 1), Column("Source", 6, 6, 4), Column("Active", 6, 6, 3),
-    Column("Email", 12, 40, 2))
+    Column("Username", 12, 18, 0),
+    Column("2FA", 8, 8, 0),
+    Column("Codes", 5, 5, 0),
+    Column("Name", 10, 16, 1),
+    Column("Source", 6, 6, 4),
+    Column("Active", 6, 6, 3),
+    Column("Email", 12, 40, 2),
+)
 CODES = 2  # the column drawn in the warning colour when few codes are left
 # Extra room goes first to the username, then to a name of 12, then to the email.
 GROWTH: tuple[tuple[int, int], ...] = ((0, 18), (3, 12), (6, 40), (3, 16))
@@ -50,13 +55,19 @@ GROWTH: tuple[tuple[int, int], ...] = ((0, 18), (3, 12), (6, 40), (3, 16))
 
 def cells(row: UserRow) -> tuple[str, ...]:
     codes = "-" if row.codes_left is None else f"{row.codes_left}/8"
-    return (visible(row.username), "Enabled" if row.two_factor else "Disabled", codes,
-            visible(row.display_name), visible(row.auth_source), "yes" if row.active else "no",
-            visible(row.email))
+    return (
+        visible(row.username),
+        "Enabled" if row.two_factor else "Disabled",
+        codes,
+        visible(row.display_name),
+        visible(row.auth_source),
+        "yes" if row.active else "no",
+        visible(row.email),
+    )
 
 
 def fit(text: str, width: int) -> str:
-    return text.ljust(width) if len(text) <= width else text[:width - 1] + "…"
+    return text.ljust(width) if len(text) <= width else text[: width - 1] + "…"
 
 
 def column_widths(width: int) -> list[tuple[int, int]]:
@@ -65,8 +76,9 @@ def column_widths(width: int) -> list[tuple[int, int]]:
     A line is a leading space, then each cell followed by a space.
     """
     shown = list(range(len(COLUMNS)))
-    while (sum(COLUMNS[i].least + 1 for i in shown) + 1 > width
-           and any(COLUMNS[i].drop_order for i in shown)):
+    while sum(COLUMNS[i].least + 1 for i in shown) + 1 > width and any(
+        COLUMNS[i].drop_order for i in shown
+    ):
         shown.remove(max(shown, key=lambda i: COLUMNS[i].drop_order))
     widths = {i: COLUMNS[i].least for i in shown}
     room = width - 1 - sum(w + 1 for w in widths.values())
@@ -105,7 +117,10 @@ class UserTable(ScrollView, can_focus=True):
     }
     """
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "user-table--header", "user-table--cursor", "user-table--few-codes"}
+        "user-table--header",
+        "user-table--cursor",
+        "user-table--few-codes",
+    }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "move(-1)", "Up", show=False),
         Binding("down", "move(1)", "Down", show=False),
@@ -150,8 +165,9 @@ class UserTable(ScrollView, can_focus=True):
     def watch_cursor_row(self, old: int, new: int) -> None:
         # Row n is virtual line n + 1, and the header covers the top line of the view:
         # showing lines n and n + 1 keeps the row below the header.
-        self.scroll_to_region(Region(0, new, 1, 2), animate=False,
-                              spacing=None, top=False, force=True)
+        self.scroll_to_region(
+            Region(0, new, 1, 2), animate=False, spacing=None, top=False, force=True
+        )
         self.refresh()
 
     def action_move(self, delta: int) -> None:
@@ -191,17 +207,30 @@ class UserTable(ScrollView, can_focus=True):
         if index >= len(self.rows):
             return Strip.blank(width, base)
         values = self._cells[index]
-        style = base + (self.get_component_rich_style("user-table--cursor")
-                        if index == self.cursor_row else Style())
+        style = base + (
+            self.get_component_rich_style("user-table--cursor")
+            if index == self.cursor_row
+            else Style()
+        )
         if self.rows[index].few_codes_left:
             few = style + self.get_component_rich_style("user-table--few-codes")
             segments = [Segment(" ", style)]
             for column, column_width in layout:
-                segments.append(Segment(fit(values[column], column_width) + " ",
-                                        few if column == CODES else style))
+                segments.append(
+                    Segment(
+                        fit(values[column], column_width) + " ", few if column == CODES else style
+                    )
+                )
         else:  # one segment for the line
-            segments = [Segment(" " + "".join(fit(values[column], column_width) + " "
-                                              for column, column_width in layout), style)]
+            segments = [
+                Segment(
+                    " "
+                    + "".join(
+                        fit(values[column], column_width) + " " for column, column_width in layout
+                    ),
+                    style,
+                )
+            ]
         return self._clip(segments, width, style)
 
     def _clip(self, segments: list[Segment], width: int, style: Style) -> Strip:

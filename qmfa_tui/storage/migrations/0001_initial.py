@@ -85,6 +85,12 @@ def up(migrator, db):
 
 
 def down(migrator, db):
-    for table in ("throttle", "audit_event", "instance_settings", "recovery_code", "device",
-                  "account"):
+    for table in (
+        "throttle",
+        "audit_event",
+        "instance_settings",
+        "recovery_code",
+        "device",
+        "account",
+    ):
         db.execute_sql(f'DROP TABLE IF EXISTS "{table}"')

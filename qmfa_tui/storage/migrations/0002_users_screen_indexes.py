@@ -17,8 +17,9 @@ def up(migrator, db):
         migrator.drop_index("account", "account_auth_source"),
         migrator.drop_index("recovery_code", "recovery_code_device_id"),
         migrator.drop_index("throttle", "throttle_account_id"),
-        migrator.add_index("account", ("username", "active", "auth_source", "display_name",
-                                       "email"), False),
+        migrator.add_index(
+            "account", ("username", "active", "auth_source", "display_name", "email"), False
+        ),
     )
 
 

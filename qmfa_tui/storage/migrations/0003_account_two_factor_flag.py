@@ -13,8 +13,11 @@ def up(migrator, db):
     migrator.migrate(
         migrator.add_column("account", "two_factor", BooleanField(default=False)),
         migrator.drop_index("account", "account_username_active_auth_source_display_name_email"),
-        migrator.add_index("account", ("username", "active", "auth_source", "two_factor",
-                                       "display_name", "email"), False),
+        migrator.add_index(
+            "account",
+            ("username", "active", "auth_source", "two_factor", "display_name", "email"),
+            False,
+        ),
     )
 
     class Device(Model):
@@ -31,15 +34,18 @@ def up(migrator, db):
             database = db
             table_name = "account"
 
-    Account.update(two_factor=True).where(Account.id.in_(Device.select(Device.account_id))
-                                          ).execute()
+    Account.update(two_factor=True).where(
+        Account.id.in_(Device.select(Device.account_id))
+    ).execute()
 
 
 def down(migrator, db):
     migrator.migrate(
-        migrator.drop_index("account",
-                            "account_username_active_auth_source_two_factor_display_name_email"),
+        migrator.drop_index(
+            "account", "account_username_active_auth_source_two_factor_display_name_email"
+        ),
         migrator.drop_column("account", "two_factor"),
-        migrator.add_index("account", ("username", "active", "auth_source", "display_name",
-                                       "email"), False),
+        migrator.add_index(
+            "account", ("username", "active", "auth_source", "display_name", "email"), False
+        ),
     )

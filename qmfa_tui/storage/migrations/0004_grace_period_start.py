@@ -9,8 +9,7 @@ from peewee import DateTimeField
 
 
 def up(migrator, db):
-    migrator.migrate(
-        migrator.add_column("account", "grace_started_at", DateTimeField(null=True)))
+    migrator.migrate(migrator.add_column("account", "grace_started_at", DateTimeField(null=True)))
 
 
 def down(migrator, db):

@@ -54,11 +54,15 @@ def up(migrator, db):
         migrator.add_index("account", ("username_key",), True),
         # NOT NULL with a constant default: one catalogue change on both backends, not a
         # rewrite of what may be a long log.
-        migrator.add_column("audit_event", "actor_kind",
-                            CharField(max_length=10, constraints=[SQL("DEFAULT 'person'")]),
-                            allow_not_null=True),
-        migrator.add_column("audit_event", "origin",
-                            TextField(constraints=[SQL("DEFAULT ''")]), allow_not_null=True),
+        migrator.add_column(
+            "audit_event",
+            "actor_kind",
+            CharField(max_length=10, constraints=[SQL("DEFAULT 'person'")]),
+            allow_not_null=True,
+        ),
+        migrator.add_column(
+            "audit_event", "origin", TextField(constraints=[SQL("DEFAULT ''")]), allow_not_null=True
+        ),
     )
 
     class AuditEvent(Model):
@@ -74,15 +78,18 @@ def up(migrator, db):
 
 def _refusal(colliding):
     """One line (the open path shows only the first): every pair, ids to act on."""
-    shown = "; ".join(" = ".join(f"{username!r} (id {account_id})"
-                                 for account_id, username in group)
-                      for group in colliding[:_SHOWN_GROUPS])
+    shown = "; ".join(
+        " = ".join(f"{username!r} (id {account_id})" for account_id, username in group)
+        for group in colliding[:_SHOWN_GROUPS]
+    )
     more = len(colliding) - _SHOWN_GROUPS
     if more > 0:
         shown += f"; and {more} more"
-    return ("usernames must differ by more than letter case or Unicode form, and these do "
-            f"not: {shown}. Rename or remove all but one of each in the database, then open "
-            "it again (qmfa will not guess which account is the real one).")
+    return (
+        "usernames must differ by more than letter case or Unicode form, and these do "
+        f"not: {shown}. Rename or remove all but one of each in the database, then open "
+        "it again (qmfa will not guess which account is the real one)."
+    )
 
 
 def down(migrator, db):
