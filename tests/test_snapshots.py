@@ -25,7 +25,6 @@ from tui import SIZE, log_in_password, settle, table_usernames, type_into, wait_
 from qmfa_tui.app import QmfaApp
 from qmfa_tui.screens.audit_event import AuditEventScreen
 from qmfa_tui.screens.confirm import ConfirmScreen
-from qmfa_tui.screens.export_users import ExportUsersScreen
 from qmfa_tui.screens.login import LoginScreen
 from qmfa_tui.screens.main import MainScreen
 from qmfa_tui.screens.mandatory import MandatoryModal
@@ -429,9 +428,9 @@ def test_export_users_modal(snap_compare, database, fixed_clock):
     async def steps(pilot: Pilot) -> None:
         await mandatory_modal(pilot, boss)
         await pilot.press("x")
-        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ExportUsersScreen))
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, SaveFileScreen))
 
-    assert picture(snap_compare, database, steps, ExportUsersScreen)
+    assert picture(snap_compare, database, steps, SaveFileScreen)
 
 
 def test_confirm_turn_off_mandatory(snap_compare, database, fixed_clock):

@@ -235,7 +235,7 @@ async def test_export_saves_the_cli_s_csv_to_the_path_typed(
 ):
     from test_cli import qmfa
 
-    from qmfa_tui.screens.export_users import ExportUsersScreen
+    from qmfa_tui.screens.save_file import SaveFileScreen
 
     boss = boss_with(fixed_clock, 3)
     add_user(boss, "zed", display_name="=cmd()", email="@SUM(A1)")  # defused alike
@@ -246,7 +246,7 @@ async def test_export_saves_the_cli_s_csv_to_the_path_typed(
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await open_modal(pilot, boss)
         await pilot.press("x")
-        await wait_until(pilot, lambda: isinstance(app.screen, ExportUsersScreen))
+        await wait_until(pilot, lambda: isinstance(app.screen, SaveFileScreen))
         field = app.screen.query_one("#path")
         assert app.focused is field
         assert field.value == str(downloads / "users-without-2fa.csv")
@@ -259,13 +259,13 @@ async def test_export_saves_the_cli_s_csv_to_the_path_typed(
         # The same path again: refused, and the file is left as it was.
         saved = (chosen / "no-2fa.csv").read_bytes()
         await pilot.click("#export-csv")
-        await wait_until(pilot, lambda: isinstance(app.screen, ExportUsersScreen))
+        await wait_until(pilot, lambda: isinstance(app.screen, SaveFileScreen))
         app.screen.query_one("#path").value = str(chosen / "no-2fa.csv")
         await pilot.press("enter")
         await wait_until(
             pilot, lambda: "already exists" in str(app.screen.query_one("#status").render())
         )
-        assert isinstance(app.screen, ExportUsersScreen)
+        assert isinstance(app.screen, SaveFileScreen)
         assert (chosen / "no-2fa.csv").read_bytes() == saved
         await pilot.press("escape")
         await settle(pilot)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -239,21 +239,9 @@ def _shell():
     return shell_actor()
 
 
-def _all_users(user_filter: Any) -> Iterator[Any]:
-    """Every matching user, one keyset page at a time (never all in memory)."""
-    from qmfa_tui.services import directory
-
-    after = None
-    while True:
-        page = directory.page_users(_shell(), user_filter, after=after, size=1000)
-        yield from page.rows
-        if not page.has_next:
-            return
-        after = page.rows[-1].username
-
-
 def users_list(args: argparse.Namespace) -> int:
     open_from_args(args)
+    from qmfa_tui.services import directory
     from qmfa_tui.services.directory import UserFilter
 
     user_filter = UserFilter(
@@ -263,7 +251,7 @@ def users_list(args: argparse.Namespace) -> int:
         search=args.search,
         codes=args.codes or "all",
     )
-    rows = map(user_record, _all_users(user_filter))
+    rows = map(user_record, directory.all_users(_shell(), user_filter))
     widths = {
         "username": 18,
         "name": 16,

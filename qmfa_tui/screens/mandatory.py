@@ -9,6 +9,7 @@ prints the same CSV.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -206,12 +207,26 @@ class MandatoryModal(ModalScreen[bool]):
 
     @on(Button.Pressed, "#export-csv")
     def action_export(self) -> None:
-        from qmfa_tui.screens.export_users import ExportUsersScreen
+        """The affected users as the CLI's CSV, to a path typed in the Save dialog."""
+        from qmfa_tui.csv_export import USER_COLUMNS, csv_lines, user_record
+        from qmfa_tui.screens.save_file import SaveFileScreen
 
-        if self.total:
-            self.app.push_screen(
-                ExportUsersScreen(self.actor, AFFECTED_BY_MANDATORY, "users-without-2fa.csv")
-            )
+        if not self.total:
+            return
+        actor, exported = self.actor, [0]
+
+        def contents() -> str:  # in the dialog's worker, when the person saves
+            users = list(directory.all_users(actor, AFFECTED_BY_MANDATORY))
+            exported[0] = len(users)
+            return "".join(csv_lines(USER_COLUMNS, map(user_record, users)))
+
+        def saved(path: Path | None) -> None:
+            if path is not None:
+                self.app.notify(f"Saved {counted(exported[0], 'user')} to {path}")
+
+        default = self.app.downloads_path() / "users-without-2fa.csv"  # type: ignore[attr-defined]
+        title = f"Export as CSV: {AFFECTED_BY_MANDATORY.describe()}"
+        self.app.push_screen(SaveFileScreen(title, default, contents), saved)
 
     def action_next_page(self) -> None:
         if self.page is not None and self.page.has_next and self.page.rows:

@@ -7,6 +7,7 @@ page 1 and page 2,000, and nothing ever loads more than one page.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -217,6 +218,17 @@ def page_users(
     if backwards:
         return UserPage(rows, has_previous=more, has_next=True)
     return UserPage(rows, has_previous=after is not None or starting_at is not None, has_next=more)
+
+
+def all_users(actor: Actor, user_filter: UserFilter, *, page_size: int = 1000) -> Iterator[UserRow]:
+    """Every matching user, one keyset page (one service call) at a time: never all in memory."""
+    after = None
+    while True:
+        page = page_users(actor, user_filter, after=after, size=page_size)
+        yield from page.rows
+        if not page.has_next or not page.rows:
+            return
+        after = page.rows[-1].username
 
 
 def _codes_left(account_ids: list[int]) -> dict[int, int]:
