@@ -216,7 +216,7 @@ class MandatoryModal(ModalScreen[bool]):
         actor, exported = self.actor, [0]
 
         def contents() -> str:  # in the dialog's worker, when the person saves
-            users = list(directory.all_users(actor, AFFECTED_BY_MANDATORY))
+            users = directory.users_matching(actor, AFFECTED_BY_MANDATORY)
             exported[0] = len(users)
             return "".join(csv_lines(USER_COLUMNS, map(user_record, users)))
 

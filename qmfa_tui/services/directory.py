@@ -231,6 +231,13 @@ def all_users(actor: Actor, user_filter: UserFilter, *, page_size: int = 1000) -
         after = page.rows[-1].username
 
 
+@translate_errors
+def users_matching(actor: Actor, user_filter: UserFilter) -> list[UserRow]:
+    """Every matching user in one list, for a file saved from a screen (the CLI streams
+    ``all_users`` instead)."""
+    return list(all_users(actor, user_filter))
+
+
 def _codes_left(account_ids: list[int]) -> dict[int, int]:
     """Unused recovery codes per account, for one page of accounts."""
     if not account_ids:
