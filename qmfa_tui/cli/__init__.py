@@ -79,7 +79,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
-def _common(default_database: str) -> argparse.ArgumentParser:
+def _common(default_database: str) -> _Parser:
     """--database and --key-file, with the default database of the command they are on."""
     common = _Parser(add_help=False)
     common.add_argument(

@@ -12,11 +12,14 @@ import sys
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qmfa_tui.cli.common import confirm, open_from_args, read_password, whole_number
 from qmfa_tui.csv_export import USER_COLUMNS, csv_lines, plain, user_record
 from qmfa_tui.text import counted, visible
+
+if TYPE_CHECKING:
+    from qmfa_tui.services.session import Actor
 
 FORMATTER = argparse.RawDescriptionHelpFormatter
 AUDIT_COLUMNS = ("at", "actor", "actor_kind", "origin", "action", "target", "detail")
@@ -233,7 +236,7 @@ def _timestamp(text: str) -> datetime:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date or time") from None
 
 
-def _shell():
+def _shell() -> Actor:
     from qmfa_tui.services.session import shell_actor
 
     return shell_actor()

@@ -8,8 +8,12 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qmfa_tui.errors import BadInput
+
+if TYPE_CHECKING:
+    from qmfa_tui.storage import OpenDatabase
 
 
 class UsageError(Exception):
@@ -39,7 +43,7 @@ _KEY_ENVS = ("QMFA_SECRET_KEY", "QMFA_KEY_FILE")
 
 def open_from_args(
     args: argparse.Namespace, default_name: str | None = None, *, create: bool = False
-):
+) -> OpenDatabase:
     """Open the database named by --database, $QMFA_DATABASE_URL, or the default file.
 
     Only ``create`` (init, demo) makes a database or a key file that is not there yet;

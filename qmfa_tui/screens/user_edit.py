@@ -57,8 +57,13 @@ def open_user_edit(host: DOMNode, actor: Actor, username: str) -> None:
         except QmfaError as error:
             app.call_from_thread(app.notify, error.message, severity="error")
             return
-        if not get_current_worker().is_cancelled:
-            app.call_from_thread(lambda: app.push_screen(UserEditScreen(actor, user, instance)))
+        if get_current_worker().is_cancelled:
+            return
+
+        def push() -> None:  # the screen is built on the app's thread
+            app.push_screen(UserEditScreen(actor, user, instance))
+
+        app.call_from_thread(push)
 
     host.run_worker(load_then_push, thread=True, exclusive=True, group="open-user-edit")
 

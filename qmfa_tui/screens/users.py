@@ -45,7 +45,8 @@ SEARCH_DELAY = 0.25
 
 class UsersScreen(Screen[None]):
     CSS_PATH = "users.tcss"
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"), (80, "-wide")]
+    # Textual types this as an instance attribute, so no ClassVar here.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-wide")]  # noqa: RUF012
     AUTO_FOCUS = "#users"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "next_page", "Next page"),

@@ -10,7 +10,7 @@ import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import quote
 
 import peewee
@@ -48,7 +48,7 @@ _KEY_CHECK_CONTEXT = "key-check"
 # thread: without a pool every worker opened its own (~1 ms on SQLite, ~11 ms on a local
 # PostgreSQL, more across a network). A service call returns what it took (translate_errors).
 # The pool's `timeout` is its wait for a free connection; SQLite's own is busy_timeout.
-_POOL = {"max_connections": 16, "stale_timeout": 600, "timeout": 10}
+_POOL: dict[str, Any] = {"max_connections": 16, "stale_timeout": 600, "timeout": 10}
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -204,10 +204,12 @@ def _postgresql_class() -> type[peewee.Database]:
     try:
         import psycopg  # noqa: F401
     except ImportError:
-        return PooledPostgresqlDatabase
+        psycopg2_class: type[peewee.Database] = PooledPostgresqlDatabase
+        return psycopg2_class
     from playhouse.postgres_ext import PooledPsycopg3Database
 
-    return PooledPsycopg3Database
+    psycopg3_class: type[peewee.Database] = PooledPsycopg3Database
+    return psycopg3_class
 
 
 def _make_parent(path: Path) -> None:
@@ -421,7 +423,7 @@ def bulk_insert(
         raise ValueError("bulk_insert needs constant defaults for the fields it leaves out")
     sql, params = model.insert_many(rows[:1], fields).sql()
     defaults = params[len(fields) :]
-    converters = [field.db_value for field in fields]
+    converters: list[Callable[[Any], Any]] = [field.db_value for field in fields]
     db.cursor().executemany(
         sql,
         [

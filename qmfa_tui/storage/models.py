@@ -6,8 +6,11 @@ classes must describe what the newest migration leaves behind.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, ClassVar
+
 from peewee import (
     SQL,
+    AutoField,
     BigIntegerField,
     BooleanField,
     CharField,
@@ -37,6 +40,7 @@ class BaseModel(Model):
 class Account(BaseModel):
     """A user of the instance. The smallest id is the first user registered."""
 
+    id = AutoField()
     username = CharField(max_length=150, unique=True)
     # The username NFKC-normalized and case-folded (services.identity.username_key): no two
     # users share it, and logins and look-ups go through it (migration 0006).
@@ -64,7 +68,10 @@ class Account(BaseModel):
 class Device(BaseModel):
     """A user's registered authenticator (at most one per user)."""
 
+    id = AutoField()
     account = ForeignKeyField(Account, unique=True, on_delete="CASCADE", backref="devices")
+    if TYPE_CHECKING:  # the column peewee adds for the key; declared so the checker knows it
+        account_id: ClassVar[IntegerField[int]]
     secret_sealed = TextField()
     algorithm = CharField(max_length=10, default="sha1")
     digits = SmallIntegerField(default=6)
@@ -80,7 +87,10 @@ class Device(BaseModel):
 class RecoveryCode(BaseModel):
     """One unused recovery code; using it deletes the row."""
 
+    id = AutoField()
     device = ForeignKeyField(Device, on_delete="CASCADE", backref="recovery_codes", index=False)
+    if TYPE_CHECKING:
+        device_id: ClassVar[IntegerField[int]]
     digest = CharField(max_length=64)
     code_sealed = TextField()
     position = SmallIntegerField()
@@ -92,6 +102,7 @@ class RecoveryCode(BaseModel):
 class InstanceSettings(BaseModel):
     """The single row (id 1) of instance-wide settings."""
 
+    id = AutoField()
     instance_name = CharField(max_length=100, default="qmfa")
     mandatory = BooleanField(default=False)
     deployment = CharField(max_length=10, default="on-prem")
@@ -103,6 +114,7 @@ class InstanceSettings(BaseModel):
 class AuditEvent(BaseModel):
     """Who did what to whom. No foreign keys: events outlive the users they name."""
 
+    id = AutoField()
     at = DateTimeField(index=True)
     actor = CharField(max_length=150)
     actor_id = IntegerField(null=True)
@@ -125,7 +137,10 @@ class Throttle(BaseModel):
     are not yet in the audit log (migration 0005).
     """
 
+    id = AutoField()
     account = ForeignKeyField(Account, on_delete="CASCADE", index=False)
+    if TYPE_CHECKING:
+        account_id: ClassVar[IntegerField[int]]
     kind = CharField(max_length=10)
     failures = IntegerField(default=0)
     locked_until = DoubleField(default=0.0)
@@ -142,6 +157,7 @@ class NameThrottle(BaseModel):
     be a password typed into the wrong field, is never stored.
     """
 
+    id = AutoField()
     name_digest = CharField(max_length=64, unique=True)
     failures = IntegerField(default=0)
     locked_until = DoubleField(default=0.0)

@@ -50,7 +50,8 @@ class Prepared:
 
     def rows_affected(self, *args: int | float | str) -> int:
         """Run an UPDATE or DELETE with ``args``; returns how many rows it changed."""
-        return db.rows_affected(self.execute(*args))
+        changed: int = db.rows_affected(self.execute(*args))
+        return changed
 
     def sql(self) -> tuple[str, Sequence[Any]]:
         """The rendered SQL and its parameters, placeholders included (for tests)."""

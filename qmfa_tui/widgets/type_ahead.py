@@ -118,7 +118,9 @@ class _FormKeys:
         app: App[None]
         focused: Widget | None
 
-        def set_focus(self, widget: Widget | None) -> None: ...
+        def set_focus(
+            self, widget: Widget | None, scroll_visible: bool = True, from_app_focus: bool = False
+        ) -> None: ...
 
     @property
     def keys(self) -> KeyHolder:

@@ -8,6 +8,7 @@ from peewee import (
     BigIntegerField,
     BooleanField,
     CharField,
+    Database,
     DateTimeField,
     DoubleField,
     ForeignKeyField,
@@ -16,9 +17,10 @@ from peewee import (
     SmallIntegerField,
     TextField,
 )
+from playhouse.migrate import SchemaMigrator
 
 
-def up(migrator, db):
+def up(migrator: SchemaMigrator, db: Database) -> None:
     class Base(Model):
         class Meta:
             database = db
@@ -84,7 +86,7 @@ def up(migrator, db):
     InstanceSettings.insert(id=1).execute()
 
 
-def down(migrator, db):
+def down(migrator: SchemaMigrator, db: Database) -> None:
     for table in (
         "throttle",
         "audit_event",

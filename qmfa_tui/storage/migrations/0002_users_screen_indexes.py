@@ -10,8 +10,11 @@
   repeat the first column of their unique composite indexes: dropped.
 """
 
+from peewee import Database
+from playhouse.migrate import SchemaMigrator
 
-def up(migrator, db):
+
+def up(migrator: SchemaMigrator, db: Database) -> None:
     migrator.migrate(
         migrator.drop_index("account", "account_active"),
         migrator.drop_index("account", "account_auth_source"),
@@ -23,7 +26,7 @@ def up(migrator, db):
     )
 
 
-def down(migrator, db):
+def down(migrator: SchemaMigrator, db: Database) -> None:
     migrator.migrate(
         migrator.drop_index("account", "account_username_active_auth_source_display_name_email"),
         migrator.add_index("account", ("active",), False),

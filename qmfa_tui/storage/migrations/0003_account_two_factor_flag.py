@@ -6,10 +6,11 @@ services set it in the same transaction that creates or deletes the device,
 and the device row stays the authority for logging in.
 """
 
-from peewee import BooleanField, IntegerField, Model
+from peewee import AutoField, BooleanField, Database, IntegerField, Model
+from playhouse.migrate import SchemaMigrator
 
 
-def up(migrator, db):
+def up(migrator: SchemaMigrator, db: Database) -> None:
     migrator.migrate(
         migrator.add_column("account", "two_factor", BooleanField(default=False)),
         migrator.drop_index("account", "account_username_active_auth_source_display_name_email"),
@@ -28,6 +29,7 @@ def up(migrator, db):
             table_name = "device"
 
     class Account(Model):
+        id = AutoField()
         two_factor = BooleanField()
 
         class Meta:
@@ -39,7 +41,7 @@ def up(migrator, db):
     ).execute()
 
 
-def down(migrator, db):
+def down(migrator: SchemaMigrator, db: Database) -> None:
     migrator.migrate(
         migrator.drop_index(
             "account", "account_username_active_auth_source_two_factor_display_name_email"

@@ -5,12 +5,13 @@ that needs a device), while the deadline is always computed from it and the
 instance's current grace period, so changing the policy moves every deadline.
 """
 
-from peewee import DateTimeField
+from peewee import Database, DateTimeField
+from playhouse.migrate import SchemaMigrator
 
 
-def up(migrator, db):
+def up(migrator: SchemaMigrator, db: Database) -> None:
     migrator.migrate(migrator.add_column("account", "grace_started_at", DateTimeField(null=True)))
 
 
-def down(migrator, db):
+def down(migrator: SchemaMigrator, db: Database) -> None:
     migrator.migrate(migrator.drop_column("account", "grace_started_at"))

@@ -9,10 +9,11 @@
   learned drift further and further ahead; existing devices anchor at their drift.
 """
 
-from peewee import IntegerField, Model
+from peewee import Database, IntegerField, Model
+from playhouse.migrate import SchemaMigrator
 
 
-def up(migrator, db):
+def up(migrator: SchemaMigrator, db: Database) -> None:
     migrator.migrate(
         migrator.add_column("throttle", "throttled", IntegerField(default=0)),
         migrator.add_column("device", "drift_anchor", IntegerField(default=0)),
@@ -29,7 +30,7 @@ def up(migrator, db):
     Device.update(drift_anchor=Device.drift).execute()
 
 
-def down(migrator, db):
+def down(migrator: SchemaMigrator, db: Database) -> None:
     migrator.migrate(
         migrator.drop_column("device", "drift_anchor"),
         migrator.drop_column("throttle", "throttled"),

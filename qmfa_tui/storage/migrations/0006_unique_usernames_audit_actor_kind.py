@@ -13,19 +13,23 @@ A frozen copy of the key function: it must stay what it was when this ran.
 """
 
 import unicodedata
+from collections.abc import Iterable
+from typing import cast
 
-from peewee import SQL, CharField, IntegerField, Model, TextField, fn
+from peewee import SQL, AutoField, CharField, Database, IntegerField, Model, TextField, fn
+from playhouse.migrate import SchemaMigrator
 from playhouse.migrations import MigrationError
 
 _SHOWN_GROUPS = 10
 
 
-def _key(username):
+def _key(username: str) -> str:
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", username).casefold())
 
 
-def up(migrator, db):
+def up(migrator: SchemaMigrator, db: Database) -> None:
     class Account(Model):
+        id = AutoField()
         username = CharField()
         username_key = TextField(null=True)
 
@@ -33,8 +37,14 @@ def up(migrator, db):
             database = db
             table_name = "account"
 
-    rows = list(Account.select(Account.id, Account.username).order_by(Account.id).tuples())
-    groups = {}
+    # peewee's stubs type .tuples() as yielding models; these are (id, username) rows.
+    rows = list(
+        cast(
+            "Iterable[tuple[int, str]]",
+            Account.select(Account.id, Account.username).order_by(Account.id).tuples(),
+        )
+    )
+    groups: dict[str, list[tuple[int, str]]] = {}
     for account_id, username in rows:
         groups.setdefault(_key(username), []).append((account_id, username))
     colliding = [group for group in groups.values() if len(group) > 1]
@@ -45,7 +55,9 @@ def up(migrator, db):
     # One UPDATE gets ASCII names (all that qmfa ever created) right on most databases;
     # whatever the database's LOWER did otherwise (non-ASCII, a Turkish locale) is redone here.
     Account.update(username_key=fn.LOWER(Account.username)).execute()
-    stored = dict(Account.select(Account.id, Account.username_key).tuples())
+    stored = dict(
+        cast("Iterable[tuple[int, str]]", Account.select(Account.id, Account.username_key).tuples())
+    )
     for account_id, username in rows:
         if stored[account_id] != _key(username):
             Account.update(username_key=_key(username)).where(Account.id == account_id).execute()
@@ -76,7 +88,7 @@ def up(migrator, db):
     AuditEvent.update(actor_kind="operator").where(AuditEvent.actor_id.is_null()).execute()
 
 
-def _refusal(colliding):
+def _refusal(colliding: list[list[tuple[int, str]]]) -> str:
     """One line (the open path shows only the first): every pair, ids to act on."""
     shown = "; ".join(
         " = ".join(f"{username!r} (id {account_id})" for account_id, username in group)
@@ -92,7 +104,7 @@ def _refusal(colliding):
     )
 
 
-def down(migrator, db):
+def down(migrator: SchemaMigrator, db: Database) -> None:
     migrator.migrate(
         migrator.drop_column("audit_event", "origin"),
         migrator.drop_column("audit_event", "actor_kind"),

@@ -7,10 +7,11 @@ name under the instance key (a password typed into the username field is never
 stored), and forgotten a while after their last attempt.
 """
 
-from peewee import CharField, DoubleField, IntegerField, Model
+from peewee import CharField, Database, DoubleField, IntegerField, Model
+from playhouse.migrate import SchemaMigrator
 
 
-def up(migrator, db):
+def up(migrator: SchemaMigrator, db: Database) -> None:
     class NameThrottle(Model):
         name_digest = CharField(max_length=64, unique=True)
         failures = IntegerField(default=0)
@@ -24,5 +25,5 @@ def up(migrator, db):
     db.create_tables([NameThrottle])
 
 
-def down(migrator, db):
+def down(migrator: SchemaMigrator, db: Database) -> None:
     db.execute_sql('DROP TABLE IF EXISTS "name_throttle"')
