@@ -179,7 +179,7 @@ async def test_hostile_rows_in_the_users_table_are_one_literal_line_each(databas
             assert fit(visible(name), name_width(app)) in row
         assert "Sm [contra" in text and "\\x1b]2;pwn" in text and "a\\nb" in text
         assert " u[/]\\x1b[2J " in text
-        assert len(app.screen.query_one("#users").rows) == len(names) + 2
+        assert len(app.screen.query_one("#users", UserTable).rows) == len(names) + 2
 
 
 async def test_user_edit_shows_a_hostile_user_literally_and_runs_no_action(

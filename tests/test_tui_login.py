@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from helpers import PASSWORD, add_user, admin, code_at, register
+from textual.widgets import Input
 from tui import SIZE, log_in_password, screen_text, settle, type_into
 
 from qmfa_tui.app import QmfaApp
@@ -110,7 +111,7 @@ async def test_wrong_password_stays_on_login_with_a_message(database, fixed_cloc
         assert isinstance(app.screen, LoginScreen)
         assert "Wrong username or password." in screen_text(app)
         assert app.screen.focused is app.screen.query_one("#password")
-        assert app.screen.query_one("#password").value == ""
+        assert app.screen.query_one("#password", Input).value == ""
         await log_in_password(pilot, "nobody", PASSWORD)
         assert "Wrong username or password." in screen_text(app)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from helpers import add_user, admin, register
-from textual.widgets import DataTable, Footer, Static, Switch
+from textual.widgets import DataTable, Footer, Input, Static, Switch
 from textual.widgets._footer import FooterKey
 from tui import SIZE, settle, wait_until
 
@@ -122,7 +122,8 @@ async def test_the_footer_shows_the_mandatory_modal_keys(database, fixed_clock):
         assert footer.region.bottom == SIZE[1] and footer.screen is app.screen
         await pilot.press("n")
         await settle(pilot)
-        assert app.screen.page.has_previous
+        assert isinstance(app.screen, MandatoryModal)
+        assert app.screen.page is not None and app.screen.page.has_previous
 
 
 async def test_the_turn_off_confirmation_and_resync_show_their_keys(database, fixed_clock):
@@ -247,7 +248,7 @@ async def test_export_saves_the_cli_s_csv_to_the_path_typed(
         await open_modal(pilot, boss)
         await pilot.press("x")
         await wait_until(pilot, lambda: isinstance(app.screen, SaveFileScreen))
-        field = app.screen.query_one("#path")
+        field = app.screen.query_one("#path", Input)
         assert app.focused is field
         assert field.value == str(downloads / "users-without-2fa.csv")
         field.value = str(chosen / "no-2fa.csv")
@@ -260,7 +261,7 @@ async def test_export_saves_the_cli_s_csv_to_the_path_typed(
         saved = (chosen / "no-2fa.csv").read_bytes()
         await pilot.click("#export-csv")
         await wait_until(pilot, lambda: isinstance(app.screen, SaveFileScreen))
-        app.screen.query_one("#path").value = str(chosen / "no-2fa.csv")
+        app.screen.query_one("#path", Input).value = str(chosen / "no-2fa.csv")
         await pilot.press("enter")
         await wait_until(
             pilot, lambda: "already exists" in str(app.screen.query_one("#status").render())

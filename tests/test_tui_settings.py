@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 from helpers import PASSWORD, add_user, admin, login, register
-from textual.widgets import Switch
+from textual.widgets import DataTable, Input, Switch
 from tui import SIZE, log_in_password, screen_text, settle, table_usernames
 
 from qmfa_tui.app import QmfaApp
@@ -102,7 +102,7 @@ async def test_turning_mandatory_on_through_the_modal(database, db_path, demo_ad
 
 
 def table_usernames_in(app: QmfaApp, selector: str) -> list[str]:
-    return [str(key.value) for key in app.screen.query_one(selector).rows]
+    return [str(key.value) for key in app.screen.query_one(selector, DataTable).rows]
 
 
 async def test_turning_it_off_asks_and_is_audited(database, fixed_clock):
@@ -161,7 +161,7 @@ async def test_grace_period_is_set_here_and_lets_users_skip_until_the_deadline(
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_settings(pilot, boss)
-        screen.query_one("#grace").value = "24"
+        screen.query_one("#grace", Input).value = "24"
         await pilot.click("#save-grace")
         await settle(pilot)
         assert "Grace period set to 24 hours." in screen_text(app)
@@ -191,7 +191,7 @@ async def test_the_audit_tab_lists_events_newest_first(database, fixed_clock):
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_settings(pilot, boss)
-        table = screen.query_one("#events")
+        table = screen.query_one("#events", DataTable)
         rows = [table.get_row_at(i) for i in range(table.row_count)]
         assert [(str(row[1]), str(row[2]), str(row[3])) for row in rows] == [  # literal Text
             ("alice", "login.succeeded", "alice"),
@@ -219,7 +219,7 @@ async def test_the_audit_tab_tells_operator_commands_from_a_person_named_shell(
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_settings(pilot, boss)
-        table = screen.query_one("#events")
+        table = screen.query_one("#events", DataTable)
         assert [str(column.label) for column in table.columns.values()][1:] == [
             "Actor",
             "Action",

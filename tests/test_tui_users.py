@@ -4,7 +4,7 @@ import sqlite3
 
 import pytest
 from helpers import add_user, admin, code_at, register, start_login
-from textual.widgets import Switch
+from textual.widgets import OptionList, Switch
 from tui import SIZE, screen_text, settle, table_usernames, type_into
 
 from qmfa_tui.app import QmfaApp
@@ -16,6 +16,7 @@ from qmfa_tui.services import accounts, audit, demo, directory, recovery, twofac
 from qmfa_tui.services.session import Actor, shell_actor
 from qmfa_tui.widgets.cycle_button import CycleButton
 from qmfa_tui.widgets.status_line import StatusLine
+from qmfa_tui.widgets.user_table import UserTable
 
 
 @pytest.fixture
@@ -211,7 +212,7 @@ async def test_a_plain_user_has_no_users_screen(database, fixed_clock):
         await pilot.press("u")
         await settle(pilot)
         assert not isinstance(app.screen, UsersScreen)
-        assert "Customization > Users" not in str(app.screen.query_one("#menu").options)
+        assert "Customization > Users" not in str(app.screen.query_one("#menu", OptionList).options)
 
 
 async def test_resync_at_four_minutes_drift_through_the_modal(database, fixed_clock):
@@ -246,7 +247,7 @@ async def test_a_users_module_holder_reveals_codes_and_it_is_audited(database, f
         await open_users(pilot, helpdesk)
         await pilot.press("down", "enter")
         await settle(pilot)
-        assert app.screen.username == "alice"
+        assert isinstance(app.screen, UserEditScreen) and app.screen.username == "alice"
         assert "Recovery codes: 7 of 8 left" in screen_text(app)
         await pilot.click("#show-codes")
         await settle(pilot)
@@ -306,7 +307,7 @@ async def test_the_table_moves_scrolls_and_opens_with_the_keyboard(database, dem
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_users(pilot, demo_admin)
-        table = screen.query_one("#users")
+        table = screen.query_one("#users", UserTable)
         assert table.render_line(0).text.split()[:3] == ["Username", "2FA", "Codes"]
         await pilot.press("end")
         await settle(pilot)
@@ -326,12 +327,12 @@ async def test_few_recovery_codes_are_highlighted(database, demo_admin):
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_users(pilot, demo_admin)
         await type_into(pilot, "#search", "helpdesk")
-        table = screen.query_one("#users")
+        table = screen.query_one("#users", UserTable)
         assert [row.codes_left for row in table.rows] == [2]
         line = table.render_line(1)
         codes = next(segment for segment in line if segment.text.startswith("2/8"))
         others = next(segment for segment in line if segment.text.startswith("helpdesk"))
-        assert codes.style.bold and codes.style != others.style
+        assert codes.style is not None and codes.style.bold and codes.style != others.style
 
 
 async def test_an_admin_filters_opens_reveals_and_removes_with_the_keyboard(database, fixed_clock):
