@@ -107,7 +107,7 @@ def test_one_totp_step_one_winner(enrolled):
         # step after the last used one, where the phone is now.
         step = last_used_step(url) + 1
         now = step * 30.0 + 1
-        with clock.use_clock(lambda now=now: now):
+        with clock.use_clock(lambda now=now: now):  # type: ignore[misc]  # binds now early
             outcomes = run_race(url, "totp", totp.generate_otp(step))
         assert not [o for o in outcomes if o.startswith("crash")], outcomes
         assert outcomes.count("success") == 1, outcomes

@@ -316,8 +316,10 @@ def test_an_upgrade_fills_the_keys_and_classifies_past_events(database_url, fixe
     build_at_0004(database_url, names)
     storage.open_database(database_url)
     try:
-        keys = dict(
-            storage.Account.select(storage.Account.username, storage.Account.username_key).tuples()
+        keys: dict[str, str] = dict(
+            storage.Account.select(storage.Account.username, storage.Account.username_key)
+            .tuples()
+            .iterator()
         )
         assert keys == {
             "admin": "admin",

@@ -38,8 +38,9 @@ def test_files_are_private(database, db_path):
 def test_default_location_is_the_user_data_dir(tmp_path, fixed_clock):
     opened = storage.open_database()
     try:
-        assert opened.sqlite_path == tmp_path / "xdg-data" / "qmfa" / "qmfa.db"
-        assert stat.S_IMODE(opened.sqlite_path.parent.stat().st_mode) == 0o700
+        path = opened.sqlite_path
+        assert path is not None and path == tmp_path / "xdg-data" / "qmfa" / "qmfa.db"
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     finally:
         storage.close_database()
 

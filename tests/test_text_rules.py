@@ -38,7 +38,7 @@ def test_names_and_emails_refuse_control_characters(database, field, kind):
     char, shown = FORBIDDEN[kind]
     value = f"Ann{char}Smith" if field == "display_name" else f"ann{char}@example.com"
     with pytest.raises(BadInput) as refused:
-        accounts.create_user(boss, "ann", password=PASSWORD, **{field: value})
+        accounts.create_user(boss, "ann", password=PASSWORD, **{field: value})  # type: ignore[arg-type]
     what = "name" if field == "display_name" else "email"
     assert refused.value.message == (
         f"The {what} cannot hold control characters, line breaks or bidirectional "

@@ -86,6 +86,7 @@ async def test_registration_keeps_the_form_on_screen_and_the_key_in_whole_groups
         lines = [line.rstrip() for line in str(secret.render()).splitlines()]
         assert all(KEY_LINE.match(line) for line in lines), lines
         assert [len(line.removeprefix("Key:").split()) for line in lines] == [4, 4]
+        assert screen.registration is not None
         assert "".join("".join(lines).removeprefix("Key:").split()) == screen.registration.secret
         qr = screen.query_one(QRCode)
         if size == (80, 24):  # the QR code beside the form, whole
@@ -165,7 +166,7 @@ async def test_the_users_table_fits_its_columns_to_the_width(database, demo_admi
         region = table.region
         shown = [line[region.x : region.right] for line in lines[region.y : region.bottom]]
         assert shown[0].split() == headers
-        widths = {label: table.width_of(label) for label in headers}
+        widths = {label: table.width_of(label) or 0 for label in headers}
         for row, line in zip(table.rows, shown[1:], strict=False):
             assert line.startswith(" " + fit(visible(row.username), widths["Username"]))
         if "Email" in headers:  # the long ones are cut, and say so

@@ -107,7 +107,8 @@ async def test_an_existing_path_typed_is_refused_and_esc_writes_nothing(
         ):
             await save_as(pilot, str(path))
             await wait_until(
-                pilot, lambda p=path, f=found: f"{p} {f}: give another name." in screen_text(app)
+                pilot,
+                lambda p=path, f=found: f"{p} {f}: give another name." in screen_text(app),  # type: ignore[misc]
             )
             assert app.screen is dialog  # still open, the path there to edit
             assert app.focused is dialog.query_one("#path")
