@@ -13,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from peewee import IntegrityError
 
 from qmfa_tui.errors import AuthenticationFailed, BadInput, Conflict, NotPermitted
+from qmfa_tui.kinds import AuthSource, Deployment, one_of
 from qmfa_tui.services import audit, clock, identity, policy, throttle
 from qmfa_tui.services.session import Actor, NextStep, PendingLogin, issue_pending, shell_actor
 from qmfa_tui.storage import Account, Device, InstanceSettings, RecoveryCode, db, translate_errors
@@ -23,7 +24,6 @@ MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
 MAX_NAME_LENGTH = 200  # the columns' sizes
 MAX_EMAIL_LENGTH = 254
-AUTH_SOURCES = ("local", "ldap", "sso")
 ROLES = ("admin", "user")
 _LOGIN_REFUSED = "Wrong username or password."
 
@@ -58,7 +58,7 @@ class UserInfo:
     username: str
     display_name: str
     email: str
-    auth_source: str
+    auth_source: AuthSource
     role: str
     users_module: bool
     active: bool
@@ -86,7 +86,7 @@ def user_info(account: Account) -> UserInfo:
         account.username,
         account.display_name,
         account.email,
-        account.auth_source,
+        AuthSource(account.auth_source),
         account.role,
         account.users_module,
         account.active,
@@ -149,17 +149,17 @@ def _new_account(
     identity.refuse_reserved(username)
     display_name = validate_text(display_name, "name", MAX_NAME_LENGTH)
     email = validate_text(email, "email", MAX_EMAIL_LENGTH)
-    if auth_source not in AUTH_SOURCES:
-        raise BadInput(f"The auth source is one of: {', '.join(AUTH_SOURCES)}.")
+    if auth_source not in set(AuthSource):
+        raise BadInput(f"The auth source is one of: {', '.join(AuthSource)}.")
     if role not in ROLES:
         raise BadInput(f"The role is one of: {', '.join(ROLES)}.")
-    if auth_source == "local":
+    if auth_source == AuthSource.LOCAL:
         if password is None:
             raise BadInput("A local user needs a password.")
         password_hash: str | None = hash_password(validate_password(password))
     elif password is not None:
         raise BadInput(
-            f"A {auth_source.upper()} user signs in through the identity provider "
+            f"A {AuthSource(auth_source).label} user signs in through the identity provider "
             "and has no password here."
         )
     else:
@@ -197,11 +197,11 @@ def create_first_admin(
     *,
     display_name: str = "",
     email: str = "",
-    deployment: str = "on-prem",
+    deployment: str = Deployment.ON_PREM,
 ) -> UserInfo:
     """``qmfa init``: the first user, an admin (and on SaaS the super-admin)."""
-    if deployment not in ("on-prem", "saas"):
-        raise BadInput("The deployment is 'on-prem' or 'saas'.")
+    if deployment not in set(Deployment):
+        raise BadInput(f"The deployment is {one_of(Deployment)}.")
     with db.atomic():
         if Account.select().exists():
             raise Conflict("This database already has users; `qmfa init` runs only once.")
@@ -210,7 +210,7 @@ def create_first_admin(
             password,
             display_name=display_name,
             email=email,
-            auth_source="local",
+            auth_source=AuthSource.LOCAL,
             role="admin",
             users_module=True,
             active=True,
@@ -233,7 +233,7 @@ def create_user(
     password: str | None = None,
     display_name: str = "",
     email: str = "",
-    auth_source: str = "local",
+    auth_source: str = AuthSource.LOCAL,
     role: str = "user",
     users_module: bool = False,
     active: bool = True,
@@ -388,7 +388,7 @@ def login_password(username: str, password: str) -> PendingLogin:
         detail = (
             "wrong password"
             if account.password_hash is not None
-            else f"no password here: signs in through {account.auth_source.upper()}"
+            else f"no password here: signs in through {AuthSource(account.auth_source).label}"
         )
         with db.atomic():
             audit.record(account, "login.failed", target=account, detail=detail)

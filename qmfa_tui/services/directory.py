@@ -14,6 +14,7 @@ from typing import Literal
 from peewee import JOIN, SQL, Expression, fn
 
 from qmfa_tui.errors import BadInput
+from qmfa_tui.kinds import AuthSource, one_of
 from qmfa_tui.services import policy
 from qmfa_tui.services.recovery import FEW_LEFT
 from qmfa_tui.services.session import Actor
@@ -44,8 +45,8 @@ class UserFilter:
             raise BadInput("The 2FA filter is all, enabled or disabled.")
         if self.status not in ("active", "inactive", "all"):
             raise BadInput("The status filter is active, inactive or all.")
-        if self.auth_source not in (None, "local", "ldap", "sso"):
-            raise BadInput("The auth source filter is local, ldap or sso.")
+        if self.auth_source is not None and self.auth_source not in set(AuthSource):
+            raise BadInput(f"The auth source filter is {one_of(AuthSource, quote='')}.")
         if self.codes not in ("all", "none", "few", "more"):
             raise BadInput("The recovery codes filter is all, none, few or more.")
 
@@ -56,7 +57,7 @@ class UserFilter:
         """The filter in words, for the screen's header line."""
         parts = [self.status]
         if self.auth_source:
-            parts.append("local" if self.auth_source == "local" else self.auth_source.upper())
+            parts.append(AuthSource(self.auth_source).label)
         parts.append("users")
         if self.two_factor != "all":
             parts.append(f"with 2FA {self.two_factor}")  # "enabled" / "disabled"

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from peewee import JOIN, Expression, fn
 
 from qmfa_tui.errors import AuthenticationFailed, BadInput, NotFound, NotPermitted
+from qmfa_tui.kinds import AuthSource, Deployment, one_of
 from qmfa_tui.services import audit, clock, identity
 from qmfa_tui.services.session import Actor, NextStep, PendingLogin
 from qmfa_tui.storage import (
@@ -22,13 +23,12 @@ from qmfa_tui.text import counted
 
 ADMIN = "admin"
 INACTIVE_ACCOUNT = "This account is inactive. Ask an admin to activate it."
-LOCAL = "local"
 
 
 @dataclass(frozen=True)
 class InstanceInfo:
     instance_name: str
-    deployment: str
+    deployment: Deployment
     mandatory: bool
     grace_period_hours: int
     demo: bool
@@ -100,7 +100,7 @@ def standing(account: Account | None) -> int:
     if account is None:
         return SHELL_STANDING
     if account.role == ADMIN:
-        if instance().deployment == "saas" and account.id == super_admin_id():
+        if instance().deployment == Deployment.SAAS and account.id == super_admin_id():
             return SUPER_ADMIN_STANDING
         return ADMIN_STANDING
     return USERS_MODULE_HOLDER if account.users_module else PLAIN_USER
@@ -157,13 +157,17 @@ def instance() -> InstanceSettings:
 def instance_info() -> InstanceInfo:
     row = instance()
     return InstanceInfo(
-        row.instance_name, row.deployment, row.mandatory, row.grace_period_hours, row.demo
+        row.instance_name,
+        Deployment(row.deployment),
+        row.mandatory,
+        row.grace_period_hours,
+        row.demo,
     )
 
 
 def covered_by_rules(account: Account) -> bool:
     """LDAP and SSO users sign in elsewhere; the 2FA rules cover local users only."""
-    return account.auth_source == LOCAL
+    return account.auth_source == AuthSource.LOCAL
 
 
 def registration_required(account: Account) -> bool:
@@ -198,7 +202,7 @@ def mandatory_refusal(actor: Actor) -> str | None:
         return None
     if account.role != ADMIN:
         return "Only admins can change this."
-    if instance().deployment == "saas" and account.id != super_admin_id():
+    if instance().deployment == Deployment.SAAS and account.id != super_admin_id():
         return f"Only the super-admin, {super_admin_name()}, can change this on SaaS instances."
     if not Device.select().where(Device.account == account.id).exists():
         return OWN_2FA_FIRST
@@ -206,7 +210,7 @@ def mandatory_refusal(actor: Actor) -> str | None:
 
 
 def _affected() -> Expression:
-    return Account.active & (Account.auth_source == LOCAL) & ~Account.two_factor
+    return Account.active & (Account.auth_source == AuthSource.LOCAL) & ~Account.two_factor
 
 
 def _affected_query():
@@ -267,8 +271,8 @@ def set_deployment(actor: Actor, deployment: str) -> InstanceInfo:
     """On-prem or SaaS; only the shell (the installer) decides this."""
     if not actor.is_shell:
         raise NotPermitted("The deployment is set by the operator from the shell.")
-    if deployment not in ("on-prem", "saas"):
-        raise BadInput("The deployment is 'on-prem' or 'saas'.")
+    if deployment not in set(Deployment):
+        raise BadInput(f"The deployment is {one_of(Deployment)}.")
     with db.atomic():
         if (
             InstanceSettings.update(deployment=deployment)
