@@ -7,7 +7,7 @@ from helpers import add_user, admin
 
 from qmfa_tui import storage
 from qmfa_tui.errors import BadInput, NotPermitted
-from qmfa_tui.services import demo, directory
+from qmfa_tui.services import demo, directory, login
 from qmfa_tui.services.directory import UserFilter
 from qmfa_tui.services.session import shell_actor
 
@@ -184,9 +184,8 @@ def test_the_two_factor_flag_always_matches_the_device_rows(seeded, fixed_clock)
 
 
 def accounts_login(username: str):
-    from qmfa_tui.services import accounts
 
-    return accounts.login_password(username, "a long password").actor
+    return login.with_password(username, "a long password").actor
 
 
 def test_the_affected_users_are_one_set_for_the_modal_and_the_policy(seeded):

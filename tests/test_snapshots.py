@@ -38,6 +38,7 @@ from qmfa_tui.screens.settings import SettingsScreen
 from qmfa_tui.screens.user_edit import UserEditScreen, open_user_edit
 from qmfa_tui.screens.users import UsersScreen
 from qmfa_tui.services import accounts, audit, policy, recovery
+from qmfa_tui.services import login as login_service
 from qmfa_tui.services.session import Actor
 from qmfa_tui.storage import OpenDatabase
 
@@ -121,7 +122,7 @@ def team(clock: FakeClock) -> Actor:
     alice = add_user(boss, "alice", display_name="Alice Anders", email="alice@example.com")
     device = register(alice, clock)
     for code in device.codes[:6]:
-        recovery.login_with_recovery_code(start_login("alice"), code)
+        login_service.with_recovery_code(start_login("alice"), code)
     add_user(boss, "bob", display_name="Bob Brown", email="bob.brown@example.com")
     add_user(boss, "helpdesk", display_name="Help Desk", users_module=True)
     accounts.create_user(boss, "carol", auth_source="ldap", display_name="Carol Chen")

@@ -9,7 +9,7 @@ from qmfa_tui.screens.login import LoginScreen
 from qmfa_tui.screens.main import MainScreen
 from qmfa_tui.screens.recovery_code import RecoveryCodeScreen
 from qmfa_tui.screens.security_code import SecurityCodeScreen
-from qmfa_tui.services import recovery
+from qmfa_tui.services import login, recovery
 
 
 async def test_login_with_password_and_security_code(database, fixed_clock):
@@ -67,7 +67,7 @@ async def test_few_or_no_recovery_codes_left_is_said_plainly(database, fixed_clo
     from helpers import start_login
 
     for code in device.codes[: 7 - left]:
-        recovery.login_with_recovery_code(start_login("admin"), code)
+        login.with_recovery_code(start_login("admin"), code)
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
         await log_in_password(pilot, "admin", PASSWORD)
@@ -85,7 +85,7 @@ async def test_the_recovery_screen_says_when_no_codes_are_left(database, fixed_c
     from helpers import start_login
 
     for code in device.codes:
-        recovery.login_with_recovery_code(start_login("admin"), code)
+        login.with_recovery_code(start_login("admin"), code)
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
         await log_in_password(pilot, "admin", PASSWORD)
@@ -130,9 +130,7 @@ async def test_wrong_replayed_and_throttled_codes(database, fixed_clock):
     used = code_at(device.secret, fixed_clock.t)
     from helpers import start_login
 
-    from qmfa_tui.services import twofactor
-
-    twofactor.verify_login_code(start_login("admin"), used)
+    login.with_security_code(start_login("admin"), used)
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
         await log_in_password(pilot, "admin", PASSWORD)

@@ -17,6 +17,7 @@ from qmfa_tui.screens.register_device import RegisterDeviceScreen
 from qmfa_tui.screens.settings import SettingsScreen
 from qmfa_tui.screens.users import UsersScreen
 from qmfa_tui.services import accounts, audit, demo, policy, twofactor
+from qmfa_tui.services import login as login_service
 from qmfa_tui.services.session import Actor, shell_actor
 from qmfa_tui.storage import Account
 
@@ -34,7 +35,9 @@ async def open_settings(pilot, actor: Actor) -> SettingsScreen:
 def demo_admin(database, fixed_clock) -> Actor:
     demo.create_demo(130)
     code, _ = twofactor.demo_security_code("admin")
-    return twofactor.verify_login_code(accounts.login_password("admin", demo.DEMO_PASSWORD), code)
+    return login_service.with_security_code(
+        login_service.with_password("admin", demo.DEMO_PASSWORD), code
+    )
 
 
 def affected(db_path) -> list[str]:

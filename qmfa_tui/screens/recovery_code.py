@@ -8,8 +8,8 @@ from textual.content import Content
 from textual.message import Message
 
 from qmfa_tui.screens.second_step import SecondStepScreen
-from qmfa_tui.services import recovery
-from qmfa_tui.services.recovery import RecoveryLogin
+from qmfa_tui.services import login, recovery
+from qmfa_tui.services.login import RecoveryLogin
 from qmfa_tui.widgets.literal import literal
 
 
@@ -30,7 +30,7 @@ class RecoveryCodeScreen(SecondStepScreen):
         )
 
     def succeed(self, code: str) -> None:
-        self.post_message(self.Passed(recovery.login_with_recovery_code(self.pending, code)))
+        self.post_message(self.Passed(login.with_recovery_code(self.pending, code)))
 
     def on_recovery_code_screen_passed(self, message: Passed) -> None:
         result = message.result

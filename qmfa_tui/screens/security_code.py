@@ -12,7 +12,7 @@ from textual.content import Content
 from textual.message import Message
 
 from qmfa_tui.screens.second_step import SecondStepScreen
-from qmfa_tui.services import twofactor
+from qmfa_tui.services import login
 from qmfa_tui.services.session import Actor
 from qmfa_tui.widgets.action_link import ActionLink
 from qmfa_tui.widgets.literal import literal
@@ -41,7 +41,7 @@ class SecurityCodeScreen(SecondStepScreen):
         yield ActionLink("Login with Recovery Code", id="use-recovery")
 
     def succeed(self, code: str) -> None:
-        self.post_message(self.Passed(twofactor.verify_login_code(self.pending, code)))
+        self.post_message(self.Passed(login.with_security_code(self.pending, code)))
 
     def on_security_code_screen_passed(self, message: Passed) -> None:
         self.app.log_in(message.actor)  # type: ignore[attr-defined]

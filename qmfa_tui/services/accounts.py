@@ -1,4 +1,4 @@
-"""Accounts: creating users, passwords (argon2id), and the first login step."""
+"""Accounts: creating users, their roles and status, and passwords (argon2id)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from peewee import IntegrityError
 
 from qmfa_tui.errors import AuthenticationFailed, BadInput, Conflict, NotPermitted
 from qmfa_tui.kinds import AuthSource, Deployment, one_of
-from qmfa_tui.services import audit, clock, identity, policy, throttle
-from qmfa_tui.services.session import Actor, NextStep, PendingLogin, issue_pending, shell_actor
+from qmfa_tui.services import audit, clock, identity, policy
+from qmfa_tui.services.session import Actor, shell_actor
 from qmfa_tui.storage import Account, Device, InstanceSettings, RecoveryCode, db, translate_errors
 from qmfa_tui.text import forbidden_character
 
@@ -25,7 +25,6 @@ MAX_PASSWORD_LENGTH = 1024
 MAX_NAME_LENGTH = 200  # the columns' sizes
 MAX_EMAIL_LENGTH = 254
 ROLES = ("admin", "user")
-_LOGIN_REFUSED = "Wrong username or password."
 
 _hasher = PasswordHasher()  # argon2id with the RFC 9106 low-memory parameters
 _dummy_hash: str | None = None
@@ -41,7 +40,7 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def _burn_a_verify(password: str) -> None:
+def burn_a_verify(password: str) -> None:
     """Spend what a real check costs, so unknown usernames take as long as known ones."""
     global _dummy_hash
     if _dummy_hash is None:
@@ -367,64 +366,10 @@ def change_password(actor: Actor, current_password: str, new_password: str) -> N
         audit.record(actor, "user.password_changed", target=account)
 
 
-@translate_errors
-def login_password(username: str, password: str) -> PendingLogin:
-    """The first login step. The result says what comes next; only DONE carries an actor."""
-    now = clock.now()
-    username = identity.as_typed(username)
-    account = None
-    if USERNAME_PATTERN.fullmatch(username):
-        account = identity.account_named(username)
-    if account is None:
-        # Throttled like an account, so the answer never tells which names exist.
-        throttle.admit_unknown_name(identity.username_key(username), now)
-        _burn_a_verify(password)
-        raise AuthenticationFailed(_LOGIN_REFUSED)
-    # Counted before the verdict: guesses from many processes at once cannot outrun it.
-    throttle.admit(account, throttle.PASSWORD, now)
-    if not _password_matches(account, password):
-        # An LDAP or SSO user has no password here: refused, audited and counted like a
-        # wrong password, so that nothing tells such an account from a local one.
-        detail = (
-            "wrong password"
-            if account.password_hash is not None
-            else f"no password here: signs in through {AuthSource(account.auth_source).label}"
-        )
-        with db.atomic():
-            audit.record(account, "login.failed", target=account, detail=detail)
-        raise AuthenticationFailed(_LOGIN_REFUSED)
-    if not account.active:
-        with db.atomic():
-            audit.record(account, "login.failed", target=account, detail="account inactive")
-        raise AuthenticationFailed(policy.INACTIVE_ACCOUNT)
-    has_device = Device.select().where(Device.account == account.id).exists()
-    grace_deadline = None
-    if has_device:
-        next_step = NextStep.SECURITY_CODE
-    elif policy.registration_required(account):
-        next_step = NextStep.REGISTER_DEVICE
-    else:
-        next_step = NextStep.DONE
-    # argon2 parameters raised since this hash was made: move it while the password is here,
-    # hashing before the transaction so no write lock is held for it.
-    new_hash = (
-        hash_password(password) if _hasher.check_needs_rehash(account.password_hash) else None
-    )
-    with db.atomic():
-        throttle.reset(account, throttle.PASSWORD)
-        if new_hash is not None:
-            _replace_hash(account, new_hash)
-        if next_step is NextStep.DONE:
-            audit.record(account, "login.succeeded", target=account, detail="password only")
-        elif next_step is NextStep.REGISTER_DEVICE:
-            grace_deadline = _start_grace(account, now)
-    return issue_pending(account.id, account.username, next_step, now, grace_deadline)
-
-
-def _password_matches(account: Account, password: str) -> bool:
+def password_matches(account: Account, password: str) -> bool:
     """One argon2 verify whatever the account: the dummy hash's when it has no password."""
     if account.password_hash is None:
-        _burn_a_verify(password)
+        burn_a_verify(password)
         return False
     try:
         return _hasher.verify(account.password_hash, password)
@@ -432,28 +377,9 @@ def _password_matches(account: Account, password: str) -> bool:
         return False
 
 
-def _replace_hash(account: Account, new_hash: str) -> None:
-    """Conditional on the hash it replaces: a password changed meanwhile is not overwritten."""
-    if (
-        Account.update(password_hash=new_hash)
-        .where(Account.id == account.id, Account.password_hash == account.password_hash)
-        .execute()
-    ):
-        audit.record(
-            account, "password.rehashed", target=account, detail="argon2 parameters updated"
-        )
-
-
-def _start_grace(account: Account, now: float) -> datetime | None:
-    """A user who needs a device gets their grace period from their first such login."""
-    if account.grace_started_at is None:
-        started = clock.utc(now)
-        if (
-            Account.update(grace_started_at=started)
-            .where(Account.id == account.id, Account.grace_started_at.is_null())
-            .execute()
-        ):
-            audit.record(account, "grace.started", target=account)
-        account = Account.get_by_id(account.id)
-    deadline = policy.grace_deadline(account)
-    return deadline if deadline is not None and deadline > clock.utc(now) else None
+def rehash_if_outdated(account: Account, password: str) -> str | None:
+    """A new hash of ``password`` when the argon2 parameters were raised since
+    ``account``'s was made (its password just matched), else None."""
+    if account.password_hash is None or not _hasher.check_needs_rehash(account.password_hash):
+        return None
+    return hash_password(password)

@@ -5,24 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from peewee import JOIN, Expression, fn
+from peewee import Expression, fn
 
-from qmfa_tui.errors import AuthenticationFailed, BadInput, NotFound, NotPermitted
+from qmfa_tui.errors import BadInput, NotFound, NotPermitted
 from qmfa_tui.kinds import AuthSource, Deployment, one_of
 from qmfa_tui.services import audit, clock, identity
-from qmfa_tui.services.session import Actor, NextStep, PendingLogin
+from qmfa_tui.services.session import Actor
 from qmfa_tui.storage import (
     Account,
     Device,
     InstanceSettings,
-    Prepared,
     db,
     translate_errors,
 )
 from qmfa_tui.text import counted
 
 ADMIN = "admin"
-INACTIVE_ACCOUNT = "This account is inactive. Ask an admin to activate it."
 
 
 @dataclass(frozen=True)
@@ -281,60 +279,3 @@ def set_deployment(actor: Actor, deployment: str) -> InstanceInfo:
         ):
             audit.record(actor, "settings.deployment", detail=deployment)
     return instance_info()
-
-
-def pending_account(pending: PendingLogin, step: NextStep, now: float) -> Account:
-    """The account of a login waiting for ``step``, still allowed to finish it."""
-    pending.require(step, now)
-    account = Account.get_or_none(Account.id == pending.user_id)
-    if account is None or not account.active:
-        raise AuthenticationFailed(INACTIVE_ACCOUNT)
-    return account
-
-
-# The columns of a device the code step reads: stored as Python uses them (no dates).
-_DEVICE_COLUMNS = [
-    Device.id,
-    Device.secret_sealed,
-    Device.algorithm,
-    Device.digits,
-    Device.interval,
-    Device.drift,
-    Device.last_step,
-    Device.drift_anchor,
-]
-_DEVICE_NAMES = [field.name for field in _DEVICE_COLUMNS]
-_CODE_STEP = Prepared(
-    lambda account_id: (
-        Account.select(Account.id, Account.username, Account.active, *_DEVICE_COLUMNS)
-        .join(Device, JOIN.LEFT_OUTER, on=(Device.account == Account.id))
-        .where(Account.id == account_id)
-    ),
-    int,
-)
-
-
-@dataclass(frozen=True)
-class CodeStep:
-    """What a login's code step needs: its account (id and username) and device."""
-
-    account: Account
-    device: Device | None
-
-
-def code_step(pending: PendingLogin, now: float) -> CodeStep:
-    """The account and device of a login at its code step, in one query.
-
-    Every login runs this: one prepared, joined SELECT instead of two peewee queries
-    saves ~1 ms of Python. Raises as ``pending_account`` would. The code throttle is
-    the caller's: ``throttle.claim`` inside the transaction that acts on the code.
-    """
-    pending.require(NextStep.SECURITY_CODE, now)
-    row = _CODE_STEP.execute(pending.user_id).fetchone()
-    if row is None or not row[2]:
-        raise AuthenticationFailed(INACTIVE_ACCOUNT)
-    account_id, username, _active, *device_values = row
-    device = None
-    if device_values[0] is not None:
-        device = Device(account=account_id, **dict(zip(_DEVICE_NAMES, device_values, strict=True)))
-    return CodeStep(Account(id=account_id, username=username), device)
