@@ -142,9 +142,12 @@ def test_mandatory_switch_rules(database, fixed_clock):
     boss = admin()
     other_admin = add_user(boss, "root2", role="admin")
     plain = add_user(boss, "plain")
-    assert policy.mandatory_refusal(plain) == "Only admins can change this."
-    assert policy.mandatory_refusal(boss) == (
-        "Turn on two-step verification for your own account first."
+    assert policy.mandatory_refusal(plain) == policy.Refusal(
+        policy.MandatoryRefusal.NOT_AN_ADMIN, "Only admins can change this."
+    )
+    assert policy.mandatory_refusal(boss) == policy.Refusal(
+        policy.MandatoryRefusal.OWN_2FA_FIRST,
+        "Turn on two-step verification for your own account first.",
     )
     with pytest.raises(NotPermitted):
         policy.set_mandatory(boss, True)
@@ -155,8 +158,9 @@ def test_mandatory_switch_rules(database, fixed_clock):
     from qmfa_tui.services.session import shell_actor
 
     policy.set_deployment(shell_actor(), "saas")
-    assert policy.mandatory_refusal(other_admin) == (
-        "Only the super-admin, admin, can change this on SaaS instances."
+    assert policy.mandatory_refusal(other_admin) == policy.Refusal(
+        policy.MandatoryRefusal.NOT_THE_SUPER_ADMIN,
+        "Only the super-admin, admin, can change this on SaaS instances.",
     )
     assert policy.mandatory_refusal(boss) is None
     assert policy.set_mandatory(boss, True).mandatory
@@ -226,3 +230,33 @@ def test_a_login_moves_an_old_hash_to_the_current_argon2_parameters(database):
     assert Account.get(Account.username == "alice").password_hash == new
     events = audit.list_events(boss, action="password.rehashed")
     assert [(e.actor, e.target) for e in events] == [("alice", "alice")]
+
+
+def test_the_user_record_carries_the_facts_the_screens_show(database, fixed_clock):
+    """Derived once in the service: who may manage users, who is managed elsewhere, who
+    may register now (only oneself, local, without a device), who runs low on codes."""
+    from qmfa_tui.kinds import AuthSource
+    from qmfa_tui.services.user_filter import FEW_LEFT
+
+    boss = admin()
+    alice = add_user(boss, "alice")
+    add_user(boss, "holder", users_module=True)
+    accounts.create_user(boss, "carol", auth_source="ldap")
+
+    own = accounts.get_user(alice, "alice")
+    assert own.is_reader and own.may_register and not own.managed_elsewhere
+    assert not own.may_manage_users and not own.few_codes_left
+    seen_by_boss = accounts.get_user(boss, "alice")
+    assert not seen_by_boss.is_reader and not seen_by_boss.may_register
+    carol = accounts.get_user(boss, "carol")
+    assert carol.auth_source is AuthSource.LDAP and carol.managed_elsewhere
+    assert accounts.get_user(boss, "admin").may_manage_users
+    assert accounts.get_user(boss, "holder").may_manage_users
+
+    device = register(alice, fixed_clock)
+    registered = accounts.get_user(alice, "alice")
+    assert not registered.may_register and not registered.few_codes_left
+    for code in device.codes[: len(device.codes) - FEW_LEFT]:
+        login_service.with_recovery_code(login_service.with_password("alice", PASSWORD), code)
+    low = accounts.get_user(alice, "alice")
+    assert low.recovery_codes_left == FEW_LEFT and low.few_codes_left

@@ -65,7 +65,7 @@ CODES_LEFT = (
     ("codes", "condition"), [("none", "= 0"), ("few", "BETWEEN 1 AND 2"), ("more", "> 2")]
 )
 def test_users_by_recovery_codes_left(url, db, codes, condition):
-    from qmfa_tui.services.recovery import FEW_LEFT
+    from qmfa_tui.services.user_filter import FEW_LEFT
 
     result = qmfa("--database", url, "users", "list", "--codes", codes, "--format", "csv")
     assert result.returncode == 0, result.stderr

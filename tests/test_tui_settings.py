@@ -155,6 +155,28 @@ async def test_on_saas_only_the_super_admin_may_switch(database, fixed_clock):
         assert not screen.query_one("#mandatory", Switch).disabled
 
 
+async def test_the_my_account_link_follows_the_refusals_reason(database, fixed_clock):
+    """The link to register one's own device shows for that refusal alone: on SaaS an
+    admin without 2FA is refused as not the super-admin first, and gets no link."""
+    boss = admin()
+    register(boss, fixed_clock)
+    second = add_user(boss, "root2", role="admin")
+    policy.set_deployment(shell_actor(), "saas")
+    refusal = policy.mandatory_refusal(second)
+    assert refusal is not None and refusal.reason is policy.MandatoryRefusal.NOT_THE_SUPER_ADMIN
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_settings(pilot, second)
+        assert refusal.message in screen_text(app)
+        assert not screen.query_one("#my-account").display
+    policy.set_deployment(shell_actor(), "on-prem")
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_settings(pilot, second)
+        assert policy.MandatoryRefusal.OWN_2FA_FIRST.value in screen_text(app)
+        assert screen.query_one("#my-account").display
+
+
 async def test_grace_period_is_set_here_and_lets_users_skip_until_the_deadline(
     database, fixed_clock
 ):

@@ -12,7 +12,7 @@ from qmfa_tui.screens.confirm import ConfirmScreen
 from qmfa_tui.screens.resync import ResyncScreen
 from qmfa_tui.screens.user_edit import UserEditScreen, open_user_edit
 from qmfa_tui.screens.users import UsersScreen
-from qmfa_tui.services import accounts, audit, demo, directory, login, recovery, twofactor
+from qmfa_tui.services import accounts, audit, demo, login, policy, recovery, twofactor
 from qmfa_tui.services.session import Actor, shell_actor
 from qmfa_tui.widgets.cycle_button import CycleButton
 from qmfa_tui.widgets.status_line import StatusLine
@@ -154,7 +154,7 @@ async def test_preset_filter_from_the_mandatory_modal(database, db_path, demo_ad
         await open_users(
             pilot,
             demo_admin,
-            user_filter=directory.AFFECTED_BY_MANDATORY,
+            user_filter=policy.AFFECTED_BY_MANDATORY,
             origin="affected by mandatory 2FA",
         )
         text = screen_text(app)
@@ -258,7 +258,6 @@ async def test_a_users_module_holder_reveals_codes_and_it_is_audited(database, f
 
 
 async def test_removing_ones_own_device_under_mandatory_warns(database, fixed_clock):
-    from qmfa_tui.services import policy
 
     boss = admin()
     register(boss, fixed_clock)

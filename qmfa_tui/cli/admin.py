@@ -243,7 +243,7 @@ def _shell():
 def users_list(args: argparse.Namespace) -> int:
     open_from_args(args)
     from qmfa_tui.services import directory
-    from qmfa_tui.services.directory import UserFilter
+    from qmfa_tui.services.user_filter import UserFilter
 
     user_filter = UserFilter(
         two_factor=args.two_factor or "all",

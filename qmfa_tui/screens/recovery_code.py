@@ -36,17 +36,21 @@ class RecoveryCodeScreen(SecondStepScreen):
         result = message.result
         self.app.log_in(
             result.actor,  # type: ignore[attr-defined]
-            notice=accepted_notice(result.remaining),
+            notice=accepted_notice(result),
             warning=result.few_left,
         )
 
 
-NEW_CODES = "To get 8 new codes, remove your authenticator in My Account and register it again."
+NEW_CODES = (
+    f"To get {recovery.CODE_COUNT} new codes, remove your authenticator in My Account and "
+    "register it again."
+)
 
 
-def accepted_notice(remaining: int) -> str:
+def accepted_notice(result: RecoveryLogin) -> str:
     """What the login says after a recovery code: how many are left and, when few or
     none, what that means and how to get new ones."""
+    remaining = result.remaining
     if remaining == 0:
         return (
             "Recovery code accepted. That was your last recovery code: if you lose "
@@ -55,6 +59,6 @@ def accepted_notice(remaining: int) -> str:
         )
     unit = "code" if remaining == 1 else "codes"
     notice = f"Recovery code accepted. {remaining} recovery {unit} left."
-    if remaining <= recovery.FEW_LEFT:
+    if result.few_left:
         notice = f"Recovery code accepted. Only {remaining} recovery {unit} left. {NEW_CODES}"
     return notice

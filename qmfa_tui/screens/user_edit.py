@@ -75,14 +75,6 @@ class SecurityPanel(Vertical):
         self.codes: list[str] | None = None  # revealed by Show, until the next change
 
     @property
-    def managed_elsewhere(self) -> bool:
-        return self.user.auth_source != "local"
-
-    @property
-    def registering(self) -> bool:
-        return not self.user.two_factor and self.is_self and not self.managed_elsewhere
-
-    @property
     def refusal(self) -> str | None:
         """Why the reader may not read this user's codes or remove their device (services)."""
         return self.user.manage_refusal
@@ -91,10 +83,10 @@ class SecurityPanel(Vertical):
         user = self.user
         with Horizontal(id="toggle-row"):
             yield Static("Two-step Verification", classes="label")
-            yield Switch(user.two_factor, id="two-factor", disabled=self.managed_elsewhere)
+            yield Switch(user.two_factor, id="two-factor", disabled=user.managed_elsewhere)
             yield Static("Enabled" if user.two_factor else "Disabled", id="two-factor-state")
         yield Static(literal(self._hint()), id="two-factor-hint")
-        if self.registering:
+        if user.may_register:
             with Horizontal(id="device-actions"):
                 yield Button("Register a device", id="register", variant="primary", compact=True)
         elif self.managing and self.refusal is None:
@@ -106,9 +98,9 @@ class SecurityPanel(Vertical):
             left = user.recovery_codes_left or 0
             with Horizontal(id="codes-row"):
                 yield Static(
-                    f"Recovery codes: {left} of 8 left",
+                    f"Recovery codes: {left} of {recovery.CODE_COUNT} left",
                     id="codes-left",
-                    classes="-few" if left <= recovery.FEW_LEFT else "",
+                    classes="-few" if user.few_codes_left else "",
                 )
                 if self.refusal is None:
                     yield Button("Show", id="show-codes", compact=True, disabled=left == 0)
@@ -132,10 +124,10 @@ class SecurityPanel(Vertical):
 
     def _hint(self) -> str:
         user, instance = self.user, self.instance
-        if self.managed_elsewhere:
+        if user.managed_elsewhere:
             return (
                 f"Two-step verification for {user.username} is managed by their identity "
-                f"provider ({user.auth_source.upper()})."
+                f"provider ({user.auth_source.label})."
             )
         if user.two_factor:
             if self.refusal is not None:
@@ -289,7 +281,7 @@ class UserEditScreen(SavesRecoveryCodes, Screen[None]):
                 self.query_one(StatusLine).show_info(
                     f"Resync needs codes from {user.username}'s phone: only they can do it."
                 )
-        elif self.panel.registering:
+        elif user.may_register:
             self.register()
         else:
             self.query_one(StatusLine).show_info(

@@ -24,9 +24,9 @@ from textual.worker import get_current_worker
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.kinds import AuthSource
 from qmfa_tui.services import directory
-from qmfa_tui.services.directory import PAGE_SIZE, UserFilter, UserPage
-from qmfa_tui.services.recovery import FEW_LEFT
+from qmfa_tui.services.directory import PAGE_SIZE, UserPage
 from qmfa_tui.services.session import Actor
+from qmfa_tui.services.user_filter import FEW_LEFT, UserFilter
 from qmfa_tui.text import SAFE_TEXT_PATTERN, counted
 from qmfa_tui.widgets.cycle_button import CycleButton
 from qmfa_tui.widgets.literal import literal

@@ -16,6 +16,7 @@ from qmfa_tui.errors import AuthenticationFailed, BadInput, Conflict, NotPermitt
 from qmfa_tui.kinds import AuthSource, Deployment, one_of
 from qmfa_tui.services import audit, clock, identity, policy
 from qmfa_tui.services.session import Actor, shell_actor
+from qmfa_tui.services.user_filter import FEW_LEFT
 from qmfa_tui.storage import Account, Device, InstanceSettings, RecoveryCode, db, translate_errors
 from qmfa_tui.text import forbidden_character
 
@@ -64,14 +65,33 @@ class UserInfo:
     created_at: datetime
     two_factor: bool
     recovery_codes_left: int | None
+    # Admins, and users given the module: may open Customization > Users (policy).
+    may_manage_users: bool = False
     registration_required: bool = False
     registration_deadline: datetime | None = None  # UTC; while the grace period lasts
     # Set by get_user: why the reader may not read codes, remove the device or (de)activate.
     manage_refusal: str | None = None
+    # Set by get_user: the reader is this user (only they register their own device).
+    is_reader: bool = False
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.role == policy.ADMIN
+
+    @property
+    def managed_elsewhere(self) -> bool:
+        """An LDAP or SSO user: their identity provider, not qmfa, runs their 2FA."""
+        return self.auth_source != AuthSource.LOCAL
+
+    @property
+    def may_register(self) -> bool:
+        """The reader may register a device for this user now: their own, none yet, local."""
+        return self.is_reader and not self.two_factor and not self.managed_elsewhere
+
+    @property
+    def few_codes_left(self) -> bool:
+        """Running low on recovery codes (none left counts too), as the Users screen marks it."""
+        return self.recovery_codes_left is not None and self.recovery_codes_left <= FEW_LEFT
 
 
 def user_info(account: Account) -> UserInfo:
@@ -92,6 +112,7 @@ def user_info(account: Account) -> UserInfo:
         account.created_at,
         device is not None,
         left,
+        policy.has_users_module(account),
         required,
         policy.grace_deadline(account) if required else None,
     )
@@ -266,7 +287,11 @@ def get_user(actor: Actor, username: str) -> UserInfo:
     keeps ``actor`` from their codes, device and status (None for oneself)."""
     target = policy.find_account(username)
     acting = policy.require_self_or_users_module(actor, target)
-    return replace(user_info(target), manage_refusal=policy.refusal_for(acting, target))
+    return replace(
+        user_info(target),
+        manage_refusal=policy.refusal_for(acting, target),
+        is_reader=acting is not None and acting.id == target.id,
+    )
 
 
 @translate_errors

@@ -35,6 +35,7 @@ from qmfa_tui.services import (
 )
 from qmfa_tui.services.session import Actor, NextStep, PendingLogin, issue_actor, issue_pending
 from qmfa_tui.services.twofactor import Enrollment, PendingRegistration
+from qmfa_tui.services.user_filter import FEW_LEFT
 from qmfa_tui.storage import Account, Device, Prepared, db, translate_errors
 
 INACTIVE_ACCOUNT = "This account is inactive. Ask an admin to activate it."
@@ -259,7 +260,7 @@ class RecoveryLogin:
 
     @property
     def few_left(self) -> bool:
-        return self.remaining <= recovery.FEW_LEFT
+        return self.remaining <= FEW_LEFT
 
 
 @translate_errors

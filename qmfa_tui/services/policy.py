@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
 
 from peewee import Expression, fn
 
@@ -11,6 +12,7 @@ from qmfa_tui.errors import BadInput, NotFound, NotPermitted
 from qmfa_tui.kinds import AuthSource, Deployment, one_of
 from qmfa_tui.services import audit, clock, identity
 from qmfa_tui.services.session import Actor
+from qmfa_tui.services.user_filter import UserFilter, conditions
 from qmfa_tui.storage import (
     Account,
     Device,
@@ -189,30 +191,55 @@ def grace_deadline(account: Account, settings: InstanceSettings | None = None) -
     return account.grace_started_at + timedelta(hours=settings.grace_period_hours)
 
 
-OWN_2FA_FIRST = "Turn on two-step verification for your own account first."
+class MandatoryRefusal(Enum):
+    """Why an actor may not switch mandatory 2FA or set the grace period. Each value is
+    the refusal's words (``{super_admin}`` is filled in by ``mandatory_refusal``)."""
+
+    NOT_AN_ADMIN = "Only admins can change this."
+    NOT_THE_SUPER_ADMIN = "Only the super-admin, {super_admin}, can change this on SaaS instances."
+    OWN_2FA_FIRST = "Turn on two-step verification for your own account first."
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A refusal as a value: its reason, for a screen to act on, and its words, to show."""
+
+    reason: MandatoryRefusal
+    message: str
 
 
 @translate_errors
-def mandatory_refusal(actor: Actor) -> str | None:
-    """Why ``actor`` may not switch mandatory 2FA, in words, or None if they may."""
+def mandatory_refusal(actor: Actor) -> Refusal | None:
+    """Why ``actor`` may not switch mandatory 2FA, or None if they may."""
     account = acting_account(actor)
     if account is None:
         return None
     if account.role != ADMIN:
-        return "Only admins can change this."
-    if instance().deployment == Deployment.SAAS and account.id != super_admin_id():
-        return f"Only the super-admin, {super_admin_name()}, can change this on SaaS instances."
-    if not Device.select().where(Device.account == account.id).exists():
-        return OWN_2FA_FIRST
-    return None
+        reason = MandatoryRefusal.NOT_AN_ADMIN
+    elif instance().deployment == Deployment.SAAS and account.id != super_admin_id():
+        reason = MandatoryRefusal.NOT_THE_SUPER_ADMIN
+    elif not Device.select().where(Device.account == account.id).exists():
+        reason = MandatoryRefusal.OWN_2FA_FIRST
+    else:
+        return None
+    super_admin = super_admin_name() if reason is MandatoryRefusal.NOT_THE_SUPER_ADMIN else ""
+    return Refusal(reason, reason.value.format(super_admin=super_admin))
 
 
-def _affected() -> Expression:
-    return Account.active & (Account.auth_source == AuthSource.LOCAL) & ~Account.two_factor
+# Who mandatory 2FA locks out: active local users without a device. The one definition:
+# the modal counts, lists and exports these users, and switching mandatory on starts
+# their grace periods (the expression below is built from it).
+AFFECTED_BY_MANDATORY = UserFilter(
+    two_factor="disabled", status="active", auth_source=AuthSource.LOCAL
+)
+
+
+def _affected() -> list[Expression]:
+    return conditions(AFFECTED_BY_MANDATORY)
 
 
 def _affected_query():
-    return Account.select().where(_affected())
+    return Account.select().where(*_affected())
 
 
 @translate_errors
@@ -225,7 +252,7 @@ def count_affected() -> int:
 def set_mandatory(actor: Actor, enabled: bool) -> InstanceInfo:
     refusal = mandatory_refusal(actor)
     if refusal is not None:
-        raise NotPermitted(refusal)
+        raise NotPermitted(refusal.message)
     with db.atomic():
         changed = (
             InstanceSettings.update(mandatory=enabled)
@@ -234,7 +261,7 @@ def set_mandatory(actor: Actor, enabled: bool) -> InstanceInfo:
         )
         if changed and enabled:
             # Everyone it locks out starts their grace period now.
-            Account.update(grace_started_at=clock.utc(clock.now())).where(_affected()).execute()
+            Account.update(grace_started_at=clock.utc(clock.now())).where(*_affected()).execute()
             audit.record(
                 actor, "settings.mandatory_on", detail=f"affected users: {count_affected()}"
             )
@@ -251,7 +278,7 @@ def set_grace_period(actor: Actor, hours: int) -> InstanceInfo:
     """Hours a user may skip registration once 2FA is mandatory (0: none). Moves all deadlines."""
     refusal = mandatory_refusal(actor)
     if refusal is not None:
-        raise NotPermitted(refusal)
+        raise NotPermitted(refusal.message)
     if not 0 <= hours <= MAX_GRACE_HOURS:
         raise BadInput(f"The grace period is 0 to {MAX_GRACE_HOURS} hours.")
     with db.atomic():

@@ -23,11 +23,8 @@ CODE_COUNT = 8
 ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 CODE_LENGTH = 10  # 10 symbols of 5 bits: 50 bits each
 _READ_AS = str.maketrans({"o": "0", "i": "1", "l": "1"})
-# "Running low" from this many codes left: the login warns, the Users screen marks the
-# count and its Codes filter's "1-2" means 1 to FEW_LEFT.
-FEW_LEFT = 2
 NO_CODES_LEFT = (
-    "No recovery codes left (all 8 used). Use a security code from your "
+    f"No recovery codes left (all {CODE_COUNT} used). Use a security code from your "
     "authenticator app; if you lost it, an admin must remove it so you can "
     "register again."
 )
