@@ -28,8 +28,8 @@ from qmfa_tui.screens.confirm import ConfirmScreen
 from qmfa_tui.screens.login import LoginScreen
 from qmfa_tui.screens.main import MainScreen
 from qmfa_tui.screens.mandatory import MandatoryModal
-from qmfa_tui.screens.recovery_code import RecoveryCodeScreen
 from qmfa_tui.screens.recovery_codes import RecoveryCodesScreen
+from qmfa_tui.screens.recovery_login import RecoveryLoginScreen
 from qmfa_tui.screens.register_device import RegisterDeviceScreen
 from qmfa_tui.screens.resync import ResyncScreen
 from qmfa_tui.screens.save_file import SaveFileScreen
@@ -210,9 +210,9 @@ def test_login_with_recovery_code(snap_compare, database, fixed_clock):
     async def steps(pilot: Pilot) -> None:
         await log_in_password(pilot, "admin", PASSWORD)
         await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: isinstance(pilot.app.screen, RecoveryCodeScreen))
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, RecoveryLoginScreen))
 
-    assert picture(snap_compare, database, steps, RecoveryCodeScreen)
+    assert picture(snap_compare, database, steps, RecoveryLoginScreen)
 
 
 def test_register_device_during_login_when_mandatory(snap_compare, database, fixed_clock):

@@ -14,7 +14,7 @@ from tui import log_in_password, settle, type_into
 
 from qmfa_tui.app import QmfaApp
 from qmfa_tui.screens.audit_event import AuditEventScreen, event_fields
-from qmfa_tui.screens.recovery_code import RecoveryCodeScreen
+from qmfa_tui.screens.recovery_login import RecoveryLoginScreen
 from qmfa_tui.screens.register_device import RegisterDeviceScreen
 from qmfa_tui.screens.security_code import SecurityCodeScreen
 from qmfa_tui.screens.settings import SettingsScreen
@@ -346,7 +346,7 @@ async def test_the_login_steps_fit_whole(database, fixed_clock, size):
         assert text_in(app, app.screen.query_one("#status")) == "A security code is 6 digits."
         await pilot.press("ctrl+r")
         await settle(pilot)
-        assert isinstance(app.screen, RecoveryCodeScreen)
+        assert isinstance(app.screen, RecoveryLoginScreen)
         on_screen(app, "#form", "#code", "#submit", "#status")
 
 

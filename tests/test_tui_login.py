@@ -7,7 +7,7 @@ from tui import SIZE, log_in_password, screen_text, settle, type_into
 from qmfa_tui.app import QmfaApp
 from qmfa_tui.screens.login import LoginScreen
 from qmfa_tui.screens.main import MainScreen
-from qmfa_tui.screens.recovery_code import RecoveryCodeScreen
+from qmfa_tui.screens.recovery_login import RecoveryLoginScreen
 from qmfa_tui.screens.security_code import SecurityCodeScreen
 from qmfa_tui.services import login, recovery
 
@@ -33,7 +33,7 @@ async def test_login_with_a_recovery_code_uses_it_up(database, fixed_clock):
         await log_in_password(pilot, "admin", PASSWORD)
         await pilot.press("ctrl+r")
         await pilot.pause()
-        assert isinstance(app.screen, RecoveryCodeScreen)
+        assert isinstance(app.screen, RecoveryLoginScreen)
         await type_into(pilot, "#code", device.codes[0].upper().replace("-", ""))
         assert isinstance(app.screen, MainScreen)
         assert any("7 recovery codes left" in n.message for n in app._notifications)
@@ -45,7 +45,7 @@ async def test_login_with_a_recovery_code_uses_it_up(database, fixed_clock):
         await pilot.click("#use-recovery")
         await pilot.pause()
         await type_into(pilot, "#code", device.codes[0])
-        assert isinstance(app.screen, RecoveryCodeScreen)
+        assert isinstance(app.screen, RecoveryLoginScreen)
         assert "not valid or was already used" in screen_text(app)
         assert app.session is None
 
@@ -92,7 +92,7 @@ async def test_the_recovery_screen_says_when_no_codes_are_left(database, fixed_c
         await pilot.press("ctrl+r")
         await pilot.pause()
         await type_into(pilot, "#code", device.codes[0])
-        assert isinstance(app.screen, RecoveryCodeScreen) and app.session is None
+        assert isinstance(app.screen, RecoveryLoginScreen) and app.session is None
         text = " ".join(screen_text(app).split())
         assert (
             "No recovery codes left (all 8 used). Use a security code from your "

@@ -48,6 +48,6 @@ class SecurityCodeScreen(SecondStepScreen):
 
     @on(ActionLink.Followed, "#use-recovery")
     def action_use_recovery_code(self) -> None:
-        from qmfa_tui.screens.recovery_code import RecoveryCodeScreen
+        from qmfa_tui.screens.recovery_login import RecoveryLoginScreen
 
-        self.app.push_screen(RecoveryCodeScreen(self.pending))
+        self.app.push_screen(RecoveryLoginScreen(self.pending))

@@ -1,4 +1,5 @@
-"""Login with Recovery Code: one of the 8 one-time codes instead of a security code."""
+"""Login with Recovery Code: a login step, one of the saved one-time codes instead of a
+security code (the screen listing the codes after registration is recovery_codes.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from qmfa_tui.services.login import RecoveryLogin
 from qmfa_tui.widgets.literal import literal
 
 
-class RecoveryCodeScreen(SecondStepScreen):
+class RecoveryLoginScreen(SecondStepScreen):
     TITLE_TEXT = "Login with Recovery Code"
     PLACEHOLDER = "xxxxx-xxxxx"
     MAX_LENGTH = 24
@@ -32,7 +33,7 @@ class RecoveryCodeScreen(SecondStepScreen):
     def succeed(self, code: str) -> None:
         self.post_message(self.Passed(login.with_recovery_code(self.pending, code)))
 
-    def on_recovery_code_screen_passed(self, message: Passed) -> None:
+    def on_recovery_login_screen_passed(self, message: Passed) -> None:
         result = message.result
         self.app.log_in(
             result.actor,  # type: ignore[attr-defined]
