@@ -33,7 +33,7 @@ import users_screen
 
 import qmfa_tui
 from qmfa_tui import storage
-from qmfa_tui.services import accounts, demo, policy, recovery, twofactor
+from qmfa_tui.services import accounts, demo, login, policy, twofactor
 from qmfa_tui.services.session import shell_actor
 
 STARTUP = """
@@ -109,7 +109,7 @@ def code_checks(runs: int) -> tuple[float, float, float]:
     shell = shell_actor()
     name = f"bench{int(time.time() * 1000) % 10**9}"
     accounts.create_user(shell, name, password="bench password 1")
-    actor = accounts.login_password(name, "bench password 1").actor
+    actor = login.with_password(name, "bench password 1").actor
     verify, use, argon = [], [], []
     with clock.use_clock(lambda: fake[0]):
         for _ in range(runs):
@@ -120,15 +120,15 @@ def code_checks(runs: int) -> tuple[float, float, float]:
             logins = []
             for _ in range(8):
                 start = time.perf_counter()
-                logins.append(accounts.login_password(name, "bench password 1"))
+                logins.append(login.with_password(name, "bench password 1"))
                 argon.append((time.perf_counter() - start) * 1000)
             for index, code in enumerate(enrolled.recovery_codes[:4]):
                 fake[0] += 60
                 start = time.perf_counter()
-                twofactor.verify_login_code(logins[2 * index], totp.at(fake[0]))
+                login.with_security_code(logins[2 * index], totp.at(fake[0]))
                 verify.append((time.perf_counter() - start) * 1000)
                 start = time.perf_counter()
-                recovery.login_with_recovery_code(logins[2 * index + 1], code)
+                login.with_recovery_code(logins[2 * index + 1], code)
                 use.append((time.perf_counter() - start) * 1000)
             twofactor.remove_device(shell, name)
     accounts.set_active(shell, name, False)  # it stays in the database, out of the way

@@ -22,7 +22,7 @@ from argon2 import PasswordHasher
 
 from qmfa_tui import storage
 from qmfa_tui.errors import QmfaError, Throttled
-from qmfa_tui.services import accounts, recovery, twofactor
+from qmfa_tui.services import accounts, login, twofactor
 from qmfa_tui.services.session import PendingLogin, shell_actor
 
 PROCESSES = 8
@@ -38,9 +38,9 @@ def worker(url: str, tasks, barrier, results) -> None:
             pending = log_in(username)
             barrier.wait(timeout=60)
             if kind == "recovery":
-                recovery.login_with_recovery_code(pending, code)
+                login.with_recovery_code(pending, code)
             else:
-                twofactor.verify_login_code(pending, code)
+                login.with_security_code(pending, code)
             results.put("win")
         except QmfaError as error:
             results.put(type(error).__name__)
@@ -53,7 +53,7 @@ def log_in(username: str) -> PendingLogin:
     throttle counts an attempt as a failure until it succeeds)."""
     while True:
         try:
-            return accounts.login_password(username, PASSWORD)
+            return login.with_password(username, PASSWORD)
         except Throttled as error:
             time.sleep(error.retry_after)
 
@@ -67,7 +67,7 @@ def prepare(url: str) -> dict[str, tuple[str, list[str]]]:
     for number in range(USERS):
         name = f"racer{number:03d}"
         accounts.create_user(shell, name, password=PASSWORD)
-        actor = accounts.login_password(name, PASSWORD).actor
+        actor = login.with_password(name, PASSWORD).actor
         pending = twofactor.begin_registration(actor)
         enrolled = twofactor.confirm_registration(actor, pending, pyotp.TOTP(pending.secret).now())
         users[name] = (pending.secret, enrolled.recovery_codes)

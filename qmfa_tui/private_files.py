@@ -14,6 +14,8 @@ import os
 import stat
 from pathlib import Path
 
+from qmfa_tui.errors import StorageError
+
 PRIVATE_MODE = 0o600
 MAX_NUMBERED_NAMES = 100
 _CREATE = (
@@ -96,3 +98,16 @@ def _remove_if_same(path: Path, created: os.stat_result) -> None:
             path.unlink()
     except OSError:
         pass
+
+
+def ensure_directory_for(path: Path) -> None:
+    """The directory ``path`` goes in: made 0700 if missing, else writable, or StorageError."""
+    parent = path.parent
+    if parent.exists():
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise StorageError(f"Cannot write to the directory {parent}.")
+        return
+    try:
+        parent.mkdir(mode=0o700, parents=True)
+    except OSError as error:
+        raise StorageError(f"Cannot create the directory {parent}: {error.strerror}.") from error

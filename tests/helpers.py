@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pyotp
 
 from qmfa_tui.services import accounts, twofactor
+from qmfa_tui.services import login as login_service
 from qmfa_tui.services.session import Actor, NextStep, PendingLogin
 
 PASSWORD = "correct horse"
@@ -32,13 +33,13 @@ def admin() -> Actor:
 
 def login(username: str, password: str = PASSWORD) -> Actor:
     """Log in a user who has no device (the password step is all there is)."""
-    pending = accounts.login_password(username, password)
+    pending = login_service.with_password(username, password)
     assert pending.next_step is NextStep.DONE and pending.actor is not None
     return pending.actor
 
 
 def start_login(username: str, password: str = PASSWORD) -> PendingLogin:
-    pending = accounts.login_password(username, password)
+    pending = login_service.with_password(username, password)
     assert pending.next_step is NextStep.SECURITY_CODE
     return pending
 

@@ -5,6 +5,7 @@ from helpers import PASSWORD, add_user, admin, code_at, login, register
 
 from qmfa_tui.errors import AuthenticationFailed, BadInput, Conflict, NotPermitted
 from qmfa_tui.services import accounts, audit, policy, twofactor
+from qmfa_tui.services import login as login_service
 from qmfa_tui.services.session import Actor, NextStep, PendingLogin
 
 
@@ -67,14 +68,14 @@ def test_login_outcomes(database, fixed_clock):
     accounts.create_user(boss, "carol", auth_source="ldap")
     accounts.create_user(boss, "dave", password=PASSWORD, active=False)
     with pytest.raises(AuthenticationFailed, match="Wrong username or password"):
-        accounts.login_password("nobody", PASSWORD)
+        login_service.with_password("nobody", PASSWORD)
     with pytest.raises(AuthenticationFailed, match="Wrong username or password"):
-        accounts.login_password("admin", "not the password")
+        login_service.with_password("admin", "not the password")
     with pytest.raises(AuthenticationFailed, match="Wrong username or password"):
-        accounts.login_password("carol", PASSWORD)  # LDAP: no password here
+        login_service.with_password("carol", PASSWORD)  # LDAP: no password here
     with pytest.raises(AuthenticationFailed, match="inactive"):
-        accounts.login_password("dave", PASSWORD)
-    assert accounts.login_password("admin", PASSWORD).next_step is NextStep.DONE
+        login_service.with_password("dave", PASSWORD)
+    assert login_service.with_password("admin", PASSWORD).next_step is NextStep.DONE
 
 
 def test_mandatory_sends_users_without_a_device_to_registration(database, fixed_clock):
@@ -83,10 +84,10 @@ def test_mandatory_sends_users_without_a_device_to_registration(database, fixed_
     register(boss, fixed_clock)
     boss = login_with_code(fixed_clock)
     policy.set_mandatory(boss, True)
-    pending = accounts.login_password("alice", PASSWORD)
+    pending = login_service.with_password("alice", PASSWORD)
     assert pending.next_step is NextStep.REGISTER_DEVICE and pending.actor is None
-    registration = twofactor.begin_registration(pending)
-    enrollment = twofactor.confirm_registration(
+    registration = login_service.begin_registration(pending)
+    enrollment = login_service.confirm_registration(
         pending, registration, code_at(registration.secret, fixed_clock.t)
     )
     assert enrollment.actor.username == "alice" and len(enrollment.recovery_codes) == 8
@@ -96,15 +97,15 @@ def login_with_code(fixed_clock) -> Actor:
     from qmfa_tui.storage import Device
 
     device = Device.get(Device.account == 1)
-    secret = twofactor._device_totp(device).secret
+    secret = twofactor.device_totp(device).secret
     fixed_clock.advance(30)
-    pending = accounts.login_password("admin", PASSWORD)
-    return twofactor.verify_login_code(pending, code_at(secret, fixed_clock.t))
+    pending = login_service.with_password("admin", PASSWORD)
+    return login_service.with_security_code(pending, code_at(secret, fixed_clock.t))
 
 
 def test_a_login_half_done_cannot_act(database, fixed_clock):
     register(admin(), fixed_clock)
-    pending = accounts.login_password("admin", PASSWORD)
+    pending = login_service.with_password("admin", PASSWORD)
     assert pending.actor is None
     with pytest.raises(NotPermitted):
         Actor(pending.user_id, pending.username)
@@ -112,27 +113,27 @@ def test_a_login_half_done_cannot_act(database, fixed_clock):
         PendingLogin(1, "admin", NextStep.DONE, fixed_clock.t)
     # A pending login cannot be used for a step it is not waiting for.
     with pytest.raises(NotPermitted):
-        twofactor.begin_registration(pending)
+        login_service.begin_registration(pending)
 
 
 def test_a_pending_login_expires(database, fixed_clock):
     device = register(admin(), fixed_clock)
-    pending = accounts.login_password("admin", PASSWORD)
+    pending = login_service.with_password("admin", PASSWORD)
     fixed_clock.advance(601)
     with pytest.raises(AuthenticationFailed, match="expired"):
-        twofactor.verify_login_code(pending, code_at(device.secret, fixed_clock.t))
+        login_service.with_security_code(pending, code_at(device.secret, fixed_clock.t))
 
 
 def test_deactivated_users_lose_their_session_and_their_second_step(database, fixed_clock):
     boss = admin()
     alice = add_user(boss, "alice")
     device = register(alice, fixed_clock)
-    pending = accounts.login_password("alice", PASSWORD)
+    pending = login_service.with_password("alice", PASSWORD)
     accounts.set_active(boss, "alice", False)
     with pytest.raises(NotPermitted, match="no longer active"):
         accounts.get_user(alice, "alice")
     with pytest.raises(AuthenticationFailed, match="inactive"):
-        twofactor.verify_login_code(pending, code_at(device.secret, fixed_clock.t))
+        login_service.with_security_code(pending, code_at(device.secret, fixed_clock.t))
     with pytest.raises(NotPermitted):
         accounts.set_active(boss, "admin", False)
 
@@ -141,9 +142,12 @@ def test_mandatory_switch_rules(database, fixed_clock):
     boss = admin()
     other_admin = add_user(boss, "root2", role="admin")
     plain = add_user(boss, "plain")
-    assert policy.mandatory_refusal(plain) == "Only admins can change this."
-    assert policy.mandatory_refusal(boss) == (
-        "Turn on two-step verification for your own account first."
+    assert policy.mandatory_refusal(plain) == policy.Refusal(
+        policy.MandatoryRefusal.NOT_AN_ADMIN, "Only admins can change this."
+    )
+    assert policy.mandatory_refusal(boss) == policy.Refusal(
+        policy.MandatoryRefusal.OWN_2FA_FIRST,
+        "Turn on two-step verification for your own account first.",
     )
     with pytest.raises(NotPermitted):
         policy.set_mandatory(boss, True)
@@ -154,8 +158,9 @@ def test_mandatory_switch_rules(database, fixed_clock):
     from qmfa_tui.services.session import shell_actor
 
     policy.set_deployment(shell_actor(), "saas")
-    assert policy.mandatory_refusal(other_admin) == (
-        "Only the super-admin, admin, can change this on SaaS instances."
+    assert policy.mandatory_refusal(other_admin) == policy.Refusal(
+        policy.MandatoryRefusal.NOT_THE_SUPER_ADMIN,
+        "Only the super-admin, admin, can change this on SaaS instances.",
     )
     assert policy.mandatory_refusal(boss) is None
     assert policy.set_mandatory(boss, True).mandatory
@@ -215,7 +220,7 @@ def test_a_login_moves_an_old_hash_to_the_current_argon2_parameters(database):
     assert stronger.check_needs_rehash(old)
     accounts.set_password_hasher(stronger)
     with pytest.raises(AuthenticationFailed):
-        accounts.login_password("alice", "wrong password")
+        login_service.with_password("alice", "wrong password")
     assert Account.get(Account.username == "alice").password_hash == old  # only at a good login
     login("alice")
     new = Account.get(Account.username == "alice").password_hash
@@ -225,3 +230,33 @@ def test_a_login_moves_an_old_hash_to_the_current_argon2_parameters(database):
     assert Account.get(Account.username == "alice").password_hash == new
     events = audit.list_events(boss, action="password.rehashed")
     assert [(e.actor, e.target) for e in events] == [("alice", "alice")]
+
+
+def test_the_user_record_carries_the_facts_the_screens_show(database, fixed_clock):
+    """Derived once in the service: who may manage users, who is managed elsewhere, who
+    may register now (only oneself, local, without a device), who runs low on codes."""
+    from qmfa_tui.kinds import AuthSource
+    from qmfa_tui.services.user_filter import FEW_LEFT
+
+    boss = admin()
+    alice = add_user(boss, "alice")
+    add_user(boss, "holder", users_module=True)
+    accounts.create_user(boss, "carol", auth_source="ldap")
+
+    own = accounts.get_user(alice, "alice")
+    assert own.is_reader and own.may_register and not own.managed_elsewhere
+    assert not own.may_manage_users and not own.few_codes_left
+    seen_by_boss = accounts.get_user(boss, "alice")
+    assert not seen_by_boss.is_reader and not seen_by_boss.may_register
+    carol = accounts.get_user(boss, "carol")
+    assert carol.auth_source is AuthSource.LDAP and carol.managed_elsewhere
+    assert accounts.get_user(boss, "admin").may_manage_users
+    assert accounts.get_user(boss, "holder").may_manage_users
+
+    device = register(alice, fixed_clock)
+    registered = accounts.get_user(alice, "alice")
+    assert not registered.may_register and not registered.few_codes_left
+    for code in device.codes[: len(device.codes) - FEW_LEFT]:
+        login_service.with_recovery_code(login_service.with_password("alice", PASSWORD), code)
+    low = accounts.get_user(alice, "alice")
+    assert low.recovery_codes_left == FEW_LEFT and low.few_codes_left

@@ -65,7 +65,7 @@ CODES_LEFT = (
     ("codes", "condition"), [("none", "= 0"), ("few", "BETWEEN 1 AND 2"), ("more", "> 2")]
 )
 def test_users_by_recovery_codes_left(url, db, codes, condition):
-    from qmfa_tui.services.recovery import FEW_LEFT
+    from qmfa_tui.services.user_filter import FEW_LEFT
 
     result = qmfa("--database", url, "users", "list", "--codes", codes, "--format", "csv")
     assert result.returncode == 0, result.stderr
@@ -225,11 +225,11 @@ def test_the_audit_log_says_whether_a_person_or_an_operator_acted(url):
     import pwd
 
     from qmfa_tui import storage
-    from qmfa_tui.services import accounts, demo
+    from qmfa_tui.services import demo, login
 
     storage.open_database(url)
     try:
-        accounts.login_password("Alice", demo.DEMO_PASSWORD)  # a person, any spelling
+        login.with_password("Alice", demo.DEMO_PASSWORD)  # a person, any spelling
     finally:
         storage.close_database()
     ssh = {"SSH_CLIENT": "198.51.100.23 40022 22", "SUDO_USER": ""}

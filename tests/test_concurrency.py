@@ -10,7 +10,7 @@ from helpers import PASSWORD
 
 from qmfa_tui import storage
 from qmfa_tui.errors import QmfaError
-from qmfa_tui.services import accounts, clock, recovery, twofactor
+from qmfa_tui.services import accounts, clock, login, twofactor
 from qmfa_tui.services.session import PendingLogin
 
 PROCESSES = 8
@@ -24,9 +24,9 @@ def _race(url: str, kind: str, code: str, pending: PendingLogin, barrier, result
         storage.open_database(url)
         barrier.wait(timeout=60)
         if kind == "recovery":
-            recovery.login_with_recovery_code(pending, code)
+            login.with_recovery_code(pending, code)
         else:
-            twofactor.verify_login_code(pending, code)
+            login.with_security_code(pending, code)
         results.put("success")
     except QmfaError as error:
         results.put(type(error).__name__)
@@ -38,7 +38,7 @@ def run_race(url: str, kind: str, code: str) -> list[str]:
     # The password steps first, one after another: the throttle counts a password attempt
     # as a failure until it succeeds, so 8 at one instant would throttle each other.
     storage.open_database(url)
-    pendings = [accounts.login_password("admin", PASSWORD) for _ in range(PROCESSES)]
+    pendings = [login.with_password("admin", PASSWORD) for _ in range(PROCESSES)]
     storage.close_database()
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(PROCESSES)
@@ -61,7 +61,7 @@ def enrolled(database_url: str):
     url = database_url
     storage.open_database(url)
     accounts.create_first_admin("admin", PASSWORD)
-    actor = accounts.login_password("admin", PASSWORD).actor
+    actor = login.with_password("admin", PASSWORD).actor
     pending = twofactor.begin_registration(actor)
     enrollment = twofactor.confirm_registration(actor, pending, pyotp.TOTP(pending.secret).now())
     storage.close_database()  # each process opens its own connection
@@ -83,7 +83,7 @@ def test_one_recovery_code_one_winner(enrolled):
         forget_failures(url)
     storage.open_database(url)
     try:
-        admin = accounts.login_password("admin", PASSWORD)
+        admin = login.with_password("admin", PASSWORD)
         assert admin.actor is None  # 2FA is on: the admin needs a code
         left = storage.RecoveryCode.select().count()
         assert left == 0

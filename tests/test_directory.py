@@ -7,9 +7,10 @@ from helpers import add_user, admin
 
 from qmfa_tui import storage
 from qmfa_tui.errors import BadInput, NotPermitted
-from qmfa_tui.services import demo, directory
-from qmfa_tui.services.directory import UserFilter
+from qmfa_tui.services import demo, directory, login
+from qmfa_tui.services.policy import AFFECTED_BY_MANDATORY
 from qmfa_tui.services.session import shell_actor
+from qmfa_tui.services.user_filter import UserFilter
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ CASES = [
     (UserFilter(), "a.active"),
     (UserFilter(status="inactive"), "NOT a.active"),
     (UserFilter(auth_source="ldap", status="all"), "a.auth_source = 'ldap'"),
-    (directory.AFFECTED_BY_MANDATORY, "a.active AND a.auth_source = 'local' AND d.id IS NULL"),
+    (AFFECTED_BY_MANDATORY, "a.active AND a.auth_source = 'local' AND d.id IS NULL"),
     (
         UserFilter(search="SATO", status="all"),
         "(lower(a.username) LIKE {p} OR lower(a.display_name) LIKE {p} OR lower(a.email) LIKE {p})",
@@ -142,7 +143,7 @@ def test_bad_filter_values_are_refused():
 
 
 def test_filter_descriptions():
-    assert directory.AFFECTED_BY_MANDATORY.describe() == "Active local users with 2FA disabled"
+    assert AFFECTED_BY_MANDATORY.describe() == "Active local users with 2FA disabled"
     assert UserFilter(status="all", search="ann").describe() == "All users matching 'ann'"
     assert UserFilter(codes="none").describe() == "Active users with no recovery codes left"
     assert (
@@ -185,18 +186,29 @@ def test_the_two_factor_flag_always_matches_the_device_rows(seeded, fixed_clock)
 
 
 def accounts_login(username: str):
-    from qmfa_tui.services import accounts
 
-    return accounts.login_password(username, "a long password").actor
+    return login.with_password(username, "a long password").actor
 
 
-def test_the_affected_users_are_one_set_for_the_modal_and_the_policy(seeded):
-    """policy.count_affected (audit, shell, grace) and the modal's filter name the same users."""
+def test_the_users_counted_and_exported_are_those_mandatory_2fa_stops_at_login(seeded):
+    """The modal's count, the rows its export writes and policy.count_affected (audit,
+    CLI) name exactly the users whom a login then sends to registration."""
+    from qmfa_tui.errors import AuthenticationFailed
     from qmfa_tui.services import policy
+    from qmfa_tui.services.session import NextStep
+    from qmfa_tui.storage import Account
 
-    listed = walk(directory.AFFECTED_BY_MANDATORY)
-    assert (
-        policy.count_affected()
-        == len(listed)
-        == directory.count_users(shell_actor(), directory.AFFECTED_BY_MANDATORY)
-    )
+    shell = shell_actor()
+    counted = directory.count_users(shell, AFFECTED_BY_MANDATORY)
+    exported = [row.username for row in directory.users_matching(shell, AFFECTED_BY_MANDATORY)]
+    policy.set_mandatory(shell, True)
+    stopped = []
+    for (username,) in Account.select(Account.username).tuples():
+        try:
+            pending = login.with_password(username, demo.DEMO_PASSWORD)
+        except AuthenticationFailed:
+            continue  # inactive, or signs in through LDAP/SSO: never asked for 2FA here
+        if pending.next_step is NextStep.REGISTER_DEVICE:
+            stopped.append(username)
+    assert 0 < counted == len(exported) == policy.count_affected()
+    assert sorted(exported) == sorted(stopped)

@@ -12,14 +12,14 @@ import pytest
 from helpers import PASSWORD
 
 from qmfa_tui import storage
-from qmfa_tui.services import accounts, clock, twofactor
+from qmfa_tui.services import accounts, clock, login, twofactor
 
 # Runs in a child process: patch a seam to SIGKILL the process there, then do the action.
 CHILD = textwrap.dedent("""
     import os, signal, sys
     import pyotp
     from qmfa_tui import storage
-    from qmfa_tui.services import accounts, audit, recovery, twofactor
+    from qmfa_tui.services import accounts, audit, login, recovery, twofactor
 
     url, seam, action = sys.argv[1:4]
     # The parent's cheap argon2 parameters: else the login would also move the hash to the
@@ -43,12 +43,12 @@ CHILD = textwrap.dedent("""
         audit.record = record
 
     if action == "register":
-        actor = accounts.login_password("alice", "correct horse").actor
+        actor = login.with_password("alice", "correct horse").actor
         pending = twofactor.begin_registration(actor)
         twofactor.confirm_registration(actor, pending, pyotp.TOTP(pending.secret).now())
     else:
-        pending = accounts.login_password("alice", "correct horse")
-        recovery.login_with_recovery_code(pending, action)
+        pending = login.with_password("alice", "correct horse")
+        login.with_recovery_code(pending, action)
     print("survived")
 """)
 
@@ -68,7 +68,7 @@ def run_child(url: str, seam: str, action: str) -> subprocess.CompletedProcess[s
 @pytest.fixture
 def alice(database, database_url):
     accounts.create_first_admin("admin", PASSWORD)
-    shell = accounts.login_password("admin", PASSWORD).actor
+    shell = login.with_password("admin", PASSWORD).actor
     accounts.create_user(shell, "alice", password=PASSWORD)
     return database_url
 
@@ -94,7 +94,7 @@ def test_killed_during_registration_leaves_no_half_device(alice, seam):
 
 
 def test_killed_while_using_a_recovery_code_consumes_nothing(alice):
-    alice_actor = accounts.login_password("alice", PASSWORD).actor
+    alice_actor = login.with_password("alice", PASSWORD).actor
     pending = twofactor.begin_registration(alice_actor)
     enrollment = twofactor.confirm_registration(
         alice_actor, pending, pyotp.TOTP(pending.secret).at(clock.now())
@@ -105,7 +105,6 @@ def test_killed_while_using_a_recovery_code_consumes_nothing(alice):
     assert result.returncode == -9, result.stderr
     assert counts() == before  # the code is still there and no event was written
     # And the code still works once, afterwards.
-    from qmfa_tui.services import recovery
 
-    login = recovery.login_with_recovery_code(accounts.login_password("alice", PASSWORD), code)
-    assert login.remaining == 7
+    result = login.with_recovery_code(login.with_password("alice", PASSWORD), code)
+    assert result.remaining == 7

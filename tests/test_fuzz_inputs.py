@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qmfa_tui.errors import QmfaError
-from qmfa_tui.services import accounts, recovery, twofactor
+from qmfa_tui.services import login, recovery, twofactor
 
 TYPED = st.one_of(
     st.text(),
@@ -27,10 +27,10 @@ def test_typed_codes_never_escape_as_anything_but_a_refusal(database, fixed_cloc
         fixed_clock.advance(901)  # past any throttle delay, so the parsing is exercised
         pending = start_login("admin")
         for attempt in (
-            lambda: twofactor.verify_login_code(pending, first),
-            lambda: recovery.login_with_recovery_code(pending, first),
+            lambda: login.with_security_code(pending, first),
+            lambda: login.with_recovery_code(pending, first),
             lambda: twofactor.resync(device.actor, first, second),
-            lambda: accounts.login_password(first, second),
+            lambda: login.with_password(first, second),
         ):
             try:
                 attempt()

@@ -16,6 +16,7 @@ from playhouse.migrations import Runner
 from qmfa_tui import storage
 from qmfa_tui.errors import AuthenticationFailed, BadInput, Conflict, NotFound, StorageError
 from qmfa_tui.services import accounts, audit, identity, policy, recovery
+from qmfa_tui.services import login as login_service
 from qmfa_tui.services.session import shell_actor
 
 BEFORE = "0004_grace_period_start"  # the schema this migration (0006) starts from
@@ -83,7 +84,7 @@ def test_logging_in_with_another_spelling_is_the_same_account(database, typed):
 def test_a_wrong_password_under_another_spelling_counts_against_the_same_account(database):
     admin()
     with pytest.raises(AuthenticationFailed):
-        accounts.login_password("ADMIN", "not the password")
+        login_service.with_password("ADMIN", "not the password")
     failed = audit.list_events(shell_actor(), action="login.failed")
     assert [(e.actor, e.target, e.actor_kind) for e in failed] == [("admin", "admin", "person")]
 

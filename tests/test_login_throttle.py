@@ -18,7 +18,7 @@ from helpers import PASSWORD, START, admin, code_at, register, start_login
 
 from qmfa_tui import storage
 from qmfa_tui.errors import AuthenticationFailed, QmfaError, Throttled
-from qmfa_tui.services import accounts, audit, recovery, throttle, twofactor
+from qmfa_tui.services import accounts, audit, login, throttle
 from qmfa_tui.services.session import PendingLogin
 
 PROCESSES = 8
@@ -58,7 +58,7 @@ REFUSALS = [
 
 def refusal(username: str, password: str) -> AuthenticationFailed:
     with pytest.raises(AuthenticationFailed) as caught:
-        accounts.login_password(username, password)
+        login.with_password(username, password)
     return caught.value
 
 
@@ -86,7 +86,7 @@ def test_ldap_and_sso_attempts_are_audited_and_throttled_like_wrong_passwords(pe
     for _ in range(throttle.FREE_FAILURES + 1):
         refusal("carol", PASSWORD)
     with pytest.raises(Throttled):
-        accounts.login_password("carol", PASSWORD)
+        login.with_password("carol", PASSWORD)
     events = audit.list_events(people, username="carol", action="login.failed")
     assert [e.detail for e in events] == ["no password here: signs in through LDAP"] * 3
     refusal("erin", "anything at all")
@@ -99,7 +99,7 @@ def test_a_throttled_burst_is_one_audit_event_with_its_count(people, fixed_clock
         refusal("alice", "not the password")
     for _ in range(5):
         with pytest.raises(Throttled):
-            accounts.login_password("alice", PASSWORD)
+            login.with_password("alice", PASSWORD)
     assert audit.list_events(people, action="login.throttled") == []
     fixed_clock.advance(1)
     refusal("alice", "not the password")  # let through: the burst is over
@@ -107,10 +107,10 @@ def test_a_throttled_burst_is_one_audit_event_with_its_count(people, fixed_clock
     assert (event.target, event.detail) == ("alice", "5 password attempts refused while locked")
     # The next burst (2 s now) is its own event, written by the success that ends it.
     with pytest.raises(Throttled) as caught:
-        accounts.login_password("alice", PASSWORD)
+        login.with_password("alice", PASSWORD)
     assert caught.value.retry_after == 2
     fixed_clock.advance(2)
-    assert accounts.login_password("alice", PASSWORD).actor is not None
+    assert login.with_password("alice", PASSWORD).actor is not None
     assert [e.detail for e in audit.list_events(people, action="login.throttled")] == [
         "1 password attempt refused while locked",
         "5 password attempts refused while locked",
@@ -124,14 +124,14 @@ def test_code_bursts_are_audited_and_a_success_resets(database, fixed_clock):
     wrong = wrong_code(device.secret, fixed_clock.t)
     for _ in range(throttle.FREE_FAILURES + 1):
         with pytest.raises(AuthenticationFailed):
-            twofactor.verify_login_code(start_login("admin"), wrong)
+            login.with_security_code(start_login("admin"), wrong)
     for _ in range(2):
         with pytest.raises(Throttled):
-            recovery.login_with_recovery_code(start_login("admin"), device.codes[0])
+            login.with_recovery_code(start_login("admin"), device.codes[0])
         with pytest.raises(Throttled):
-            twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
+            login.with_security_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
     fixed_clock.advance(1)
-    twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
+    login.with_security_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
     [event] = audit.list_events(boss, action="login.throttled")
     assert event.detail == "4 code attempts refused while locked"
     row = storage.Throttle.get(storage.Throttle.kind == "code")
@@ -152,9 +152,9 @@ def _guess(url: str, kind: str, pending: PendingLogin, guess: str, barrier, resu
         for _ in range(TRIES):
             try:
                 if kind == "code":
-                    twofactor.verify_login_code(pending, guess)
+                    login.with_security_code(pending, guess)
                 else:
-                    accounts.login_password("admin", guess)
+                    login.with_password("admin", guess)
             except QmfaError as error:
                 outcomes.append(type(error).__name__)
             else:
@@ -198,7 +198,7 @@ def test_guesses_from_many_processes_get_exactly_the_free_ones_through(
     # The next attempt let through writes the whole burst as one event.
     fixed_clock.advance(throttle.delay_after(allowed))
     if kind == "code":
-        twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
+        login.with_security_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
     else:
         start_login("admin")
     [event] = storage.AuditEvent.select().where(storage.AuditEvent.action == "login.throttled")
@@ -211,7 +211,7 @@ def answers(username: str, password: str, tries: int) -> list[tuple[type, str]]:
     told = []
     for _ in range(tries):
         with pytest.raises(QmfaError) as caught:
-            accounts.login_password(username, password)
+            login.with_password(username, password)
         told.append((type(caught.value), caught.value.message))
     return told
 

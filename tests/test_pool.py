@@ -7,8 +7,8 @@ import threading
 from qmfa_tui import storage
 from qmfa_tui.errors import NotFound
 from qmfa_tui.services import accounts, directory
-from qmfa_tui.services.directory import UserFilter
 from qmfa_tui.services.session import shell_actor
+from qmfa_tui.services.user_filter import UserFilter
 
 THREADS = 20  # more than the pool holds: only returned connections let them all pass
 

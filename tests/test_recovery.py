@@ -13,7 +13,7 @@ from qmfa_tui.errors import (
     NotFound,
     NotPermitted,
 )
-from qmfa_tui.services import accounts, audit, recovery
+from qmfa_tui.services import audit, login, recovery
 from qmfa_tui.services.session import NextStep
 
 CODE_SHAPE = re.compile(r"[0-9a-hjkmnp-tv-z]{5}-[0-9a-hjkmnp-tv-z]{5}")
@@ -67,11 +67,11 @@ def test_malformed_codes_are_refused(junk):
 def test_login_with_a_recovery_code_uses_it_up(database, fixed_clock):
     device = register(admin(), fixed_clock)
     code = device.codes[3]
-    result = recovery.login_with_recovery_code(start_login("admin"), code.upper())
+    result = login.with_recovery_code(start_login("admin"), code.upper())
     assert result.actor.username == "admin"
     assert result.remaining == 7 and not result.few_left
     with pytest.raises(AuthenticationFailed, match="already used"):
-        recovery.login_with_recovery_code(start_login("admin"), code)
+        login.with_recovery_code(start_login("admin"), code)
     assert code not in recovery.reveal_codes(result.actor, "admin")
     assert recovery.remaining_codes(result.actor, "admin") == 7
 
@@ -79,39 +79,39 @@ def test_login_with_a_recovery_code_uses_it_up(database, fixed_clock):
 def test_few_left_from_two(database, fixed_clock):
     device = register(admin(), fixed_clock)
     for index, code in enumerate(device.codes):
-        result = recovery.login_with_recovery_code(start_login("admin"), code)
+        result = login.with_recovery_code(start_login("admin"), code)
         assert result.remaining == 7 - index
         assert result.few_left == (result.remaining <= 2)
     # With none left, the user still has their phone; the account is intact.
-    assert accounts.login_password("admin", PASSWORD).next_step is NextStep.SECURITY_CODE
+    assert login.with_password("admin", PASSWORD).next_step is NextStep.SECURITY_CODE
 
 
 def test_a_code_refused_with_none_left_says_so(database, fixed_clock):
     boss = admin()
     device = register(boss, fixed_clock)
     for code in device.codes[:-1]:
-        recovery.login_with_recovery_code(start_login("admin"), code)
+        login.with_recovery_code(start_login("admin"), code)
     # One left: a wrong code is only wrong (not the subclass).
     with pytest.raises(AuthenticationFailed) as wrong:
-        recovery.login_with_recovery_code(start_login("admin"), device.codes[0])
+        login.with_recovery_code(start_login("admin"), device.codes[0])
     assert type(wrong.value) is AuthenticationFailed
-    recovery.login_with_recovery_code(start_login("admin"), device.codes[-1])
+    login.with_recovery_code(start_login("admin"), device.codes[-1])
     with pytest.raises(NoRecoveryCodesLeft, match=r"No recovery codes left.*an admin must"):
-        recovery.login_with_recovery_code(start_login("admin"), device.codes[0])
+        login.with_recovery_code(start_login("admin"), device.codes[0])
     failed = audit.list_events(boss, action="login.failed")
     assert [e.detail for e in failed] == ["wrong recovery code (none left)", "wrong recovery code"]
 
 
 def test_few_left_is_one_number_for_the_login_and_the_users_screen():
-    from qmfa_tui.services import directory
+    from qmfa_tui.services import directory, user_filter
 
-    assert not hasattr(directory, "FEW_CODES_LEFT")
-    assert directory.FEW_LEFT is recovery.FEW_LEFT
-    row = directory.UserRow(1, "a", "", "", "local", True, True, recovery.FEW_LEFT)
+    assert not hasattr(directory, "FEW_CODES_LEFT") and not hasattr(recovery, "FEW_LEFT")
+    assert directory.FEW_LEFT is user_filter.FEW_LEFT
+    row = directory.UserRow(1, "a", "", "", "local", True, True, user_filter.FEW_LEFT)
     assert (
         row.few_codes_left
         and not directory.UserRow(
-            1, "a", "", "", "local", True, True, recovery.FEW_LEFT + 1
+            1, "a", "", "", "local", True, True, user_filter.FEW_LEFT + 1
         ).few_codes_left
     )
 
@@ -122,7 +122,7 @@ def test_one_users_code_does_not_open_another_account(database, fixed_clock):
     register(alice, fixed_clock)
     boss_device = register(boss, fixed_clock)
     with pytest.raises(AuthenticationFailed):
-        recovery.login_with_recovery_code(start_login("alice"), boss_device.codes[0])
+        login.with_recovery_code(start_login("alice"), boss_device.codes[0])
 
 
 def test_reveal_is_audited_and_limited(database, fixed_clock):

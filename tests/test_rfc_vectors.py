@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 from helpers import FakeClock, admin, start_login
 
-from qmfa_tui.services import twofactor
+from qmfa_tui.services import login, twofactor
 
 RFC4226_SECRET = b"12345678901234567890"
 RFC4226_HOTP = [
@@ -63,7 +63,7 @@ def test_rfc4226_hotp_values_are_the_codes_of_consecutive_steps(database, fixed_
     enroll_with_seed(fixed_clock, RFC4226_SECRET, "sha1", 6, 0, RFC4226_HOTP[0])
     for counter, expected in enumerate(RFC4226_HOTP[1:], start=1):
         fixed_clock.t = counter * 30
-        actor = twofactor.verify_login_code(start_login("admin"), expected)
+        actor = login.with_security_code(start_login("admin"), expected)
         assert actor.username == "admin"
 
 
@@ -75,7 +75,7 @@ def test_rfc6238_vectors_verify_at_their_times(database, fixed_clock, algorithm)
     )
     for when, codes in RFC6238[1:]:
         fixed_clock.t = when
-        assert twofactor.verify_login_code(start_login("admin"), codes[algorithm])
+        assert login.with_security_code(start_login("admin"), codes[algorithm])
 
 
 @pytest.mark.parametrize("algorithm", ["sha1", "sha256", "sha512"])

@@ -17,18 +17,17 @@ from helpers import PASSWORD, START, add_user, admin, code_at, register, start_l
 
 from qmfa_tui import storage
 from qmfa_tui.errors import AuthenticationFailed, DatabaseBusy, QmfaError, Throttled
-from qmfa_tui.services import accounts, policy, recovery, twofactor
+from qmfa_tui.services import accounts, login, policy, twofactor
 
 FAIL_IN_ANOTHER_PROCESS = textwrap.dedent(f"""
     import sys
     from qmfa_tui import storage
-    from qmfa_tui.services import accounts, clock, twofactor
+    from qmfa_tui.services import clock, login
     storage.open_database(sys.argv[1])
     with clock.use_clock(lambda: {START}):
         for _ in range(int(sys.argv[2])):
             try:
-                twofactor.verify_login_code(accounts.login_password("admin", sys.argv[3]),
-                                            "000000")
+                login.with_security_code(login.with_password("admin", sys.argv[3]), "000000")
             except Exception as error:
                 print(type(error).__name__)
 """)
@@ -48,9 +47,9 @@ def test_throttling_holds_across_processes_and_both_code_kinds(database, databas
     assert child.stdout.split() == ["AuthenticationFailed"] * 2, child.stderr
     # The third failure, here and with a recovery code, starts the wait for everyone.
     with pytest.raises(AuthenticationFailed):
-        recovery.login_with_recovery_code(start_login("admin"), "zzzzz-zzzzz")
+        login.with_recovery_code(start_login("admin"), "zzzzz-zzzzz")
     with pytest.raises(Throttled):
-        twofactor.verify_login_code(start_login("admin"), code_at(device.secret, START))
+        login.with_security_code(start_login("admin"), code_at(device.secret, START))
 
 
 def test_a_locked_sqlite_database_is_a_clear_retryable_error(
@@ -150,12 +149,12 @@ def test_mandatory_switched_while_a_user_logs_in(database, fixed_clock):
     register(boss, fixed_clock)
     add_user(boss, "alice")
     outcomes = race(
-        lambda: policy.set_mandatory(boss, True), lambda: accounts.login_password("alice", PASSWORD)
+        lambda: policy.set_mandatory(boss, True), lambda: login.with_password("alice", PASSWORD)
     )
     assert not any(isinstance(o, BaseException) for o in outcomes), outcomes
     assert outcomes[1].next_step.value in ("done", "register_device")
     assert policy.instance_info().mandatory
-    assert accounts.login_password("alice", PASSWORD).next_step.value == "register_device"
+    assert login.with_password("alice", PASSWORD).next_step.value == "register_device"
 
 
 def test_codes_are_compared_in_constant_time(monkeypatch, database, fixed_clock):
@@ -171,7 +170,7 @@ def test_codes_are_compared_in_constant_time(monkeypatch, database, fixed_clock)
 
     device = register(admin(), fixed_clock)
     monkeypatch.setattr(twofactor.hmac, "compare_digest", spy)
-    twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
+    login.with_security_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
     assert calls and all(len(a) == len(b) == 6 for a, b in calls)
     stored = {row.digest for row in storage.RecoveryCode.select()}
     assert all(len(d) == 64 and d not in device.codes for d in stored)

@@ -28,8 +28,8 @@ from qmfa_tui.screens.confirm import ConfirmScreen
 from qmfa_tui.screens.login import LoginScreen
 from qmfa_tui.screens.main import MainScreen
 from qmfa_tui.screens.mandatory import MandatoryModal
-from qmfa_tui.screens.recovery_code import RecoveryCodeScreen
 from qmfa_tui.screens.recovery_codes import RecoveryCodesScreen
+from qmfa_tui.screens.recovery_login import RecoveryLoginScreen
 from qmfa_tui.screens.register_device import RegisterDeviceScreen
 from qmfa_tui.screens.resync import ResyncScreen
 from qmfa_tui.screens.save_file import SaveFileScreen
@@ -38,6 +38,7 @@ from qmfa_tui.screens.settings import SettingsScreen
 from qmfa_tui.screens.user_edit import UserEditScreen, open_user_edit
 from qmfa_tui.screens.users import UsersScreen
 from qmfa_tui.services import accounts, audit, policy, recovery
+from qmfa_tui.services import login as login_service
 from qmfa_tui.services.session import Actor
 from qmfa_tui.storage import OpenDatabase
 
@@ -121,7 +122,7 @@ def team(clock: FakeClock) -> Actor:
     alice = add_user(boss, "alice", display_name="Alice Anders", email="alice@example.com")
     device = register(alice, clock)
     for code in device.codes[:6]:
-        recovery.login_with_recovery_code(start_login("alice"), code)
+        login_service.with_recovery_code(start_login("alice"), code)
     add_user(boss, "bob", display_name="Bob Brown", email="bob.brown@example.com")
     add_user(boss, "helpdesk", display_name="Help Desk", users_module=True)
     accounts.create_user(boss, "carol", auth_source="ldap", display_name="Carol Chen")
@@ -209,9 +210,9 @@ def test_login_with_recovery_code(snap_compare, database, fixed_clock):
     async def steps(pilot: Pilot) -> None:
         await log_in_password(pilot, "admin", PASSWORD)
         await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: isinstance(pilot.app.screen, RecoveryCodeScreen))
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, RecoveryLoginScreen))
 
-    assert picture(snap_compare, database, steps, RecoveryCodeScreen)
+    assert picture(snap_compare, database, steps, RecoveryLoginScreen)
 
 
 def test_register_device_during_login_when_mandatory(snap_compare, database, fixed_clock):

@@ -21,7 +21,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from qmfa_tui import storage
 from qmfa_tui.errors import AuthenticationFailed, NotPermitted, QmfaError
-from qmfa_tui.services import accounts, clock, policy, recovery, twofactor
+from qmfa_tui.services import accounts, clock, login, policy, recovery, twofactor
 from qmfa_tui.services.session import NextStep, shell_actor
 
 
@@ -33,7 +33,7 @@ class TwoFactorMachine(RuleBasedStateMachine):
         self._clock.__enter__()
         storage.open_database(f"sqlite:///{Path(tempfile.mkdtemp()) / 'machine.db'}")
         accounts.create_first_admin("admin", PASSWORD)
-        self.actor = accounts.login_password("admin", PASSWORD).actor
+        self.actor = login.with_password("admin", PASSWORD).actor
         self.secret: str | None = None
         self.issued: list[str] = []  # codes of the current registration
         self.remaining: set[str] = set()  # what the model expects to be left
@@ -52,7 +52,7 @@ class TwoFactorMachine(RuleBasedStateMachine):
 
     def second_step(self):
         storage.Throttle.delete().execute()  # failures are the throttle tests' subject
-        pending = accounts.login_password("admin", PASSWORD)
+        pending = login.with_password("admin", PASSWORD)
         assert pending.next_step is (
             NextStep.SECURITY_CODE
             if self.secret
@@ -86,7 +86,7 @@ class TwoFactorMachine(RuleBasedStateMachine):
         before = self.events()
         near_anchor = abs(step - self.step_now() - anchor) <= 1
         try:
-            twofactor.verify_login_code(pending, code)
+            login.with_security_code(pending, code)
         except AuthenticationFailed:
             assert step <= max(self.used_steps) or not near_anchor
         else:
@@ -100,7 +100,7 @@ class TwoFactorMachine(RuleBasedStateMachine):
         step = data.draw(st.sampled_from(sorted(self.used_steps)))
         pending = self.second_step()
         try:
-            twofactor.verify_login_code(pending, pyotp.TOTP(self.secret).generate_otp(step))
+            login.with_security_code(pending, pyotp.TOTP(self.secret).generate_otp(step))
         except AuthenticationFailed:
             return
         raise AssertionError(f"step {step} verified twice")
@@ -112,7 +112,7 @@ class TwoFactorMachine(RuleBasedStateMachine):
         pending = self.second_step()
         before = self.events()
         try:
-            result = recovery.login_with_recovery_code(pending, shape(code))
+            result = login.with_recovery_code(pending, shape(code))
         except AuthenticationFailed:
             assert code not in self.remaining
         else:
@@ -165,7 +165,7 @@ class TwoFactorMachine(RuleBasedStateMachine):
         if self.secret is None:
             return
         with contextlib.suppress(QmfaError):  # a refusal with a message, nothing else
-            twofactor.verify_login_code(self.second_step(), junk)
+            login.with_security_code(self.second_step(), junk)
 
     def _drift(self) -> tuple[int, int]:
         if not self.secret:

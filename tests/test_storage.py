@@ -10,7 +10,7 @@ from helpers import add_user, admin, code_at, register, start_login
 
 from qmfa_tui import database_url, storage
 from qmfa_tui.errors import StorageError
-from qmfa_tui.services import recovery, twofactor
+from qmfa_tui.services import login, recovery
 from qmfa_tui.storage import sealing
 
 
@@ -49,7 +49,7 @@ def test_reopening_keeps_everything(database, db_path, fixed_clock):
     device = register(admin(), fixed_clock)
     storage.close_database()
     storage.open_database(f"sqlite:///{db_path}")
-    assert twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
+    assert login.with_security_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
     applied = [row[0] for row in storage.db.execute_sql("SELECT name FROM schema_migration")]
     scripts = sorted(p.stem for p in storage.database.MIGRATIONS_DIR.glob("[0-9]*.py"))
     assert applied == scripts and scripts[0] == "0001_initial"
@@ -96,7 +96,7 @@ def test_a_corrupt_sealed_row_is_a_clear_error(database, fixed_clock):
         recovery.reveal_codes(boss, "admin")
     storage.Device.update(secret_sealed="junk").execute()
     with pytest.raises(StorageError, match="damaged"):
-        twofactor.verify_login_code(start_login("admin"), "123456")
+        login.with_security_code(start_login("admin"), "123456")
 
 
 def test_a_sealed_value_moved_to_another_user_does_not_open(database, fixed_clock):
@@ -109,7 +109,7 @@ def test_a_sealed_value_moved_to_another_user_does_not_open(database, fixed_cloc
         storage.Device.account == alice.user_id
     ).execute()
     with pytest.raises(StorageError):
-        twofactor.verify_login_code(start_login("alice"), "123456")
+        login.with_security_code(start_login("alice"), "123456")
 
 
 @pytest.mark.parametrize(
@@ -175,8 +175,6 @@ def test_a_database_made_now_upgrades_under_the_next_version(
             -1
         ] == "0099_add_locale"
         assert storage.db.execute_sql("SELECT locale FROM account").fetchall() == [("en",)]
-        assert twofactor.verify_login_code(
-            start_login("admin"), code_at(device.secret, fixed_clock.t)
-        )
+        assert login.with_security_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
     finally:
         storage.database.MIGRATIONS_DIR = saved

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from qmfa_tui.errors import BadInput
-from qmfa_tui.services import accounts
+from qmfa_tui.services import accounts, login
 from qmfa_tui.storage import Account
 from qmfa_tui.text import SAFE_TEXT_PATTERN, forbidden_character, visible
 
@@ -77,7 +77,7 @@ def test_a_row_stored_with_control_characters_reads_back_exactly(database):
     admin()
     raw = "Eve\x1b]52;c;aGk=\x07\n\u202e"
     Account.update(display_name=raw).where(Account.username == "admin").execute()
-    boss = accounts.login_password("admin", PASSWORD).actor
+    boss = login.with_password("admin", PASSWORD).actor
     assert boss is not None
     assert accounts.get_user(boss, "admin").display_name == raw  # escaping is for showing
 

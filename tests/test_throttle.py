@@ -4,7 +4,7 @@ import pytest
 from helpers import PASSWORD, admin, code_at, register, start_login
 
 from qmfa_tui.errors import AuthenticationFailed, Throttled
-from qmfa_tui.services import accounts, recovery, throttle, twofactor
+from qmfa_tui.services import login, throttle
 
 
 def test_delays_grow_from_the_third_failure_and_are_capped():
@@ -17,7 +17,7 @@ def test_delays_grow_from_the_third_failure_and_are_capped():
 def fail_code(device_secret: str, fixed_clock) -> None:
     wrong = code_at(device_secret, fixed_clock.t + 3600)
     with pytest.raises(AuthenticationFailed):
-        twofactor.verify_login_code(start_login("admin"), wrong)
+        login.with_security_code(start_login("admin"), wrong)
 
 
 def test_code_failures_throttle_with_seconds_left_and_success_resets(database, fixed_clock):
@@ -26,41 +26,41 @@ def test_code_failures_throttle_with_seconds_left_and_success_resets(database, f
     fail_code(device.secret, fixed_clock)
     fail_code(device.secret, fixed_clock)  # third: the next try waits 1 s
     with pytest.raises(Throttled) as caught:
-        twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
+        login.with_security_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
     assert caught.value.retry_after == 1 and "1 second" in caught.value.message
     fixed_clock.advance(1)
     fail_code(device.secret, fixed_clock)  # fourth: 2 s
     with pytest.raises(Throttled) as caught:
-        twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
+        login.with_security_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
     assert caught.value.retry_after == 2 and "2 seconds" in caught.value.message
     fixed_clock.advance(2)
-    twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
+    login.with_security_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
     # Reset: the next two failures are free again.
     fail_code(device.secret, fixed_clock)
     fail_code(device.secret, fixed_clock)
     fixed_clock.advance(30)
-    assert twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
+    assert login.with_security_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
 
 
 def test_recovery_and_security_codes_share_one_counter(database, fixed_clock):
     device = register(admin(), fixed_clock)
     fail_code(device.secret, fixed_clock)
     with pytest.raises(AuthenticationFailed):
-        recovery.login_with_recovery_code(start_login("admin"), "zzzzz-zzzzz")
+        login.with_recovery_code(start_login("admin"), "zzzzz-zzzzz")
     fail_code(device.secret, fixed_clock)
     # Even a right recovery code waits now: the counter is shared.
     with pytest.raises(Throttled):
-        recovery.login_with_recovery_code(start_login("admin"), device.codes[0])
+        login.with_recovery_code(start_login("admin"), device.codes[0])
     fixed_clock.advance(1)
-    assert recovery.login_with_recovery_code(start_login("admin"), device.codes[0]).remaining == 7
+    assert login.with_recovery_code(start_login("admin"), device.codes[0]).remaining == 7
 
 
 def test_password_failures_are_throttled_separately(database, fixed_clock):
     admin()
     for _ in range(3):
         with pytest.raises(AuthenticationFailed):
-            accounts.login_password("admin", "wrong password")
+            login.with_password("admin", "wrong password")
     with pytest.raises(Throttled):
-        accounts.login_password("admin", PASSWORD)
+        login.with_password("admin", PASSWORD)
     fixed_clock.advance(1)
-    assert accounts.login_password("admin", PASSWORD).actor is not None
+    assert login.with_password("admin", PASSWORD).actor is not None

@@ -14,12 +14,12 @@ from tui import log_in_password, settle, type_into
 
 from qmfa_tui.app import QmfaApp
 from qmfa_tui.screens.audit_event import AuditEventScreen, event_fields
-from qmfa_tui.screens.recovery_code import RecoveryCodeScreen
+from qmfa_tui.screens.recovery_login import RecoveryLoginScreen
 from qmfa_tui.screens.register_device import RegisterDeviceScreen
 from qmfa_tui.screens.security_code import SecurityCodeScreen
 from qmfa_tui.screens.settings import SettingsScreen
 from qmfa_tui.screens.users import UsersScreen
-from qmfa_tui.services import accounts, demo, policy, twofactor
+from qmfa_tui.services import demo, login, policy, twofactor
 from qmfa_tui.services.session import Actor
 from qmfa_tui.storage import AuditEvent
 from qmfa_tui.text import visible
@@ -135,7 +135,7 @@ async def test_registration_shows_the_qr_code_once_the_terminal_is_large_enough(
 def demo_admin(database, fixed_clock) -> Actor:
     demo.create_demo(130)
     code, _ = twofactor.demo_security_code("admin")
-    return twofactor.verify_login_code(accounts.login_password("admin", demo.DEMO_PASSWORD), code)
+    return login.with_security_code(login.with_password("admin", demo.DEMO_PASSWORD), code)
 
 
 async def open_users(pilot, actor: Actor) -> UsersScreen:
@@ -347,7 +347,7 @@ async def test_the_login_steps_fit_whole(database, fixed_clock, size):
         assert text_in(app, app.screen.query_one("#status")) == "A security code is 6 digits."
         await pilot.press("ctrl+r")
         await settle(pilot)
-        assert isinstance(app.screen, RecoveryCodeScreen)
+        assert isinstance(app.screen, RecoveryLoginScreen)
         on_screen(app, "#form", "#code", "#submit", "#status")
 
 
@@ -371,12 +371,10 @@ async def test_the_recovery_codes_row_and_copy_stay_whole(database, fixed_clock,
 async def test_the_no_codes_left_message_fits_the_recovery_step(database, fixed_clock, size):
     from helpers import start_login
 
-    from qmfa_tui.services import recovery
-
     boss = admin()
     device = register(boss, fixed_clock)
     for code in device.codes:
-        recovery.login_with_recovery_code(start_login("admin"), code)
+        login.with_recovery_code(start_login("admin"), code)
     app = QmfaApp(database)
     async with app.run_test(size=size) as pilot:
         await log_in_password(pilot, "admin", PASSWORD)

@@ -8,9 +8,9 @@ from tui import SIZE, log_in_password, screen_text, settle, type_into
 from qmfa_tui.app import QmfaApp
 from qmfa_tui.screens.login import LoginScreen
 from qmfa_tui.screens.main import MainScreen
-from qmfa_tui.screens.recovery_code import RecoveryCodeScreen
+from qmfa_tui.screens.recovery_login import RecoveryLoginScreen
 from qmfa_tui.screens.security_code import SecurityCodeScreen
-from qmfa_tui.services import recovery
+from qmfa_tui.services import login, recovery
 
 
 async def test_login_with_password_and_security_code(database, fixed_clock):
@@ -34,7 +34,7 @@ async def test_login_with_a_recovery_code_uses_it_up(database, fixed_clock):
         await log_in_password(pilot, "admin", PASSWORD)
         await pilot.press("ctrl+r")
         await pilot.pause()
-        assert isinstance(app.screen, RecoveryCodeScreen)
+        assert isinstance(app.screen, RecoveryLoginScreen)
         await type_into(pilot, "#code", device.codes[0].upper().replace("-", ""))
         assert isinstance(app.screen, MainScreen)
         assert any("7 recovery codes left" in n.message for n in app._notifications)
@@ -46,7 +46,7 @@ async def test_login_with_a_recovery_code_uses_it_up(database, fixed_clock):
         await pilot.click("#use-recovery")
         await pilot.pause()
         await type_into(pilot, "#code", device.codes[0])
-        assert isinstance(app.screen, RecoveryCodeScreen)
+        assert isinstance(app.screen, RecoveryLoginScreen)
         assert "not valid or was already used" in screen_text(app)
         assert app.session is None
 
@@ -68,7 +68,7 @@ async def test_few_or_no_recovery_codes_left_is_said_plainly(database, fixed_clo
     from helpers import start_login
 
     for code in device.codes[: 7 - left]:
-        recovery.login_with_recovery_code(start_login("admin"), code)
+        login.with_recovery_code(start_login("admin"), code)
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
         await log_in_password(pilot, "admin", PASSWORD)
@@ -86,14 +86,14 @@ async def test_the_recovery_screen_says_when_no_codes_are_left(database, fixed_c
     from helpers import start_login
 
     for code in device.codes:
-        recovery.login_with_recovery_code(start_login("admin"), code)
+        login.with_recovery_code(start_login("admin"), code)
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
         await log_in_password(pilot, "admin", PASSWORD)
         await pilot.press("ctrl+r")
         await pilot.pause()
         await type_into(pilot, "#code", device.codes[0])
-        assert isinstance(app.screen, RecoveryCodeScreen) and app.session is None
+        assert isinstance(app.screen, RecoveryLoginScreen) and app.session is None
         text = " ".join(screen_text(app).split())
         assert (
             "No recovery codes left (all 8 used). Use a security code from your "
@@ -131,9 +131,7 @@ async def test_wrong_replayed_and_throttled_codes(database, fixed_clock):
     used = code_at(device.secret, fixed_clock.t)
     from helpers import start_login
 
-    from qmfa_tui.services import twofactor
-
-    twofactor.verify_login_code(start_login("admin"), used)
+    login.with_security_code(start_login("admin"), used)
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
         await log_in_password(pilot, "admin", PASSWORD)

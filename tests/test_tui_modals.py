@@ -17,8 +17,9 @@ from qmfa_tui.screens.resync import ResyncScreen
 from qmfa_tui.screens.settings import SettingsScreen
 from qmfa_tui.screens.users import UsersScreen
 from qmfa_tui.services import directory, policy
-from qmfa_tui.services.directory import AFFECTED_BY_MANDATORY, UserFilter
+from qmfa_tui.services.policy import AFFECTED_BY_MANDATORY
 from qmfa_tui.services.session import Actor
+from qmfa_tui.services.user_filter import UserFilter
 from qmfa_tui.text import counted
 
 

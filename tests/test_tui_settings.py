@@ -17,6 +17,7 @@ from qmfa_tui.screens.register_device import RegisterDeviceScreen
 from qmfa_tui.screens.settings import SettingsScreen
 from qmfa_tui.screens.users import UsersScreen
 from qmfa_tui.services import accounts, audit, demo, policy, twofactor
+from qmfa_tui.services import login as login_service
 from qmfa_tui.services.session import Actor, shell_actor
 from qmfa_tui.storage import Account
 
@@ -34,7 +35,9 @@ async def open_settings(pilot, actor: Actor) -> SettingsScreen:
 def demo_admin(database, fixed_clock) -> Actor:
     demo.create_demo(130)
     code, _ = twofactor.demo_security_code("admin")
-    return twofactor.verify_login_code(accounts.login_password("admin", demo.DEMO_PASSWORD), code)
+    return login_service.with_security_code(
+        login_service.with_password("admin", demo.DEMO_PASSWORD), code
+    )
 
 
 def affected(db_path) -> list[str]:
@@ -150,6 +153,28 @@ async def test_on_saas_only_the_super_admin_may_switch(database, fixed_clock):
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_settings(pilot, boss)
         assert not screen.query_one("#mandatory", Switch).disabled
+
+
+async def test_the_my_account_link_follows_the_refusals_reason(database, fixed_clock):
+    """The link to register one's own device shows for that refusal alone: on SaaS an
+    admin without 2FA is refused as not the super-admin first, and gets no link."""
+    boss = admin()
+    register(boss, fixed_clock)
+    second = add_user(boss, "root2", role="admin")
+    policy.set_deployment(shell_actor(), "saas")
+    refusal = policy.mandatory_refusal(second)
+    assert refusal is not None and refusal.reason is policy.MandatoryRefusal.NOT_THE_SUPER_ADMIN
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_settings(pilot, second)
+        assert refusal.message in screen_text(app)
+        assert not screen.query_one("#my-account").display
+    policy.set_deployment(shell_actor(), "on-prem")
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_settings(pilot, second)
+        assert policy.MandatoryRefusal.OWN_2FA_FIRST.value in screen_text(app)
+        assert screen.query_one("#my-account").display
 
 
 async def test_grace_period_is_set_here_and_lets_users_skip_until_the_deadline(

@@ -9,7 +9,7 @@ from tui import SIZE, burst, screen_text, settle, wait_until
 from qmfa_tui.app import QmfaApp
 from qmfa_tui.screens.login import LoginScreen
 from qmfa_tui.screens.main import MainScreen
-from qmfa_tui.screens.recovery_code import RecoveryCodeScreen
+from qmfa_tui.screens.recovery_login import RecoveryLoginScreen
 from qmfa_tui.screens.security_code import SecurityCodeScreen
 
 
@@ -73,7 +73,7 @@ async def test_enter_on_the_recovery_link_still_follows_it(database, fixed_clock
         await wait_until(pilot, lambda: isinstance(app.screen, SecurityCodeScreen))
         app.screen.set_focus(app.screen.query_one("#use-recovery"))
         await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, RecoveryCodeScreen))
+        await wait_until(pilot, lambda: isinstance(app.screen, RecoveryLoginScreen))
 
 
 async def test_both_resync_codes_in_one_burst(database, fixed_clock):

@@ -12,7 +12,7 @@ from qmfa_tui.screens.confirm import ConfirmScreen
 from qmfa_tui.screens.resync import ResyncScreen
 from qmfa_tui.screens.user_edit import UserEditScreen, open_user_edit
 from qmfa_tui.screens.users import UsersScreen
-from qmfa_tui.services import accounts, audit, demo, directory, recovery, twofactor
+from qmfa_tui.services import accounts, audit, demo, login, policy, recovery, twofactor
 from qmfa_tui.services.session import Actor, shell_actor
 from qmfa_tui.widgets.cycle_button import CycleButton
 from qmfa_tui.widgets.status_line import StatusLine
@@ -23,7 +23,7 @@ from qmfa_tui.widgets.user_table import UserTable
 def demo_admin(database, fixed_clock) -> Actor:
     demo.create_demo(130)
     code, _ = twofactor.demo_security_code("admin")
-    return twofactor.verify_login_code(accounts.login_password("admin", demo.DEMO_PASSWORD), code)
+    return login.with_security_code(login.with_password("admin", demo.DEMO_PASSWORD), code)
 
 
 async def open_users(pilot, actor: Actor, **kwargs) -> UsersScreen:
@@ -155,7 +155,7 @@ async def test_preset_filter_from_the_mandatory_modal(database, db_path, demo_ad
         await open_users(
             pilot,
             demo_admin,
-            user_filter=directory.AFFECTED_BY_MANDATORY,
+            user_filter=policy.AFFECTED_BY_MANDATORY,
             origin="affected by mandatory 2FA",
         )
         text = screen_text(app)
@@ -231,7 +231,7 @@ async def test_resync_at_four_minutes_drift_through_the_modal(database, fixed_cl
         assert isinstance(app.screen, UserEditScreen)
         assert "your app's clock is 4 min ahead" in screen_text(app)
     fixed_clock.advance(600)
-    assert twofactor.verify_login_code(
+    assert login.with_security_code(
         start_login("admin"), code_at(device.secret, fixed_clock.t + 240)
     )
 
@@ -241,7 +241,7 @@ async def test_a_users_module_holder_reveals_codes_and_it_is_audited(database, f
     helpdesk = add_user(boss, "helpdesk", users_module=True)
     alice = add_user(boss, "alice")
     device = register(alice, fixed_clock)
-    recovery.login_with_recovery_code(start_login("alice"), device.codes[0])
+    login.with_recovery_code(start_login("alice"), device.codes[0])
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
         await open_users(pilot, helpdesk)
@@ -259,7 +259,6 @@ async def test_a_users_module_holder_reveals_codes_and_it_is_audited(database, f
 
 
 async def test_removing_ones_own_device_under_mandatory_warns(database, fixed_clock):
-    from qmfa_tui.services import policy
 
     boss = admin()
     register(boss, fixed_clock)
@@ -431,7 +430,7 @@ async def test_a_device_removed_elsewhere_shows_as_removed(database, fixed_clock
 
 def demo_login(username: str) -> Actor:
     code, _ = twofactor.demo_security_code(username)
-    return twofactor.verify_login_code(accounts.login_password(username, demo.DEMO_PASSWORD), code)
+    return login.with_security_code(login.with_password(username, demo.DEMO_PASSWORD), code)
 
 
 async def test_helpdesk_sees_why_not_instead_of_an_admins_buttons(database, fixed_clock):

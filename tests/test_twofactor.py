@@ -15,7 +15,7 @@ from qmfa_tui.errors import (
     NotFound,
     NotPermitted,
 )
-from qmfa_tui.services import accounts, audit, recovery, twofactor
+from qmfa_tui.services import accounts, audit, login, recovery, twofactor
 from qmfa_tui.services.session import NextStep
 
 
@@ -76,9 +76,9 @@ def test_registration_is_for_oneself_only(database, fixed_clock):
 
 def test_login_with_password_and_code(database, fixed_clock):
     device = register(admin(), fixed_clock)
-    pending = accounts.login_password("admin", PASSWORD)
+    pending = login.with_password("admin", PASSWORD)
     assert pending.next_step is NextStep.SECURITY_CODE and pending.actor is None
-    actor = twofactor.verify_login_code(pending, code_at(device.secret, fixed_clock.t))
+    actor = login.with_security_code(pending, code_at(device.secret, fixed_clock.t))
     assert actor.username == "admin"
 
 
@@ -88,26 +88,26 @@ def test_code_input_forms(database, fixed_clock, typed):
     code = code_at(device.secret, fixed_clock.t)
     fullwidth = "".join(chr(ord(c) + 0xFEE0) for c in code)
     text = typed.format(code=code, a=code[:3], b=code[3:], fullwidth=fullwidth)
-    assert twofactor.verify_login_code(start_login("admin"), text)
+    assert login.with_security_code(start_login("admin"), text)
 
 
 @pytest.mark.parametrize("junk", ["", "12345", "1234567", "12a456", "١٢٣٤٥٦", "123-456"])
 def test_malformed_codes_are_refused_plainly(database, fixed_clock, junk):
     register(admin(), fixed_clock)
     with pytest.raises(BadInput, match="6 digits"):
-        twofactor.verify_login_code(start_login("admin"), junk)
+        login.with_security_code(start_login("admin"), junk)
 
 
 def test_a_replayed_code_is_refused(database, fixed_clock):
     device = register(admin(), fixed_clock)
     code = code_at(device.secret, fixed_clock.t)
-    twofactor.verify_login_code(start_login("admin"), code)
+    login.with_security_code(start_login("admin"), code)
     with pytest.raises(CodeAlreadyUsed):
-        twofactor.verify_login_code(start_login("admin"), code)
+        login.with_security_code(start_login("admin"), code)
     # Nor does the previous step's code work any more, though it is inside the window.
     previous = code_at(device.secret, fixed_clock.t - 30)
     with pytest.raises(AuthenticationFailed):
-        twofactor.verify_login_code(start_login("admin"), previous)
+        login.with_security_code(start_login("admin"), previous)
 
 
 def test_the_confirmation_code_cannot_be_replayed_at_login(database, fixed_clock):
@@ -116,7 +116,7 @@ def test_the_confirmation_code_cannot_be_replayed_at_login(database, fixed_clock
     code = code_at(pending.secret, fixed_clock.t)
     twofactor.confirm_registration(actor, pending, code)
     with pytest.raises(CodeAlreadyUsed):
-        twofactor.verify_login_code(start_login("admin"), code)
+        login.with_security_code(start_login("admin"), code)
 
 
 def stored_drift() -> tuple[int, int]:
@@ -127,22 +127,18 @@ def stored_drift() -> tuple[int, int]:
 def test_logins_learn_drift_within_one_step_of_the_last_resync(database, fixed_clock):
     device = register(admin(), fixed_clock)
     # The phone runs one step fast: accepted, and learned.
-    twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t + 30))
+    login.with_security_code(start_login("admin"), code_at(device.secret, fixed_clock.t + 30))
     assert stored_drift() == (1, 0)
     # Two steps ahead in the same time step: one step past the learned drift, but two from
     # what the registration set, so refused.
     with pytest.raises(AuthenticationFailed):
-        twofactor.verify_login_code(
-            start_login("admin"), code_at(device.secret, fixed_clock.t + 60)
-        )
+        login.with_security_code(start_login("admin"), code_at(device.secret, fixed_clock.t + 60))
     # More logins one step ahead do not walk the drift further.
     for _ in range(3):
         fixed_clock.advance(30)
-        twofactor.verify_login_code(
-            start_login("admin"), code_at(device.secret, fixed_clock.t + 30)
-        )
+        login.with_security_code(start_login("admin"), code_at(device.secret, fixed_clock.t + 30))
         with pytest.raises(AuthenticationFailed):
-            twofactor.verify_login_code(
+            login.with_security_code(
                 start_login("admin"), code_at(device.secret, fixed_clock.t + 60)
             )
     assert stored_drift() == (1, 0)
@@ -154,34 +150,30 @@ def test_logins_learn_drift_within_one_step_of_the_last_resync(database, fixed_c
     )
     assert result.drift_steps == 2 and stored_drift() == (2, 2)
     fixed_clock.advance(30)
-    twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t + 60))
+    login.with_security_code(start_login("admin"), code_at(device.secret, fixed_clock.t + 60))
     fixed_clock.advance(30)
-    twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t + 90))
+    login.with_security_code(start_login("admin"), code_at(device.secret, fixed_clock.t + 90))
     assert stored_drift() == (3, 2)
 
 
 def test_a_login_moves_the_drift_by_one_step_at_most(database, fixed_clock):
     device = register(admin(), fixed_clock)
-    twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t + 30))
+    login.with_security_code(start_login("admin"), code_at(device.secret, fixed_clock.t + 30))
     fixed_clock.advance(120)
     # One step behind the anchor is within its window, but two from the learned drift.
     with pytest.raises(AuthenticationFailed):
-        twofactor.verify_login_code(
-            start_login("admin"), code_at(device.secret, fixed_clock.t - 30)
-        )
-    twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
+        login.with_security_code(start_login("admin"), code_at(device.secret, fixed_clock.t - 30))
+    login.with_security_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
     assert stored_drift() == (0, 0)
     fixed_clock.advance(60)
-    twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t - 30))
+    login.with_security_code(start_login("admin"), code_at(device.secret, fixed_clock.t - 30))
     assert stored_drift() == (-1, 0)
 
 
 def test_a_code_two_steps_off_is_refused_without_drift(database, fixed_clock):
     device = register(admin(), fixed_clock)
     with pytest.raises(AuthenticationFailed):
-        twofactor.verify_login_code(
-            start_login("admin"), code_at(device.secret, fixed_clock.t + 60)
-        )
+        login.with_security_code(start_login("admin"), code_at(device.secret, fixed_clock.t + 60))
 
 
 @pytest.mark.parametrize("offset_seconds", [4 * 60, -3 * 3600 - 30, 7 * 3600 + 30 * 7])
@@ -196,7 +188,7 @@ def test_resync_learns_large_offsets(database, fixed_clock, offset_seconds):
     assert result.drift_seconds == offset_seconds
     # Logins at that drift pass from now on.
     fixed_clock.advance(90)
-    twofactor.verify_login_code(
+    login.with_security_code(
         start_login("admin"), code_at(device.secret, fixed_clock.t + offset_seconds)
     )
 
@@ -248,7 +240,7 @@ def test_remove_device_and_codes_then_register_again(database, fixed_clock):
     assert removal.username == "alice" and not removal.registration_required_next_login
     assert accounts.get_user(boss, "alice").recovery_codes_left is None
     # Old recovery codes died with the device; alice logs in with her password alone.
-    assert accounts.login_password("alice", PASSWORD).next_step is NextStep.DONE
+    assert login.with_password("alice", PASSWORD).next_step is NextStep.DONE
     with pytest.raises(NotFound):
         twofactor.remove_device(boss, "alice")
     again = register(alice, fixed_clock)
@@ -294,4 +286,4 @@ def test_migration_0005_anchors_existing_devices_at_their_drift(database, fixed_
     assert stored_drift() == (3, 3)
     # The device's codes are still read where its drift says.
     fixed_clock.advance(30)
-    twofactor.verify_login_code(start_login("admin"), code_at(device.secret, fixed_clock.t + 90))
+    login.with_security_code(start_login("admin"), code_at(device.secret, fixed_clock.t + 90))

@@ -17,6 +17,7 @@ from qmfa_tui.cli.common import (
     whole_number,
 )
 from qmfa_tui.errors import BadInput, QmfaError
+from qmfa_tui.kinds import Deployment
 from qmfa_tui.text import counted, visible
 
 if TYPE_CHECKING:
@@ -216,7 +217,7 @@ def run_init(args: argparse.Namespace) -> int:
         password,
         display_name=args.display_name,
         email=args.email,
-        deployment="saas" if args.saas else "on-prem",
+        deployment=Deployment.SAAS if args.saas else Deployment.ON_PREM,
     )
     print(f"Created {info.username}, the first admin, in {opened.display_url}.")
     if opened.key_file is not None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from qmfa_tui.cli.common import confirm, open_from_args, read_password, whole_number
 from qmfa_tui.csv_export import USER_COLUMNS, csv_lines, plain, user_record
+from qmfa_tui.kinds import AuthSource
 from qmfa_tui.text import counted, visible
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def _add_users(commands: Any, common: argparse.ArgumentParser) -> None:
     status = listing.add_mutually_exclusive_group()
     status.add_argument("--active", dest="status", action="store_const", const="active")
     status.add_argument("--inactive", dest="status", action="store_const", const="inactive")
-    listing.add_argument("--auth", choices=("local", "ldap", "sso"))
+    listing.add_argument("--auth", choices=list(AuthSource))
     listing.add_argument("--search", default="", metavar="TEXT", help="in username, name or email")
     listing.add_argument(
         "--codes",
@@ -92,7 +93,7 @@ def _add_users(commands: Any, common: argparse.ArgumentParser) -> None:
     add.add_argument("user", metavar="USER")
     add.add_argument("--name", default="", help="full name")
     add.add_argument("--email", default="")
-    add.add_argument("--auth", choices=("local", "ldap", "sso"), default="local")
+    add.add_argument("--auth", choices=list(AuthSource), default=AuthSource.LOCAL.value)
     add.add_argument("--admin", action="store_true", help="give every permission")
     add.add_argument(
         "--users-module",
@@ -245,7 +246,7 @@ def _shell() -> Actor:
 def users_list(args: argparse.Namespace) -> int:
     open_from_args(args)
     from qmfa_tui.services import directory
-    from qmfa_tui.services.directory import UserFilter
+    from qmfa_tui.services.user_filter import UserFilter
 
     user_filter = UserFilter(
         two_factor=args.two_factor or "all",
@@ -302,7 +303,7 @@ def _cell(text: str, width: int) -> str:
 
 def users_add(args: argparse.Namespace) -> int:
     password = None
-    if args.auth == "local":
+    if args.auth == AuthSource.LOCAL:
         password = read_password(args.password_stdin, f"Password for {args.user}: ")
     open_from_args(args)
     from qmfa_tui.services import accounts

@@ -12,7 +12,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
 from qmfa_tui.errors import QmfaError
-from qmfa_tui.services import accounts
+from qmfa_tui.services import login
 from qmfa_tui.services.session import NextStep, PendingLogin
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.type_ahead import FormScreen
@@ -72,7 +72,7 @@ class LoginScreen(FormScreen[None]):
     @work(thread=True, exclusive=True)
     def check_password(self, username: str, password: str) -> None:
         try:
-            self.post_message(self.Passed(accounts.login_password(username, password)))
+            self.post_message(self.Passed(login.with_password(username, password)))
         except QmfaError as error:
             self.post_message(self.Refused(error))
 

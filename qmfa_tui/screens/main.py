@@ -16,7 +16,7 @@ from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from qmfa_tui.errors import QmfaError
-from qmfa_tui.services import accounts
+from qmfa_tui.services import accounts, recovery
 from qmfa_tui.services.accounts import UserInfo
 from qmfa_tui.services.session import Actor
 from qmfa_tui.widgets.literal import literal
@@ -70,7 +70,7 @@ class MainScreen(Screen[None]):
     def on_main_screen_loaded(self, message: Loaded) -> None:
         user = message.user
         app = self.app
-        may_manage = user.is_admin or user.users_module
+        may_manage = user.may_manage_users
         if (may_manage, user.is_admin) != (app.may_manage_users, app.is_admin):  # type: ignore[attr-defined]
             app.may_manage_users, app.is_admin = may_manage, user.is_admin  # type: ignore[attr-defined]
             menu = self.query_one("#menu", OptionList)
@@ -85,9 +85,11 @@ class MainScreen(Screen[None]):
             )
         elif user.two_factor:
             left = user.recovery_codes_left or 0
-            text = f"Two-step verification is on; {left} of 8 recovery codes left."
-        elif user.auth_source != "local":
-            text = f"You sign in through {user.auth_source.upper()}."
+            text = (
+                f"Two-step verification is on; {left} of {recovery.CODE_COUNT} recovery codes left."
+            )
+        elif user.managed_elsewhere:
+            text = f"You sign in through {user.auth_source.label}."
         else:
             text = "Two-step verification is off: turn it on in My Account."
         self.query_one("#summary", Static).update(literal(text))

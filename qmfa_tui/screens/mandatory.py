@@ -23,8 +23,10 @@ from textual.widgets import Button, DataTable, Footer, Static
 
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.services import directory
-from qmfa_tui.services.directory import AFFECTED_BY_MANDATORY, UserFilter, UserPage
+from qmfa_tui.services.directory import UserPage
+from qmfa_tui.services.policy import AFFECTED_BY_MANDATORY
 from qmfa_tui.services.session import Actor
+from qmfa_tui.services.user_filter import UserFilter
 from qmfa_tui.text import counted
 from qmfa_tui.widgets.action_link import ActionLink
 from qmfa_tui.widgets.literal import literal_cell

@@ -21,7 +21,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, Input, Static
 
 from qmfa_tui.errors import QmfaError
-from qmfa_tui.services import twofactor
+from qmfa_tui.services import login, twofactor
 from qmfa_tui.services.session import Actor, PendingLogin
 from qmfa_tui.services.twofactor import Enrollment, PendingRegistration
 from qmfa_tui.widgets.literal import literal
@@ -194,7 +194,13 @@ class RegisterDeviceScreen(FormScreen[bool]):
     @work(thread=True, exclusive=True)
     def offer(self) -> None:
         try:
-            self.post_message(self.Offered(twofactor.begin_registration(self.who)))
+            who = self.who
+            registration = (
+                login.begin_registration(who)
+                if isinstance(who, PendingLogin)
+                else twofactor.begin_registration(who)
+            )
+            self.post_message(self.Offered(registration))
         except QmfaError as error:
             self.post_message(self.Refused(error))
 
@@ -238,7 +244,12 @@ class RegisterDeviceScreen(FormScreen[bool]):
     @work(thread=True, exclusive=True)
     def confirm_code(self, registration: PendingRegistration, code: str) -> None:
         try:
-            enrollment = twofactor.confirm_registration(self.who, registration, code)
+            who = self.who
+            enrollment = (
+                login.confirm_registration(who, registration, code)
+                if isinstance(who, PendingLogin)
+                else twofactor.confirm_registration(who, registration, code)
+            )
             self.post_message(self.Confirmed(enrollment))
         except QmfaError as error:
             self.post_message(self.Refused(error))
@@ -285,7 +296,7 @@ class RegisterDeviceScreen(FormScreen[bool]):
     @work(thread=True, exclusive=True)
     def skip_for_now(self, pending: PendingLogin) -> None:
         try:
-            actor = twofactor.skip_registration(pending)
+            actor = login.skip_registration(pending)
         except QmfaError as error:
             self.post_message(self.Refused(error))
             return

@@ -12,7 +12,7 @@ from textual.content import Content
 from textual.message import Message
 
 from qmfa_tui.screens.second_step import SecondStepScreen
-from qmfa_tui.services import twofactor
+from qmfa_tui.services import login
 from qmfa_tui.services.session import Actor
 from qmfa_tui.widgets.action_link import ActionLink
 from qmfa_tui.widgets.literal import literal
@@ -41,13 +41,13 @@ class SecurityCodeScreen(SecondStepScreen):
         yield ActionLink("Login with Recovery Code", id="use-recovery")
 
     def succeed(self, code: str) -> None:
-        self.post_message(self.Passed(twofactor.verify_login_code(self.pending, code)))
+        self.post_message(self.Passed(login.with_security_code(self.pending, code)))
 
     def on_security_code_screen_passed(self, message: Passed) -> None:
         self.app.log_in(message.actor)  # type: ignore[attr-defined]
 
     @on(ActionLink.Followed, "#use-recovery")
     def action_use_recovery_code(self) -> None:
-        from qmfa_tui.screens.recovery_code import RecoveryCodeScreen
+        from qmfa_tui.screens.recovery_login import RecoveryLoginScreen
 
-        self.app.push_screen(RecoveryCodeScreen(self.pending))
+        self.app.push_screen(RecoveryLoginScreen(self.pending))

@@ -33,7 +33,7 @@ from textual.widgets import (
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.services import audit, policy
 from qmfa_tui.services.audit import AuditEntry
-from qmfa_tui.services.policy import InstanceInfo
+from qmfa_tui.services.policy import InstanceInfo, MandatoryRefusal, Refusal
 from qmfa_tui.services.session import Actor
 from qmfa_tui.text import SAFE_TEXT_PATTERN, counted
 from qmfa_tui.widgets.action_link import ActionLink
@@ -90,7 +90,7 @@ class SettingsScreen(Screen[None]):
     @dataclass
     class Loaded(Message):
         instance: InstanceInfo
-        refusal: str | None
+        refusal: Refusal | None
 
     @dataclass
     class EventsLoaded(Message):
@@ -210,16 +210,17 @@ class SettingsScreen(Screen[None]):
         switch = self.query_one("#mandatory", Switch)
         with self.prevent(Switch.Changed):
             switch.value = instance.mandatory
-        switch.disabled = message.refusal is not None
+        refusal = message.refusal
+        switch.disabled = refusal is not None
         self.query_one("#mandatory-state", Static).update("On" if instance.mandatory else "Off")
-        self.query_one("#refusal", Static).update(literal(message.refusal or ""))
-        self.query_one("#refusal").display = message.refusal is not None
-        own_2fa_missing = message.refusal == policy.OWN_2FA_FIRST
+        self.query_one("#refusal", Static).update(literal(refusal.message if refusal else ""))
+        self.query_one("#refusal").display = refusal is not None
+        own_2fa_missing = refusal is not None and refusal.reason is MandatoryRefusal.OWN_2FA_FIRST
         self.query_one("#my-account").display = own_2fa_missing
         grace = self.query_one("#grace", Input)
         grace.value = str(instance.grace_period_hours)
-        grace.disabled = message.refusal is not None
-        self.query_one("#save-grace").disabled = message.refusal is not None
+        grace.disabled = refusal is not None
+        self.query_one("#save-grace").disabled = refusal is not None
 
     @on(Switch.Changed, "#mandatory")
     def toggled(self, event: Switch.Changed) -> None:

@@ -22,10 +22,11 @@ from textual.widgets import Footer, Header, Input, Static
 from textual.worker import get_current_worker
 
 from qmfa_tui.errors import QmfaError
+from qmfa_tui.kinds import AuthSource
 from qmfa_tui.services import directory
-from qmfa_tui.services.directory import PAGE_SIZE, UserFilter, UserPage
-from qmfa_tui.services.recovery import FEW_LEFT
+from qmfa_tui.services.directory import PAGE_SIZE, UserPage
 from qmfa_tui.services.session import Actor
+from qmfa_tui.services.user_filter import FEW_LEFT, UserFilter
 from qmfa_tui.text import SAFE_TEXT_PATTERN, counted
 from qmfa_tui.widgets.cycle_button import CycleButton
 from qmfa_tui.widgets.literal import literal
@@ -33,7 +34,12 @@ from qmfa_tui.widgets.user_table import UserTable
 
 TWO_FACTOR_OPTIONS = [("All", "all"), ("Enabled", "enabled"), ("Disabled", "disabled")]
 STATUS_OPTIONS = [("Active", "active"), ("Inactive", "inactive"), ("All", "all")]
-SOURCE_OPTIONS = [("All", "any"), ("Local", "local"), ("LDAP", "ldap"), ("SSO", "sso")]
+SOURCE_OPTIONS = [
+    ("All", "any"),
+    ("Local", AuthSource.LOCAL),
+    ("LDAP", AuthSource.LDAP),
+    ("SSO", AuthSource.SSO),
+]
 CODES_OPTIONS = [
     ("All", "all"),
     ("None", "none"),

@@ -1,6 +1,7 @@
 """The rules of qmfa in plain Python: no Textual here (a test checks it).
 
-Modules: accounts, identity, twofactor, recovery, policy, audit, throttle, session, clock.
+Modules: login, accounts, identity, twofactor, recovery, policy, directory, audit,
+throttle, session, clock, demo.
 """
 
 from qmfa_tui.errors import (

@@ -1,4 +1,4 @@
-"""Accounts: creating users, passwords (argon2id), and the first login step."""
+"""Accounts: creating users, their roles and status, and passwords (argon2id)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from peewee import IntegrityError
 
 from qmfa_tui.errors import AuthenticationFailed, BadInput, Conflict, NotPermitted
-from qmfa_tui.services import audit, clock, identity, policy, throttle
-from qmfa_tui.services.session import Actor, NextStep, PendingLogin, issue_pending, shell_actor
+from qmfa_tui.kinds import AuthSource, Deployment, one_of
+from qmfa_tui.services import audit, clock, identity, policy
+from qmfa_tui.services.session import Actor, shell_actor
+from qmfa_tui.services.user_filter import FEW_LEFT
 from qmfa_tui.storage import Account, Device, InstanceSettings, RecoveryCode, db, translate_errors
 from qmfa_tui.text import forbidden_character
 
@@ -23,9 +25,7 @@ MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
 MAX_NAME_LENGTH = 200  # the columns' sizes
 MAX_EMAIL_LENGTH = 254
-AUTH_SOURCES = ("local", "ldap", "sso")
 ROLES = ("admin", "user")
-_LOGIN_REFUSED = "Wrong username or password."
 
 _hasher = PasswordHasher()  # argon2id with the RFC 9106 low-memory parameters
 _dummy_hash: str | None = None
@@ -41,7 +41,7 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def _burn_a_verify(password: str) -> None:
+def burn_a_verify(password: str) -> None:
     """Spend what a real check costs, so unknown usernames take as long as known ones."""
     global _dummy_hash
     if _dummy_hash is None:
@@ -58,21 +58,40 @@ class UserInfo:
     username: str
     display_name: str
     email: str
-    auth_source: str
+    auth_source: AuthSource
     role: str
     users_module: bool
     active: bool
     created_at: datetime
     two_factor: bool
     recovery_codes_left: int | None
+    # Admins, and users given the module: may open Customization > Users (policy).
+    may_manage_users: bool = False
     registration_required: bool = False
     registration_deadline: datetime | None = None  # UTC; while the grace period lasts
     # Set by get_user: why the reader may not read codes, remove the device or (de)activate.
     manage_refusal: str | None = None
+    # Set by get_user: the reader is this user (only they register their own device).
+    is_reader: bool = False
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.role == policy.ADMIN
+
+    @property
+    def managed_elsewhere(self) -> bool:
+        """An LDAP or SSO user: their identity provider, not qmfa, runs their 2FA."""
+        return self.auth_source != AuthSource.LOCAL
+
+    @property
+    def may_register(self) -> bool:
+        """The reader may register a device for this user now: their own, none yet, local."""
+        return self.is_reader and not self.two_factor and not self.managed_elsewhere
+
+    @property
+    def few_codes_left(self) -> bool:
+        """Running low on recovery codes (none left counts too), as the Users screen marks it."""
+        return self.recovery_codes_left is not None and self.recovery_codes_left <= FEW_LEFT
 
 
 def user_info(account: Account) -> UserInfo:
@@ -86,13 +105,14 @@ def user_info(account: Account) -> UserInfo:
         account.username,
         account.display_name,
         account.email,
-        account.auth_source,
+        AuthSource(account.auth_source),
         account.role,
         account.users_module,
         account.active,
         account.created_at,
         device is not None,
         left,
+        policy.has_users_module(account),
         required,
         policy.grace_deadline(account) if required else None,
     )
@@ -149,17 +169,17 @@ def _new_account(
     identity.refuse_reserved(username)
     display_name = validate_text(display_name, "name", MAX_NAME_LENGTH)
     email = validate_text(email, "email", MAX_EMAIL_LENGTH)
-    if auth_source not in AUTH_SOURCES:
-        raise BadInput(f"The auth source is one of: {', '.join(AUTH_SOURCES)}.")
+    if auth_source not in set(AuthSource):
+        raise BadInput(f"The auth source is one of: {', '.join(AuthSource)}.")
     if role not in ROLES:
         raise BadInput(f"The role is one of: {', '.join(ROLES)}.")
-    if auth_source == "local":
+    if auth_source == AuthSource.LOCAL:
         if password is None:
             raise BadInput("A local user needs a password.")
         password_hash: str | None = hash_password(validate_password(password))
     elif password is not None:
         raise BadInput(
-            f"A {auth_source.upper()} user signs in through the identity provider "
+            f"A {AuthSource(auth_source).label} user signs in through the identity provider "
             "and has no password here."
         )
     else:
@@ -197,11 +217,11 @@ def create_first_admin(
     *,
     display_name: str = "",
     email: str = "",
-    deployment: str = "on-prem",
+    deployment: str = Deployment.ON_PREM,
 ) -> UserInfo:
     """``qmfa init``: the first user, an admin (and on SaaS the super-admin)."""
-    if deployment not in ("on-prem", "saas"):
-        raise BadInput("The deployment is 'on-prem' or 'saas'.")
+    if deployment not in set(Deployment):
+        raise BadInput(f"The deployment is {one_of(Deployment)}.")
     with db.atomic():
         if Account.select().exists():
             raise Conflict("This database already has users; `qmfa init` runs only once.")
@@ -210,7 +230,7 @@ def create_first_admin(
             password,
             display_name=display_name,
             email=email,
-            auth_source="local",
+            auth_source=AuthSource.LOCAL,
             role="admin",
             users_module=True,
             active=True,
@@ -233,7 +253,7 @@ def create_user(
     password: str | None = None,
     display_name: str = "",
     email: str = "",
-    auth_source: str = "local",
+    auth_source: str = AuthSource.LOCAL,
     role: str = "user",
     users_module: bool = False,
     active: bool = True,
@@ -267,7 +287,11 @@ def get_user(actor: Actor, username: str) -> UserInfo:
     keeps ``actor`` from their codes, device and status (None for oneself)."""
     target = policy.find_account(username)
     acting = policy.require_self_or_users_module(actor, target)
-    return replace(user_info(target), manage_refusal=policy.refusal_for(acting, target))
+    return replace(
+        user_info(target),
+        manage_refusal=policy.refusal_for(acting, target),
+        is_reader=acting is not None and acting.id == target.id,
+    )
 
 
 @translate_errors
@@ -367,64 +391,10 @@ def change_password(actor: Actor, current_password: str, new_password: str) -> N
         audit.record(actor, "user.password_changed", target=account)
 
 
-@translate_errors
-def login_password(username: str, password: str) -> PendingLogin:
-    """The first login step. The result says what comes next; only DONE carries an actor."""
-    now = clock.now()
-    username = identity.as_typed(username)
-    account = None
-    if USERNAME_PATTERN.fullmatch(username):
-        account = identity.account_named(username)
-    if account is None:
-        # Throttled like an account, so the answer never tells which names exist.
-        throttle.admit_unknown_name(identity.username_key(username), now)
-        _burn_a_verify(password)
-        raise AuthenticationFailed(_LOGIN_REFUSED)
-    # Counted before the verdict: guesses from many processes at once cannot outrun it.
-    throttle.admit(account, throttle.PASSWORD, now)
-    if not _password_matches(account, password):
-        # An LDAP or SSO user has no password here: refused, audited and counted like a
-        # wrong password, so that nothing tells such an account from a local one.
-        detail = (
-            "wrong password"
-            if account.password_hash is not None
-            else f"no password here: signs in through {account.auth_source.upper()}"
-        )
-        with db.atomic():
-            audit.record(account, "login.failed", target=account, detail=detail)
-        raise AuthenticationFailed(_LOGIN_REFUSED)
-    if not account.active:
-        with db.atomic():
-            audit.record(account, "login.failed", target=account, detail="account inactive")
-        raise AuthenticationFailed(policy.INACTIVE_ACCOUNT)
-    has_device = Device.select().where(Device.account == account.id).exists()
-    grace_deadline = None
-    if has_device:
-        next_step = NextStep.SECURITY_CODE
-    elif policy.registration_required(account):
-        next_step = NextStep.REGISTER_DEVICE
-    else:
-        next_step = NextStep.DONE
-    # argon2 parameters raised since this hash was made: move it while the password is here,
-    # hashing before the transaction so no write lock is held for it.
-    new_hash = (
-        hash_password(password) if _hasher.check_needs_rehash(account.password_hash) else None
-    )
-    with db.atomic():
-        throttle.reset(account, throttle.PASSWORD)
-        if new_hash is not None:
-            _replace_hash(account, new_hash)
-        if next_step is NextStep.DONE:
-            audit.record(account, "login.succeeded", target=account, detail="password only")
-        elif next_step is NextStep.REGISTER_DEVICE:
-            grace_deadline = _start_grace(account, now)
-    return issue_pending(account.id, account.username, next_step, now, grace_deadline)
-
-
-def _password_matches(account: Account, password: str) -> bool:
+def password_matches(account: Account, password: str) -> bool:
     """One argon2 verify whatever the account: the dummy hash's when it has no password."""
     if account.password_hash is None:
-        _burn_a_verify(password)
+        burn_a_verify(password)
         return False
     try:
         return _hasher.verify(account.password_hash, password)
@@ -432,28 +402,9 @@ def _password_matches(account: Account, password: str) -> bool:
         return False
 
 
-def _replace_hash(account: Account, new_hash: str) -> None:
-    """Conditional on the hash it replaces: a password changed meanwhile is not overwritten."""
-    if (
-        Account.update(password_hash=new_hash)
-        .where(Account.id == account.id, Account.password_hash == account.password_hash)
-        .execute()
-    ):
-        audit.record(
-            account, "password.rehashed", target=account, detail="argon2 parameters updated"
-        )
-
-
-def _start_grace(account: Account, now: float) -> datetime | None:
-    """A user who needs a device gets their grace period from their first such login."""
-    if account.grace_started_at is None:
-        started = clock.utc(now)
-        if (
-            Account.update(grace_started_at=started)
-            .where(Account.id == account.id, Account.grace_started_at.is_null())
-            .execute()
-        ):
-            audit.record(account, "grace.started", target=account)
-        account = Account.get_by_id(account.id)
-    deadline = policy.grace_deadline(account)
-    return deadline if deadline is not None and deadline > clock.utc(now) else None
+def rehash_if_outdated(account: Account, password: str) -> str | None:
+    """A new hash of ``password`` when the argon2 parameters were raised since
+    ``account``'s was made (its password just matched), else None."""
+    if account.password_hash is None or not _hasher.check_needs_rehash(account.password_hash):
+        return None
+    return hash_password(password)

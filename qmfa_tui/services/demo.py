@@ -16,6 +16,7 @@ from datetime import datetime
 from itertools import islice
 
 from qmfa_tui.errors import Conflict
+from qmfa_tui.kinds import AuthSource
 from qmfa_tui.services import accounts, audit, clock, identity, policy, recovery
 from qmfa_tui.services.session import shell_actor
 from qmfa_tui.services.twofactor import secret_context
@@ -41,7 +42,7 @@ Progress = Callable[[int, int], None]
 class DemoPerson:
     username: str
     display_name: str
-    auth_source: str = "local"
+    auth_source: AuthSource = AuthSource.LOCAL
     role: str = "user"
     users_module: bool = False
     active: bool = True
@@ -58,9 +59,9 @@ NAMED = (
     DemoPerson("helpdesk", "Hal Helpdesk", users_module=True, two_factor=True, codes_left=2),
     DemoPerson("alice", "Alice Anders"),
     DemoPerson("bob", "Bob Brown", two_factor=True, codes_left=5),
-    DemoPerson("carol", "Carol Clarke", auth_source="ldap"),
+    DemoPerson("carol", "Carol Clarke", auth_source=AuthSource.LDAP),
     DemoPerson("dave", "Dave Dunn", active=False),
-    DemoPerson("erin", "Erin Evans", auth_source="sso"),
+    DemoPerson("erin", "Erin Evans", auth_source=AuthSource.SSO),
 )
 
 _FIRST = (
@@ -127,14 +128,16 @@ def generated_people(count: int, seed: int = 2027) -> Iterator[DemoPerson]:
     for number in range(1, count + 1):
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
         roll = rng.random()
-        source = "ldap" if roll < 0.15 else "sso" if roll < 0.20 else "local"
+        source = (
+            AuthSource.LDAP if roll < 0.15 else AuthSource.SSO if roll < 0.20 else AuthSource.LOCAL
+        )
         yield DemoPerson(
             username=f"{first.lower()}.{last.lower()}{number}",
             display_name=f"{first} {last}",
             auth_source=source,
             users_module=rng.random() < 0.02,
             active=rng.random() >= 0.10,
-            two_factor=source == "local" and rng.random() < 0.65,
+            two_factor=source is AuthSource.LOCAL and rng.random() < 0.65,
             codes_left=rng.choice((8, 8, 8, 7, 6, 5, 3, 2, 1, 0)),
         )
 
@@ -207,7 +210,7 @@ def _insert_batch(batch: list[DemoPerson], password_hash: str, created_at: datet
                 p.users_module,
                 p.active,
                 created_at,
-                password_hash if p.auth_source == "local" else None,
+                password_hash if p.auth_source is AuthSource.LOCAL else None,
                 p.two_factor,
             )
             for p in batch

@@ -4,31 +4,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
 
-from peewee import JOIN, Expression, fn
+from peewee import Expression, fn
 
-from qmfa_tui.errors import AuthenticationFailed, BadInput, NotFound, NotPermitted
+from qmfa_tui.errors import BadInput, NotFound, NotPermitted
+from qmfa_tui.kinds import AuthSource, Deployment, one_of
 from qmfa_tui.services import audit, clock, identity
-from qmfa_tui.services.session import Actor, NextStep, PendingLogin
+from qmfa_tui.services.session import Actor
+from qmfa_tui.services.user_filter import UserFilter, conditions
 from qmfa_tui.storage import (
     Account,
     Device,
     InstanceSettings,
-    Prepared,
     db,
     translate_errors,
 )
 from qmfa_tui.text import counted
 
 ADMIN = "admin"
-INACTIVE_ACCOUNT = "This account is inactive. Ask an admin to activate it."
-LOCAL = "local"
 
 
 @dataclass(frozen=True)
 class InstanceInfo:
     instance_name: str
-    deployment: str
+    deployment: Deployment
     mandatory: bool
     grace_period_hours: int
     demo: bool
@@ -100,7 +100,7 @@ def standing(account: Account | None) -> int:
     if account is None:
         return SHELL_STANDING
     if account.role == ADMIN:
-        if instance().deployment == "saas" and account.id == super_admin_id():
+        if instance().deployment == Deployment.SAAS and account.id == super_admin_id():
             return SUPER_ADMIN_STANDING
         return ADMIN_STANDING
     return USERS_MODULE_HOLDER if account.users_module else PLAIN_USER
@@ -157,13 +157,17 @@ def instance() -> InstanceSettings:
 def instance_info() -> InstanceInfo:
     row = instance()
     return InstanceInfo(
-        row.instance_name, row.deployment, row.mandatory, row.grace_period_hours, row.demo
+        row.instance_name,
+        Deployment(row.deployment),
+        row.mandatory,
+        row.grace_period_hours,
+        row.demo,
     )
 
 
 def covered_by_rules(account: Account) -> bool:
     """LDAP and SSO users sign in elsewhere; the 2FA rules cover local users only."""
-    return account.auth_source == LOCAL
+    return account.auth_source == AuthSource.LOCAL
 
 
 def registration_required(account: Account) -> bool:
@@ -187,30 +191,55 @@ def grace_deadline(account: Account, settings: InstanceSettings | None = None) -
     return account.grace_started_at + timedelta(hours=settings.grace_period_hours)
 
 
-OWN_2FA_FIRST = "Turn on two-step verification for your own account first."
+class MandatoryRefusal(Enum):
+    """Why an actor may not switch mandatory 2FA or set the grace period. Each value is
+    the refusal's words (``{super_admin}`` is filled in by ``mandatory_refusal``)."""
+
+    NOT_AN_ADMIN = "Only admins can change this."
+    NOT_THE_SUPER_ADMIN = "Only the super-admin, {super_admin}, can change this on SaaS instances."
+    OWN_2FA_FIRST = "Turn on two-step verification for your own account first."
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A refusal as a value: its reason, for a screen to act on, and its words, to show."""
+
+    reason: MandatoryRefusal
+    message: str
 
 
 @translate_errors
-def mandatory_refusal(actor: Actor) -> str | None:
-    """Why ``actor`` may not switch mandatory 2FA, in words, or None if they may."""
+def mandatory_refusal(actor: Actor) -> Refusal | None:
+    """Why ``actor`` may not switch mandatory 2FA, or None if they may."""
     account = acting_account(actor)
     if account is None:
         return None
     if account.role != ADMIN:
-        return "Only admins can change this."
-    if instance().deployment == "saas" and account.id != super_admin_id():
-        return f"Only the super-admin, {super_admin_name()}, can change this on SaaS instances."
-    if not Device.select().where(Device.account == account.id).exists():
-        return OWN_2FA_FIRST
-    return None
+        reason = MandatoryRefusal.NOT_AN_ADMIN
+    elif instance().deployment == Deployment.SAAS and account.id != super_admin_id():
+        reason = MandatoryRefusal.NOT_THE_SUPER_ADMIN
+    elif not Device.select().where(Device.account == account.id).exists():
+        reason = MandatoryRefusal.OWN_2FA_FIRST
+    else:
+        return None
+    super_admin = super_admin_name() if reason is MandatoryRefusal.NOT_THE_SUPER_ADMIN else ""
+    return Refusal(reason, reason.value.format(super_admin=super_admin))
 
 
-def _affected() -> Expression:
-    return Account.active & (Account.auth_source == LOCAL) & ~Account.two_factor
+# Who mandatory 2FA locks out: active local users without a device. The one definition:
+# the modal counts, lists and exports these users, and switching mandatory on starts
+# their grace periods (the expression below is built from it).
+AFFECTED_BY_MANDATORY = UserFilter(
+    two_factor="disabled", status="active", auth_source=AuthSource.LOCAL
+)
+
+
+def _affected() -> list[Expression]:
+    return conditions(AFFECTED_BY_MANDATORY)
 
 
 def _affected_query():
-    return Account.select().where(_affected())
+    return Account.select().where(*_affected())
 
 
 @translate_errors
@@ -223,7 +252,7 @@ def count_affected() -> int:
 def set_mandatory(actor: Actor, enabled: bool) -> InstanceInfo:
     refusal = mandatory_refusal(actor)
     if refusal is not None:
-        raise NotPermitted(refusal)
+        raise NotPermitted(refusal.message)
     with db.atomic():
         changed = (
             InstanceSettings.update(mandatory=enabled)
@@ -232,7 +261,7 @@ def set_mandatory(actor: Actor, enabled: bool) -> InstanceInfo:
         )
         if changed and enabled:
             # Everyone it locks out starts their grace period now.
-            Account.update(grace_started_at=clock.utc(clock.now())).where(_affected()).execute()
+            Account.update(grace_started_at=clock.utc(clock.now())).where(*_affected()).execute()
             audit.record(
                 actor, "settings.mandatory_on", detail=f"affected users: {count_affected()}"
             )
@@ -249,7 +278,7 @@ def set_grace_period(actor: Actor, hours: int) -> InstanceInfo:
     """Hours a user may skip registration once 2FA is mandatory (0: none). Moves all deadlines."""
     refusal = mandatory_refusal(actor)
     if refusal is not None:
-        raise NotPermitted(refusal)
+        raise NotPermitted(refusal.message)
     if not 0 <= hours <= MAX_GRACE_HOURS:
         raise BadInput(f"The grace period is 0 to {MAX_GRACE_HOURS} hours.")
     with db.atomic():
@@ -267,8 +296,8 @@ def set_deployment(actor: Actor, deployment: str) -> InstanceInfo:
     """On-prem or SaaS; only the shell (the installer) decides this."""
     if not actor.is_shell:
         raise NotPermitted("The deployment is set by the operator from the shell.")
-    if deployment not in ("on-prem", "saas"):
-        raise BadInput("The deployment is 'on-prem' or 'saas'.")
+    if deployment not in set(Deployment):
+        raise BadInput(f"The deployment is {one_of(Deployment)}.")
     with db.atomic():
         if (
             InstanceSettings.update(deployment=deployment)
@@ -277,60 +306,3 @@ def set_deployment(actor: Actor, deployment: str) -> InstanceInfo:
         ):
             audit.record(actor, "settings.deployment", detail=deployment)
     return instance_info()
-
-
-def pending_account(pending: PendingLogin, step: NextStep, now: float) -> Account:
-    """The account of a login waiting for ``step``, still allowed to finish it."""
-    pending.require(step, now)
-    account = Account.get_or_none(Account.id == pending.user_id)
-    if account is None or not account.active:
-        raise AuthenticationFailed(INACTIVE_ACCOUNT)
-    return account
-
-
-# The columns of a device the code step reads: stored as Python uses them (no dates).
-_DEVICE_COLUMNS = [
-    Device.id,
-    Device.secret_sealed,
-    Device.algorithm,
-    Device.digits,
-    Device.interval,
-    Device.drift,
-    Device.last_step,
-    Device.drift_anchor,
-]
-_DEVICE_NAMES = [field.name for field in _DEVICE_COLUMNS]
-_CODE_STEP = Prepared(
-    lambda account_id: (
-        Account.select(Account.id, Account.username, Account.active, *_DEVICE_COLUMNS)
-        .join(Device, JOIN.LEFT_OUTER, on=(Device.account == Account.id))
-        .where(Account.id == account_id)
-    ),
-    int,
-)
-
-
-@dataclass(frozen=True)
-class CodeStep:
-    """What a login's code step needs: its account (id and username) and device."""
-
-    account: Account
-    device: Device | None
-
-
-def code_step(pending: PendingLogin, now: float) -> CodeStep:
-    """The account and device of a login at its code step, in one query.
-
-    Every login runs this: one prepared, joined SELECT instead of two peewee queries
-    saves ~1 ms of Python. Raises as ``pending_account`` would. The code throttle is
-    the caller's: ``throttle.claim`` inside the transaction that acts on the code.
-    """
-    pending.require(NextStep.SECURITY_CODE, now)
-    row = _CODE_STEP.execute(pending.user_id).fetchone()
-    if row is None or not row[2]:
-        raise AuthenticationFailed(INACTIVE_ACCOUNT)
-    account_id, username, _active, *device_values = row
-    device = None
-    if device_values[0] is not None:
-        device = Device(account=account_id, **dict(zip(_DEVICE_NAMES, device_values, strict=True)))
-    return CodeStep(Account(id=account_id, username=username), device)

@@ -5,20 +5,16 @@ from __future__ import annotations
 import base64
 import secrets
 import unicodedata
-from dataclasses import dataclass
 from datetime import datetime
 
 from peewee import fn
 
 from qmfa_tui.errors import (
-    AuthenticationFailed,
     BadInput,
-    NoRecoveryCodesLeft,
     NotFound,
-    Throttled,
 )
-from qmfa_tui.services import audit, clock, policy, throttle
-from qmfa_tui.services.session import Actor, PendingLogin, issue_actor
+from qmfa_tui.services import audit, policy
+from qmfa_tui.services.session import Actor
 from qmfa_tui.storage import Device, Prepared, RecoveryCode, db, sealer, translate_errors
 from qmfa_tui.text import counted
 
@@ -27,11 +23,8 @@ CODE_COUNT = 8
 ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 CODE_LENGTH = 10  # 10 symbols of 5 bits: 50 bits each
 _READ_AS = str.maketrans({"o": "0", "i": "1", "l": "1"})
-# "Running low" from this many codes left: the login warns, the Users screen marks the
-# count and its Codes filter's "1-2" means 1 to FEW_LEFT.
-FEW_LEFT = 2
 NO_CODES_LEFT = (
-    "No recovery codes left (all 8 used). Use a security code from your "
+    f"No recovery codes left (all {CODE_COUNT} used). Use a security code from your "
     "authenticator app; if you lost it, an admin must remove it so you can "
     "register again."
 )
@@ -121,64 +114,19 @@ _USE_CODE = Prepared(
 )
 
 
-def _remaining(device_id: int) -> int:
+def codes_left(device_id: int) -> int:
     return _REMAINING.execute(device_id).fetchone()[0]
 
 
-@dataclass(frozen=True)
-class RecoveryLogin:
-    actor: Actor
-    remaining: int
-
-    @property
-    def few_left(self) -> bool:
-        return self.remaining <= FEW_LEFT
+def use_code(device_id: int, digest: str) -> int:
+    """Delete the code of ``digest``: 1 if this call used it, 0 if it was not (or no longer)
+    there. Call inside the transaction that acts on the verdict."""
+    return _USE_CODE.rows_affected(device_id, digest)
 
 
-@translate_errors
-def login_with_recovery_code(pending: PendingLogin, raw_code: str) -> RecoveryLogin:
-    """The second login step with a recovery code instead of a security code.
-
-    The attempt is counted by the code throttle in the transaction that uses the code,
-    before the outcome is known to anyone.
-    """
-    now = clock.now()
-    step = policy.code_step(pending, now)
-    account, device = step.account, step.device
-    code = normalize(raw_code)
-    digest = sealer().digest(code, _context(account.id))
-    used = 0
-    remaining: int | None = None
-    with db.atomic():
-        wait = throttle.claim(account, throttle.CODE, now)
-        if wait is None:
-            if device is not None:
-                used = _USE_CODE.rows_affected(device.id, digest)
-            if used == 1:
-                remaining = _remaining(device.id)
-                throttle.reset(account, throttle.CODE)
-                audit.record(
-                    account,
-                    "login.recovery_code",
-                    target=account,
-                    detail=f"recovery codes left: {remaining}",
-                )
-            else:
-                # Past the password step: the count is this person's own to know.
-                remaining = None if device is None else _remaining(device.id)
-                audit.record(
-                    account,
-                    "login.failed",
-                    target=account,
-                    detail="wrong recovery code" + (" (none left)" if remaining == 0 else ""),
-                )
-    if wait is not None:
-        raise Throttled(wait)
-    if used == 1 and remaining is not None:
-        return RecoveryLogin(issue_actor(account.id, account.username), remaining)
-    if remaining == 0:
-        raise NoRecoveryCodesLeft(NO_CODES_LEFT)
-    raise AuthenticationFailed("That recovery code is not valid or was already used.")
+def digest_of(normalized: str, account_id: int) -> str:
+    """The keyed digest a code of ``account_id`` is found by (``normalize`` it first)."""
+    return sealer().digest(normalized, _context(account_id))
 
 
 @translate_errors
@@ -191,7 +139,7 @@ def remaining_codes(actor: Actor, username: str) -> int | None:
     target = policy.find_account(username)
     policy.require_self_or_users_module(actor, target)
     device = Device.get_or_none(Device.account == target.id)
-    return None if device is None else _remaining(device.id)
+    return None if device is None else codes_left(device.id)
 
 
 @translate_errors

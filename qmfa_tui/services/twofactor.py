@@ -1,9 +1,9 @@
-"""Two-step verification devices: registration, security codes, drift, resync, removal.
+"""Two-step verification devices: TOTP arithmetic, registration, resync, removal.
 
 TOTP itself is pyotp's (RFC 6238); this module adds what a server needs around
 it: a learned clock drift per device, bounded by the drift the last resync set
-(its anchor), one acceptance per time step, enforced by a conditional UPDATE,
-and a throttle shared with recovery codes.
+(its anchor), and a throttle shared with recovery codes. A security code at
+login is ``login.with_security_code``'s, which uses the arithmetic here.
 """
 
 from __future__ import annotations
@@ -23,14 +23,13 @@ from qmfa_tui.errors import (
     Conflict,
     NotFound,
     NotPermitted,
-    Throttled,
 )
+from qmfa_tui.kinds import AuthSource
 from qmfa_tui.services import audit, clock, policy, recovery, throttle
-from qmfa_tui.services.session import Actor, NextStep, PendingLogin, issue_actor
+from qmfa_tui.services.session import Actor, issue_actor
 from qmfa_tui.storage import (
     Account,
     Device,
-    Prepared,
     RecoveryCode,
     db,
     sealer,
@@ -106,7 +105,7 @@ def match_step(
     return used_match
 
 
-def _device_totp(device: Device) -> pyotp.TOTP:
+def device_totp(device: Device) -> pyotp.TOTP:
     secret = sealer().unseal(device.secret_sealed, secret_context(device.account_id))
     return make_totp(
         secret, algorithm=device.algorithm, digits=device.digits, interval=device.interval
@@ -149,10 +148,8 @@ class Enrollment:
     instance_name: str
 
 
-def _registering_account(who: Actor | PendingLogin, now: float) -> Account:
-    if isinstance(who, PendingLogin):
-        return policy.pending_account(who, NextStep.REGISTER_DEVICE, now)
-    account = policy.acting_account(who)
+def _registering_account(actor: Actor) -> Account:
+    account = policy.acting_account(actor)
     if account is None:
         raise NotPermitted("A device is registered by its owner, from their own login.")
     return account
@@ -160,14 +157,23 @@ def _registering_account(who: Actor | PendingLogin, now: float) -> Account:
 
 @translate_errors
 def begin_registration(
-    who: Actor | PendingLogin, *, algorithm: str = DEFAULT_ALGORITHM, digits: int = DEFAULT_DIGITS
+    actor: Actor, *, algorithm: str = DEFAULT_ALGORITHM, digits: int = DEFAULT_DIGITS
 ) -> PendingRegistration:
-    """A new random 160-bit secret for the user's authenticator app (nothing is stored)."""
-    account = _registering_account(who, clock.now())
+    """A new random 160-bit secret for the actor's authenticator app (nothing is stored).
+
+    During a login (2FA mandatory, no device yet) it is ``login.begin_registration``.
+    """
+    return offer_secret(_registering_account(actor), algorithm=algorithm, digits=digits)
+
+
+def offer_secret(
+    account: Account, *, algorithm: str = DEFAULT_ALGORITHM, digits: int = DEFAULT_DIGITS
+) -> PendingRegistration:
+    """A new secret for ``account``, who registers their own device (nothing is stored)."""
     if not policy.covered_by_rules(account):
         raise NotPermitted(
             f"{account.username}'s two-step verification is managed by "
-            f"{account.auth_source.upper()}."
+            f"{AuthSource(account.auth_source).label}."
         )
     if Device.select().where(Device.account == account.id).exists():
         raise Conflict("Two-step verification is already on; remove the device to register anew.")
@@ -179,12 +185,16 @@ def begin_registration(
 
 
 @translate_errors
-def confirm_registration(
-    who: Actor | PendingLogin, pending: PendingRegistration, code: str
-) -> Enrollment:
-    """Activate the device with a current code and create its 8 recovery codes, atomically."""
-    now = clock.now()
-    account = _registering_account(who, now)
+def confirm_registration(actor: Actor, pending: PendingRegistration, code: str) -> Enrollment:
+    """Activate the device with a current code and create its 8 recovery codes, atomically.
+
+    During a login it is ``login.confirm_registration``.
+    """
+    return enroll(_registering_account(actor), pending, code, clock.now())
+
+
+def enroll(account: Account, pending: PendingRegistration, code: str, now: float) -> Enrollment:
+    """The device of ``pending`` stored for ``account`` once ``code`` confirms it."""
     if pending.user_id != account.id:
         raise NotPermitted("That registration belongs to another user.")
     code = normalize_security_code(code, pending.digits)
@@ -230,99 +240,6 @@ def _audit_code_failure(account: Account, detail: str, action: str = "login.fail
         audit.record(account, action, target=account, detail=detail)
 
 
-# The replay guard: a step is accepted once, by whichever login updates the row first;
-# and only against the anchor it was chosen for (a resync meanwhile wins).
-_MARK_STEP_USED = Prepared(
-    lambda device_id, step, drift, anchor: Device.update(last_step=step, drift=drift).where(
-        Device.id == device_id, Device.last_step < step, Device.drift_anchor == anchor
-    ),
-    int,
-    int,
-    int,
-    int,
-)
-
-
-def login_steps(now_step: int, drift: int, anchor: int) -> range:
-    """The time steps a login may accept: within one step of the learned drift, and
-    within one step of the anchor, so a login moves the drift by one step at most and
-    the drift never strays more than one step from what the last resync set."""
-    return range(
-        now_step + max(drift - VERIFY_WINDOW, anchor - ANCHOR_WINDOW),
-        now_step + min(drift + VERIFY_WINDOW, anchor + ANCHOR_WINDOW) + 1,
-    )
-
-
-@translate_errors
-def verify_login_code(pending: PendingLogin, raw_code: str) -> Actor:
-    """The second login step: a security code near the device's drift (``login_steps``).
-
-    The attempt is counted by the code throttle, in the transaction that acts on the
-    verdict, before anyone learns it. The accepted step is recorded with a conditional
-    UPDATE (``last_step < step``), so a code is accepted once even by two logins at
-    the same instant.
-    """
-    now = clock.now()
-    step = policy.code_step(pending, now)
-    account, device = step.account, step.device
-    if device is None:
-        raise Conflict("Two-step verification was removed from this account; log in again.")
-    code = normalize_security_code(raw_code, device.digits)
-    totp = _device_totp(device)
-    now_step = time_step(totp, now)
-    found = match_step(
-        totp,
-        code,
-        center=now_step + device.drift,
-        window=VERIFY_WINDOW,
-        last_used=device.last_step,
-        within=login_steps(now_step, device.drift, device.drift_anchor),
-    )
-    accepted = 0
-    with db.atomic():
-        wait = throttle.claim(account, throttle.CODE, now)
-        if wait is None:
-            if found is not None and not found.already_used:
-                accepted = _MARK_STEP_USED.rows_affected(
-                    device.id, found.step, found.step - now_step, device.drift_anchor
-                )
-            if accepted:
-                throttle.reset(account, throttle.CODE)
-                audit.record(account, "login.succeeded", target=account, detail="security code")
-            else:
-                audit.record(
-                    account,
-                    "login.failed",
-                    target=account,
-                    detail="wrong security code" if found is None else "replayed security code",
-                )
-    if wait is not None:
-        raise Throttled(wait)
-    if not accepted:
-        if found is not None:
-            raise CodeAlreadyUsed("That code was already used. Wait for the next one.")
-        raise AuthenticationFailed("That security code is not valid.")
-    return issue_actor(account.id, account.username)
-
-
-@translate_errors
-def skip_registration(pending: PendingLogin) -> Actor:
-    """Log in without a device while the user's grace period lasts (audited)."""
-    now = clock.now()
-    account = policy.pending_account(pending, NextStep.REGISTER_DEVICE, now)
-    deadline = policy.grace_deadline(account)
-    if deadline is None or clock.utc(now) >= deadline:
-        raise NotPermitted("The grace period is over: register a device to continue.")
-    with db.atomic():
-        audit.record(
-            account,
-            "login.succeeded",
-            target=account,
-            detail=f"registration deferred until {deadline:%Y-%m-%d %H:%M} UTC",
-        )
-    return issue_actor(account.id, account.username)
-
-
 @dataclass(frozen=True)
 class ResyncResult:
     drift_steps: int
@@ -361,7 +278,7 @@ def resync(actor: Actor, first_code: str, second_code: str) -> ResyncResult:
     first = normalize_security_code(first_code, device.digits)
     second = normalize_security_code(second_code, device.digits)
     throttle.admit(account, throttle.CODE, now)
-    totp = _device_totp(device)
+    totp = device_totp(device)
     now_step = time_step(totp, now)
     found = _find_consecutive(totp, first, second, now_step, device.last_step)
     if found is None or found.already_used:
@@ -453,7 +370,7 @@ def demo_security_code(username: str) -> tuple[str, int]:
     device = Device.get_or_none(Device.account == account.id)
     if device is None:
         raise NotFound(f"{account.username} has no two-step verification device.")
-    totp = _device_totp(device)
+    totp = device_totp(device)
     now = clock.now()
     step = time_step(totp, now)
     return code_at_step(totp, step), int(totp.interval - now % totp.interval)

@@ -1,4 +1,5 @@
-"""Opening a database by URL: SQLite (the default) or PostgreSQL, migrated and keyed."""
+"""Opening a database by URL: SQLite (the default) or PostgreSQL. Connecting, pooling,
+migrations and the translation of database errors; its key is ``sealing.load_key``'s."""
 
 from __future__ import annotations
 
@@ -24,25 +25,20 @@ from playhouse.pool import (
 
 from qmfa_tui.database_url import (
     backend_of,
-    data_dir,
     postgresql_conninfo,
     redact,
     resolve_url,
-    split,
     sqlite_file,
 )
 from qmfa_tui.errors import Conflict, DatabaseBusy, StorageError
-from qmfa_tui.private_files import create_private_file
+from qmfa_tui.private_files import create_private_file, ensure_directory_for
 from qmfa_tui.storage import sealing
-from qmfa_tui.storage.models import InstanceSettings, db
+from qmfa_tui.storage.models import db
 
-KEY_FILE_ENV = "QMFA_KEY_FILE"
 BUSY_TIMEOUT_ENV = "QMFA_BUSY_TIMEOUT"
 DEFAULT_BUSY_TIMEOUT_SECONDS = 10.0
 MAX_BUSY_TIMEOUT_SECONDS = 3600.0
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-_KEY_CHECK_TEXT = "qmfa key check"
-_KEY_CHECK_CONTEXT = "key-check"
 
 # Textual runs each thread worker in a new thread, and peewee keeps a connection per
 # thread: without a pool every worker opened its own (~1 ms on SQLite, ~11 ms on a local
@@ -104,7 +100,7 @@ def open_database(
     db.initialize(database)
     try:
         _migrate(database, url, create)
-        key_path, sealer = _load_key(url, backend, sqlite_path, key_file, create)
+        key_path, sealer = sealing.load_key(url, backend, sqlite_path, key_file, create)
     except BaseException:
         _close_all(database)
         raise
@@ -146,7 +142,7 @@ def _connect(url: str, create: bool) -> tuple[str, peewee.Database, Path | None]
                 )
             busy_timeout = _busy_timeout()
             if create:
-                _make_parent(path)
+                ensure_directory_for(path)
                 _create_private_database_file(path)
             else:
                 _check_existing_database_file(path)
@@ -210,18 +206,6 @@ def _postgresql_class() -> type[peewee.Database]:
 
     psycopg3_class: type[peewee.Database] = PooledPsycopg3Database
     return psycopg3_class
-
-
-def _make_parent(path: Path) -> None:
-    parent = path.parent
-    if parent.exists():
-        if not os.access(parent, os.W_OK | os.X_OK):
-            raise StorageError(f"Cannot write to the directory {parent}.")
-        return
-    try:
-        parent.mkdir(mode=0o700, parents=True)
-    except OSError as error:
-        raise StorageError(f"Cannot create the directory {parent}: {error.strerror}.") from error
 
 
 def _create_private_database_file(path: Path) -> None:
@@ -302,66 +286,6 @@ def _migrate(database: peewee.Database, url: str, create: bool) -> None:
         raise StorageError(
             f"Cannot prepare the schema of {redact(url)}: {_first_line(error)}"
         ) from error
-
-
-def _default_key_path(url: str, backend: str, sqlite_path: Path | None) -> Path:
-    if sqlite_path is not None:
-        return sqlite_path.with_suffix(".key")
-    parts = split(url)
-    name = f"{parts.hostname or 'localhost'}-{parts.path.strip('/') or 'qmfa'}"
-    return data_dir() / f"{backend}-{name}.key"
-
-
-def _load_key(
-    url: str, backend: str, sqlite_path: Path | None, key_file: str | Path | None, create: bool
-) -> tuple[Path | None, sealing.Sealer]:
-    key_check = InstanceSettings.get_by_id(1).key_check
-    env_key = os.environ.get(sealing.SECRET_KEY_ENV)
-    if env_key and key_file is None:
-        path = None
-        source = f"${sealing.SECRET_KEY_ENV}"
-        key = sealing.decode_key(env_key, source)
-    else:
-        path = Path(
-            key_file or os.environ.get(KEY_FILE_ENV) or _default_key_path(url, backend, sqlite_path)
-        ).expanduser()
-        source = str(path)
-        try:
-            key = sealing.read_key_file(path)
-        except FileNotFoundError:
-            if key_check is not None:
-                raise StorageError(
-                    f"The key file {path} is missing. This database's secrets were sealed "
-                    f"with it: restore it, or set ${sealing.SECRET_KEY_ENV} to its key."
-                ) from None
-            if not create:
-                # A database with no key yet; only a command that creates makes one.
-                raise StorageError(
-                    f"The key file {path} is missing: restore it, or set "
-                    f"${sealing.SECRET_KEY_ENV} to its key."
-                ) from None
-            _make_parent(path)
-            key = sealing.create_key_file(path)
-    sealer = sealing.Sealer(key, source)
-    if key_check is None:
-        check = sealer.seal(_KEY_CHECK_TEXT, _KEY_CHECK_CONTEXT)
-        with db.atomic():
-            claimed = (
-                InstanceSettings.update(key_check=check)
-                .where(InstanceSettings.id == 1, InstanceSettings.key_check.is_null())
-                .execute()
-            )
-        if claimed:
-            return path, sealer
-        key_check = InstanceSettings.get_by_id(1).key_check
-    try:
-        sealer.unseal(key_check, _KEY_CHECK_CONTEXT)
-    except StorageError:
-        raise StorageError(
-            f"The key from {source} does not open this database's secrets: "
-            "it is not the key this database was created with."
-        ) from None
-    return path, sealer
 
 
 def _first_line(error: BaseException) -> str:

@@ -24,11 +24,11 @@ from peewee import (
     TextField,
 )
 
+from qmfa_tui.kinds import AuthSource, Deployment
+
 db = DatabaseProxy()
 
-AUTH_SOURCES = ("local", "ldap", "sso")
 ROLES = ("admin", "user")
-DEPLOYMENTS = ("on-prem", "saas")
 
 
 class BaseModel(Model):
@@ -47,7 +47,7 @@ class Account(BaseModel):
     username_key = TextField(unique=True)
     display_name = CharField(max_length=200, default="")
     email = CharField(max_length=254, default="", index=True)
-    auth_source = CharField(max_length=10, default="local")
+    auth_source = CharField(max_length=10, default=AuthSource.LOCAL.value)
     role = CharField(max_length=10, default="user")
     users_module = BooleanField(default=False)
     active = BooleanField(default=True)
@@ -105,7 +105,7 @@ class InstanceSettings(BaseModel):
     id = AutoField()
     instance_name = CharField(max_length=100, default="qmfa")
     mandatory = BooleanField(default=False)
-    deployment = CharField(max_length=10, default="on-prem")
+    deployment = CharField(max_length=10, default=Deployment.ON_PREM.value)
     grace_period_hours = IntegerField(default=0)
     demo = BooleanField(default=False)
     key_check = TextField(null=True)

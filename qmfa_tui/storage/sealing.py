@@ -1,4 +1,5 @@
-"""Sealing of secrets at rest with an instance key that never sits in the database.
+"""Sealing of secrets at rest with an instance key that never sits in the database,
+and loading that key (``load_key``).
 
 Secrets are sealed with AES-256-GCM; the associated data names what the value
 is and whose it is, so a sealed value copied onto another row does not open.
@@ -21,8 +22,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from qmfa_tui.database_url import data_dir, split
 from qmfa_tui.errors import StorageError
-from qmfa_tui.private_files import create_private_file
+from qmfa_tui.private_files import create_private_file, ensure_directory_for
+from qmfa_tui.storage.models import InstanceSettings, db
 
 KEY_BYTES = 32
 SECRET_KEY_ENV = "QMFA_SECRET_KEY"
@@ -132,3 +135,76 @@ def create_key_file(path: Path) -> bytes:
     except OSError as error:
         raise StorageError(f"Cannot create the key file {path}: {error.strerror}") from error
     return key
+
+
+# --- Loading the instance key -------------------------------------------------------------
+# Where the key comes from ($QMFA_SECRET_KEY, $QMFA_KEY_FILE, or a file beside the
+# database), made on first use by a command that creates, and checked against the
+# database's key_check so that a wrong key is refused before anything is sealed with it.
+
+KEY_FILE_ENV = "QMFA_KEY_FILE"
+_KEY_CHECK_TEXT = "qmfa key check"
+_KEY_CHECK_CONTEXT = "key-check"
+
+
+def _default_key_path(url: str, backend: str, sqlite_path: Path | None) -> Path:
+    if sqlite_path is not None:
+        return sqlite_path.with_suffix(".key")
+    parts = split(url)
+    name = f"{parts.hostname or 'localhost'}-{parts.path.strip('/') or 'qmfa'}"
+    return data_dir() / f"{backend}-{name}.key"
+
+
+def load_key(
+    url: str, backend: str, sqlite_path: Path | None, key_file: str | Path | None, create: bool
+) -> tuple[Path | None, Sealer]:
+    """The key file used (None for $QMFA_SECRET_KEY) and the sealer of the database just
+    opened at ``url``; with ``create`` a missing key file is made. StorageError names the
+    file when the key is missing or is not this database's."""
+    key_check = InstanceSettings.get_by_id(1).key_check
+    env_key = os.environ.get(SECRET_KEY_ENV)
+    if env_key and key_file is None:
+        path = None
+        source = f"${SECRET_KEY_ENV}"
+        key = decode_key(env_key, source)
+    else:
+        path = Path(
+            key_file or os.environ.get(KEY_FILE_ENV) or _default_key_path(url, backend, sqlite_path)
+        ).expanduser()
+        source = str(path)
+        try:
+            key = read_key_file(path)
+        except FileNotFoundError:
+            if key_check is not None:
+                raise StorageError(
+                    f"The key file {path} is missing. This database's secrets were sealed "
+                    f"with it: restore it, or set ${SECRET_KEY_ENV} to its key."
+                ) from None
+            if not create:
+                # A database with no key yet; only a command that creates makes one.
+                raise StorageError(
+                    f"The key file {path} is missing: restore it, or set "
+                    f"${SECRET_KEY_ENV} to its key."
+                ) from None
+            ensure_directory_for(path)
+            key = create_key_file(path)
+    sealer = Sealer(key, source)
+    if key_check is None:
+        check = sealer.seal(_KEY_CHECK_TEXT, _KEY_CHECK_CONTEXT)
+        with db.atomic():
+            claimed = (
+                InstanceSettings.update(key_check=check)
+                .where(InstanceSettings.id == 1, InstanceSettings.key_check.is_null())
+                .execute()
+            )
+        if claimed:
+            return path, sealer
+        key_check = InstanceSettings.get_by_id(1).key_check
+    try:
+        sealer.unseal(key_check, _KEY_CHECK_CONTEXT)
+    except StorageError:
+        raise StorageError(
+            f"The key from {source} does not open this database's secrets: "
+            "it is not the key this database was created with."
+        ) from None
+    return path, sealer

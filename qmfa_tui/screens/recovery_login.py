@@ -1,4 +1,5 @@
-"""Login with Recovery Code: one of the 8 one-time codes instead of a security code."""
+"""Login with Recovery Code: a login step, one of the saved one-time codes instead of a
+security code (the screen listing the codes after registration is recovery_codes.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from textual.content import Content
 from textual.message import Message
 
 from qmfa_tui.screens.second_step import SecondStepScreen
-from qmfa_tui.services import recovery
-from qmfa_tui.services.recovery import RecoveryLogin
+from qmfa_tui.services import login, recovery
+from qmfa_tui.services.login import RecoveryLogin
 from qmfa_tui.widgets.literal import literal
 
 
-class RecoveryCodeScreen(SecondStepScreen):
+class RecoveryLoginScreen(SecondStepScreen):
     TITLE_TEXT = "Login with Recovery Code"
     PLACEHOLDER = "xxxxx-xxxxx"
     MAX_LENGTH = 24
@@ -30,23 +31,27 @@ class RecoveryCodeScreen(SecondStepScreen):
         )
 
     def succeed(self, code: str) -> None:
-        self.post_message(self.Passed(recovery.login_with_recovery_code(self.pending, code)))
+        self.post_message(self.Passed(login.with_recovery_code(self.pending, code)))
 
-    def on_recovery_code_screen_passed(self, message: Passed) -> None:
+    def on_recovery_login_screen_passed(self, message: Passed) -> None:
         result = message.result
         self.app.log_in(
             result.actor,  # type: ignore[attr-defined]
-            notice=accepted_notice(result.remaining),
+            notice=accepted_notice(result),
             warning=result.few_left,
         )
 
 
-NEW_CODES = "To get 8 new codes, remove your authenticator in My Account and register it again."
+NEW_CODES = (
+    f"To get {recovery.CODE_COUNT} new codes, remove your authenticator in My Account and "
+    "register it again."
+)
 
 
-def accepted_notice(remaining: int) -> str:
+def accepted_notice(result: RecoveryLogin) -> str:
     """What the login says after a recovery code: how many are left and, when few or
     none, what that means and how to get new ones."""
+    remaining = result.remaining
     if remaining == 0:
         return (
             "Recovery code accepted. That was your last recovery code: if you lose "
@@ -55,6 +60,6 @@ def accepted_notice(remaining: int) -> str:
         )
     unit = "code" if remaining == 1 else "codes"
     notice = f"Recovery code accepted. {remaining} recovery {unit} left."
-    if remaining <= recovery.FEW_LEFT:
+    if result.few_left:
         notice = f"Recovery code accepted. Only {remaining} recovery {unit} left. {NEW_CODES}"
     return notice
