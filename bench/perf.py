@@ -110,6 +110,7 @@ def code_checks(runs: int) -> tuple[float, float, float]:
     name = f"bench{int(time.time() * 1000) % 10**9}"
     accounts.create_user(shell, name, password="bench password 1")
     actor = login.with_password(name, "bench password 1").actor
+    assert actor is not None  # no device yet, so the password is the whole login
     verify, use, argon = [], [], []
     with clock.use_clock(lambda: fake[0]):
         for _ in range(runs):
@@ -137,11 +138,11 @@ def code_checks(runs: int) -> tuple[float, float, float]:
 
 async def full_table_fill(rows: list[tuple[str, ...]]) -> float:
     """What the Users screen avoids: every row of the database in one DataTable (ms)."""
-    from textual.app import App
+    from textual.app import App, ComposeResult
     from textual.widgets import DataTable
 
     class Everything(App[None]):
-        def compose(self):
+        def compose(self) -> ComposeResult:
             table: DataTable[str] = DataTable()
             table.add_columns("Username", "Name", "Email")
             yield table
@@ -189,7 +190,7 @@ def main() -> None:
     storage.open_database(url)
 
     results = asyncio.run(users_screen.measure(storage.current(), shell_actor(), args.runs))
-    rows = [
+    rows: list[tuple[str, ...]] = [
         (r[0], r[1], r[2])
         for r in storage.db.execute_sql(
             "SELECT username, display_name, email FROM account"

@@ -15,7 +15,10 @@ import multiprocessing
 import tempfile
 import time
 from collections import Counter
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
 from pathlib import Path
+from typing import Any, cast
 
 import pyotp
 from argon2 import PasswordHasher
@@ -30,7 +33,7 @@ PASSWORD = "race password"
 USERS = 125  # x 8 recovery codes = 1,000 rounds without re-registering
 
 
-def worker(url: str, tasks, barrier, results) -> None:
+def worker(url: str, tasks: Queue[Any], barrier: Barrier, results: Queue[Any]) -> None:
     storage.open_database(url)
     while (task := tasks.get()) is not None:
         kind, username, code = task
@@ -68,6 +71,7 @@ def prepare(url: str) -> dict[str, tuple[str, list[str]]]:
         name = f"racer{number:03d}"
         accounts.create_user(shell, name, password=PASSWORD)
         actor = login.with_password(name, PASSWORD).actor
+        assert actor is not None  # no device yet, so the password is the whole login
         pending = twofactor.begin_registration(actor)
         enrolled = twofactor.confirm_registration(actor, pending, pyotp.TOTP(pending.secret).now())
         users[name] = (pending.secret, enrolled.recovery_codes)
@@ -92,12 +96,13 @@ def race(url: str, kind: str, rounds: int, users: dict[str, tuple[str, list[str]
         if kind == "recovery":
             code = codes[(number // len(names)) % len(codes)]
         else:
-            last, drift = (
+            last, drift = cast(  # peewee's stubs type .tuples() as yielding models
+                "tuple[int, int]",
                 storage.Device.select(storage.Device.last_step, storage.Device.drift)
                 .join(storage.Account)
                 .where(storage.Account.username == name)
                 .tuples()
-                .get()
+                .get(),
             )
             # The step the phone shows now, or the next unused one if that was used already.
             step = max(last + 1, int(time.time()) // 30 + drift)

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from qmfa_tui import storage
@@ -88,7 +89,7 @@ async def next_paint() -> None:
 async def open_user(screen: TimedUsersScreen, username: str) -> tuple[float, float | None]:
     """Enter on a row, then Show if the user has codes: ms until each is drawn."""
     await asyncio.sleep(THINK_TIME)
-    user_edit.UserEditScreen = TimedUserEditScreen  # open_user_edit pushes this one
+    user_edit.UserEditScreen = TimedUserEditScreen  # type: ignore[misc]  # open_user_edit pushes it
     start = time.perf_counter()
     screen.open_user(UserTable.Selected(screen.query_one(UserTable), username))
     await next_paint()
@@ -147,13 +148,11 @@ async def measure(
         await pilot.pause()
         for run in range(runs):
             screen = TimedUsersScreen(actor)
-            results["open"].append(
-                await act(screen, lambda s=screen: app.push_screen(s), counts=True)
-            )
+            results["open"].append(await act(screen, partial(app.push_screen, screen), counts=True))
             select = screen.query_one("#two-factor", CycleButton)
             value = ("enabled", "disabled")[run % 2]
             results["filter"].append(
-                await act(screen, lambda v=value, s=select: setattr(s, "value", v), counts=True)
+                await act(screen, partial(setattr, select, "value", value), counts=True)
             )
             results["next page"].append(await act(screen, screen.action_next_page, counts=False))
             results["previous page"].append(
@@ -167,7 +166,7 @@ async def measure(
                 results["show codes"].append((shown, shown))
             text = ("sato", "zzzz")[run % 2]
             results["search"].append(
-                await act(screen, lambda t=text, s=screen: s._set_filter(search=t), counts=True)
+                await act(screen, partial(screen._set_filter, search=text), counts=True)
             )
             app.pop_screen()
             await pilot.pause()

@@ -22,6 +22,7 @@ def test_passwords_are_argon2id_hashes(database):
     from qmfa_tui.storage import Account
 
     stored = Account.get(Account.username == "admin").password_hash
+    assert stored is not None
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
 
 
@@ -205,7 +206,7 @@ def test_change_password(database):
     with pytest.raises(AuthenticationFailed):
         accounts.change_password(boss, "wrong", "new password 1")
     accounts.change_password(boss, PASSWORD, "new password 1")
-    assert login("admin", "new password 1")
+    assert login("admin", "new password 1").username == "admin"
 
 
 def test_a_login_moves_an_old_hash_to_the_current_argon2_parameters(database):
@@ -216,6 +217,7 @@ def test_a_login_moves_an_old_hash_to_the_current_argon2_parameters(database):
     boss = admin()
     add_user(boss, "alice")
     old = Account.get(Account.username == "alice").password_hash
+    assert old is not None
     stronger = PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1)
     assert stronger.check_needs_rehash(old)
     accounts.set_password_hasher(stronger)
@@ -224,6 +226,7 @@ def test_a_login_moves_an_old_hash_to_the_current_argon2_parameters(database):
     assert Account.get(Account.username == "alice").password_hash == old  # only at a good login
     login("alice")
     new = Account.get(Account.username == "alice").password_hash
+    assert new is not None
     assert new != old and not stronger.check_needs_rehash(new)
     stronger.verify(new, PASSWORD)
     login("alice")  # and once is enough

@@ -7,6 +7,7 @@ import multiprocessing
 import pyotp
 import pytest
 from helpers import PASSWORD
+from helpers import login as log_in
 
 from qmfa_tui import storage
 from qmfa_tui.errors import QmfaError
@@ -61,7 +62,7 @@ def enrolled(database_url: str):
     url = database_url
     storage.open_database(url)
     accounts.create_first_admin("admin", PASSWORD)
-    actor = login.with_password("admin", PASSWORD).actor
+    actor = log_in("admin")
     pending = twofactor.begin_registration(actor)
     enrollment = twofactor.confirm_registration(actor, pending, pyotp.TOTP(pending.secret).now())
     storage.close_database()  # each process opens its own connection

@@ -203,7 +203,7 @@ def test_the_users_counted_and_exported_are_those_mandatory_2fa_stops_at_login(s
     exported = [row.username for row in directory.users_matching(shell, AFFECTED_BY_MANDATORY)]
     policy.set_mandatory(shell, True)
     stopped = []
-    for (username,) in Account.select(Account.username).tuples():
+    for username in Account.select(Account.username).scalars():
         try:
             pending = login.with_password(username, demo.DEMO_PASSWORD)
         except AuthenticationFailed:

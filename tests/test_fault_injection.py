@@ -10,6 +10,7 @@ import textwrap
 import pyotp
 import pytest
 from helpers import PASSWORD
+from helpers import login as log_in
 
 from qmfa_tui import storage
 from qmfa_tui.services import accounts, clock, login, twofactor
@@ -68,7 +69,7 @@ def run_child(url: str, seam: str, action: str) -> subprocess.CompletedProcess[s
 @pytest.fixture
 def alice(database, database_url):
     accounts.create_first_admin("admin", PASSWORD)
-    shell = login.with_password("admin", PASSWORD).actor
+    shell = log_in("admin")
     accounts.create_user(shell, "alice", password=PASSWORD)
     return database_url
 
@@ -94,7 +95,7 @@ def test_killed_during_registration_leaves_no_half_device(alice, seam):
 
 
 def test_killed_while_using_a_recovery_code_consumes_nothing(alice):
-    alice_actor = login.with_password("alice", PASSWORD).actor
+    alice_actor = log_in("alice")
     pending = twofactor.begin_registration(alice_actor)
     enrollment = twofactor.confirm_registration(
         alice_actor, pending, pyotp.TOTP(pending.secret).at(clock.now())
@@ -106,5 +107,5 @@ def test_killed_while_using_a_recovery_code_consumes_nothing(alice):
     assert counts() == before  # the code is still there and no event was written
     # And the code still works once, afterwards.
 
-    result = login.with_recovery_code(login.with_password("alice", PASSWORD), code)
-    assert result.remaining == 7
+    used = login.with_recovery_code(login.with_password("alice", PASSWORD), code)
+    assert used.remaining == 7

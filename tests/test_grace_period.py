@@ -40,6 +40,7 @@ def test_a_user_may_skip_until_the_deadline_and_not_after(mandatory_with_grace, 
 
 def test_changing_the_grace_period_moves_every_deadline(mandatory_with_grace, fixed_clock):
     first = login.with_password("alice", PASSWORD).grace_deadline
+    assert first is not None
     policy.set_grace_period(mandatory_with_grace, 48)
     assert login.with_password("alice", PASSWORD).grace_deadline == first + timedelta(hours=24)
     policy.set_grace_period(mandatory_with_grace, 0)

@@ -106,7 +106,6 @@ def test_few_left_is_one_number_for_the_login_and_the_users_screen():
     from qmfa_tui.services import directory, user_filter
 
     assert not hasattr(directory, "FEW_CODES_LEFT") and not hasattr(recovery, "FEW_LEFT")
-    assert directory.FEW_LEFT is user_filter.FEW_LEFT
     row = directory.UserRow(1, "a", "", "", "local", True, True, user_filter.FEW_LEFT)
     assert (
         row.few_codes_left

@@ -18,6 +18,7 @@ from helpers import PASSWORD, START, add_user, admin, code_at, register, start_l
 from qmfa_tui import storage
 from qmfa_tui.errors import AuthenticationFailed, DatabaseBusy, QmfaError, Throttled
 from qmfa_tui.services import accounts, login, policy, twofactor
+from qmfa_tui.services.session import PendingLogin
 
 FAIL_IN_ANOTHER_PROCESS = textwrap.dedent(f"""
     import sys
@@ -152,6 +153,7 @@ def test_mandatory_switched_while_a_user_logs_in(database, fixed_clock):
         lambda: policy.set_mandatory(boss, True), lambda: login.with_password("alice", PASSWORD)
     )
     assert not any(isinstance(o, BaseException) for o in outcomes), outcomes
+    assert isinstance(outcomes[1], PendingLogin)
     assert outcomes[1].next_step.value in ("done", "register_device")
     assert policy.instance_info().mandatory
     assert login.with_password("alice", PASSWORD).next_step.value == "register_device"
@@ -169,7 +171,7 @@ def test_codes_are_compared_in_constant_time(monkeypatch, database, fixed_clock)
         return real(a, b)
 
     device = register(admin(), fixed_clock)
-    monkeypatch.setattr(twofactor.hmac, "compare_digest", spy)
+    monkeypatch.setattr(hmac, "compare_digest", spy)
     login.with_security_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
     assert calls and all(len(a) == len(b) == 6 for a, b in calls)
     stored = {row.digest for row in storage.RecoveryCode.select()}

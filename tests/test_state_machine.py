@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pyotp
 from helpers import PASSWORD, FakeClock
+from helpers import login as log_in
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -33,7 +34,7 @@ class TwoFactorMachine(RuleBasedStateMachine):
         self._clock.__enter__()
         storage.open_database(f"sqlite:///{Path(tempfile.mkdtemp()) / 'machine.db'}")
         accounts.create_first_admin("admin", PASSWORD)
-        self.actor = login.with_password("admin", PASSWORD).actor
+        self.actor = log_in("admin")
         self.secret: str | None = None
         self.issued: list[str] = []  # codes of the current registration
         self.remaining: set[str] = set()  # what the model expects to be left
@@ -46,6 +47,10 @@ class TwoFactorMachine(RuleBasedStateMachine):
 
     def events(self) -> int:
         return storage.AuditEvent.select().count()
+
+    def totp(self) -> pyotp.TOTP:
+        assert self.secret is not None  # the rules that use it require a device
+        return pyotp.TOTP(self.secret)
 
     def step_now(self) -> int:
         return int(self.clock.t) // 30
@@ -81,7 +86,7 @@ class TwoFactorMachine(RuleBasedStateMachine):
         drift, anchor = self._drift()
         assert abs(drift - anchor) <= 1  # logins never take the drift further
         step = self.step_now() + offset + drift
-        code = pyotp.TOTP(self.secret).generate_otp(step)
+        code = self.totp().generate_otp(step)
         pending = self.second_step()
         before = self.events()
         near_anchor = abs(step - self.step_now() - anchor) <= 1
@@ -100,7 +105,7 @@ class TwoFactorMachine(RuleBasedStateMachine):
         step = data.draw(st.sampled_from(sorted(self.used_steps)))
         pending = self.second_step()
         try:
-            login.with_security_code(pending, pyotp.TOTP(self.secret).generate_otp(step))
+            login.with_security_code(pending, self.totp().generate_otp(step))
         except AuthenticationFailed:
             return
         raise AssertionError(f"step {step} verified twice")
@@ -126,7 +131,7 @@ class TwoFactorMachine(RuleBasedStateMachine):
     def resync(self, offset_steps: int) -> None:
         storage.Throttle.delete().execute()
         step = self.step_now() + offset_steps
-        totp = pyotp.TOTP(self.secret)
+        totp = self.totp()
         before = self.events()
         try:
             twofactor.resync(self.actor, totp.generate_otp(step - 1), totp.generate_otp(step))

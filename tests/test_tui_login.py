@@ -38,6 +38,7 @@ async def test_login_with_a_recovery_code_uses_it_up(database, fixed_clock):
         await type_into(pilot, "#code", device.codes[0].upper().replace("-", ""))
         assert isinstance(app.screen, MainScreen)
         assert any("7 recovery codes left" in n.message for n in app._notifications)
+        assert app.session is not None
         assert device.codes[0] not in recovery.reveal_codes(app.session, "admin")
         # Log out, and the same code again is refused on screen.
         app.log_out()

@@ -104,6 +104,7 @@ async def test_register_from_my_account_then_download_and_copy(
         await settle(pilot)
         assert isinstance(app.screen, UserEditScreen)
         assert "Recovery codes: 8 of 8 left" in screen_text(app)
+        assert app.session is not None
         assert recovery.reveal_codes(app.session, "admin") == codes
 
 
@@ -167,7 +168,8 @@ async def test_mandatory_2fa_forces_registration_after_the_password(database, fi
         # Nothing else is reachable: the palette has no entries, Escape logs out.
         await pilot.press("escape")
         await settle(pilot)
-        assert app.session is None and not isinstance(app.screen, MainScreen)
+        assert app.session is None
+        assert not isinstance(app.screen, MainScreen)
         await log_in_password(pilot, "alice", PASSWORD)
         secret = shown_secret(app)
         await type_into(pilot, "#code", pyotp.TOTP(secret).at(fixed_clock.t))

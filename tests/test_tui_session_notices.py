@@ -73,7 +73,7 @@ async def test_the_next_user_does_not_see_the_skip_notice(database, fixed_clock)
         await wait_until(
             pilot, lambda: isinstance(app.screen, MainScreen) and app.session is not None
         )
-        assert app.session.username == "helpdesk"
+        assert app.session is not None and app.session.username == "helpdesk"
         assert not any("Set up two-step" in text for text in shown(app) + pending(app))
 
 

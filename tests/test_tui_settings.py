@@ -198,7 +198,8 @@ async def test_grace_period_is_set_here_and_lets_users_skip_until_the_deadline(
         assert "You can skip it until 2027-01-16 08:00 UTC." in screen_text(app)
         await pilot.click("#skip")
         await settle(pilot)
-        assert isinstance(app.screen, MainScreen) and app.session.username == "alice"
+        assert isinstance(app.screen, MainScreen)
+        assert app.session is not None and app.session.username == "alice"
         assert "before 2027-01-16 08:00 UTC" in screen_text(app)
     fixed_clock.advance(24 * 3600)
     app = QmfaApp(database)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import base64
 import os
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
+from typing import cast
 
 from qmfa_tui.errors import Conflict
 from qmfa_tui.kinds import AuthSource
@@ -219,10 +220,14 @@ def _insert_batch(batch: list[DemoPerson], password_hash: str, created_at: datet
     enrolled = {p.username: p for p in batch if p.two_factor}
     if not enrolled:
         return
+    # peewee's stubs type .tuples() as yielding models: (username, id) and (id, account id).
     ids = dict(
-        Account.select(Account.username, Account.id)
-        .where(Account.username.in_(list(enrolled)))
-        .tuples()
+        cast(
+            "Iterable[tuple[str, int]]",
+            Account.select(Account.username, Account.id)
+            .where(Account.username.in_(list(enrolled)))
+            .tuples(),
+        )
     )
     keys = sealer()
     # A secret as pyotp.random_base32() makes it (160 bits), at a fraction of the cost.
@@ -238,13 +243,14 @@ def _insert_batch(batch: list[DemoPerson], password_hash: str, created_at: datet
             for name in enrolled
         ],
     )
-    devices = (
+    devices = cast(
+        "Iterable[tuple[int, int]]",
         Device.select(Device.id, Device.account)
         .where(Device.account.in_(list(ids.values())))
-        .tuples()
+        .tuples(),
     )
     by_account = {account_id: name for name, account_id in ids.items()}
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for device_id, account_id in devices:
         person = enrolled[by_account[account_id]]
         codes = recovery.generate_codes()[: person.codes_left]

@@ -7,10 +7,11 @@ page 1 and page 2,000, and nothing ever loads more than one page.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any, cast
 
-from peewee import JOIN, fn
+from peewee import JOIN, ModelSelect, fn
 
 from qmfa_tui.services import policy
 from qmfa_tui.services.session import Actor
@@ -43,7 +44,9 @@ class UserPage:
     has_next: bool
 
 
-def _filtered(user_filter: UserFilter, *columns: object, paging: bool = False):
+def _filtered(
+    user_filter: UserFilter, *columns: object, paging: bool = False
+) -> ModelSelect[Account]:
     query = Account.select(*columns)
     where = conditions(user_filter, paging=paging)
     return query.where(*where) if where else query
@@ -52,7 +55,8 @@ def _filtered(user_filter: UserFilter, *columns: object, paging: bool = False):
 @translate_errors
 def count_users(actor: Actor, user_filter: UserFilter) -> int:
     policy.require_users_module(actor)
-    return _filtered(user_filter).count()
+    count: int = _filtered(user_filter).count()
+    return count
 
 
 @translate_errors
@@ -88,7 +92,8 @@ def page_users(
         if starting_at is not None:
             query = query.where(Account.username >= starting_at)
         query = query.order_by(Account.username)
-    found = list(query.limit(size + 1).dicts())
+    # peewee's stubs type .dicts() as yielding models; these are column -> value rows.
+    found = list(cast("Iterable[dict[str, Any]]", query.limit(size + 1).dicts()))
     more = len(found) > size
     found = found[:size]
     if backwards:
@@ -135,9 +140,12 @@ def _codes_left(account_ids: list[int]) -> dict[int, int]:
     if not account_ids:
         return {}
     return dict(
-        Device.select(Device.account, fn.COUNT(RecoveryCode.id))
-        .join(RecoveryCode, JOIN.LEFT_OUTER, on=(RecoveryCode.device == Device.id))
-        .where(Device.account.in_(account_ids))
-        .group_by(Device.account)
-        .tuples()
+        cast(  # peewee's stubs type .tuples() as yielding models: (account id, count) here
+            "Iterable[tuple[int, int]]",
+            Device.select(Device.account, fn.COUNT(RecoveryCode.id))
+            .join(RecoveryCode, JOIN.LEFT_OUTER, on=(RecoveryCode.device == Device.id))
+            .where(Device.account.in_(account_ids))
+            .group_by(Device.account)
+            .tuples(),
+        )
     )

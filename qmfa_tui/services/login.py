@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from peewee import JOIN
+from peewee import JOIN, Field
 
 from qmfa_tui.errors import (
     AuthenticationFailed,
@@ -131,7 +132,7 @@ def pending_account(pending: PendingLogin, step: NextStep, now: float) -> Accoun
 
 
 # The columns of a device the code step reads: stored as Python uses them (no dates).
-_DEVICE_COLUMNS = [
+_DEVICE_COLUMNS: list[Field[Any]] = [
     Device.id,
     Device.secret_sealed,
     Device.algorithm,
@@ -279,9 +280,8 @@ def with_recovery_code(pending: PendingLogin, raw_code: str) -> RecoveryLogin:
     with db.atomic():
         wait = throttle.claim(account, throttle.CODE, now)
         if wait is None:
-            if device is not None:
-                used = recovery.use_code(device.id, digest)
-            if used == 1:
+            used = 0 if device is None else recovery.use_code(device.id, digest)
+            if device is not None and used == 1:
                 remaining = recovery.codes_left(device.id)
                 throttle.reset(account, throttle.CODE)
                 audit.record(

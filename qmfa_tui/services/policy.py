@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
-from peewee import Expression, fn
+from peewee import ColumnBase, ModelSelect, fn
 
 from qmfa_tui.errors import BadInput, NotFound, NotPermitted
 from qmfa_tui.kinds import AuthSource, Deployment, one_of
@@ -141,7 +141,8 @@ def require_standing(actor: Actor, target: Account) -> Account | None:
 
 def super_admin_id() -> int | None:
     """The first user registered: on SaaS instances, the only one who may switch mandatory 2FA."""
-    return Account.select(fn.MIN(Account.id)).scalar()
+    first: int | None = Account.select(fn.MIN(Account.id)).scalar()
+    return first
 
 
 def super_admin_name() -> str:
@@ -234,18 +235,19 @@ AFFECTED_BY_MANDATORY = UserFilter(
 )
 
 
-def _affected() -> list[Expression]:
+def _affected() -> list[ColumnBase]:
     return conditions(AFFECTED_BY_MANDATORY)
 
 
-def _affected_query():
+def _affected_query() -> ModelSelect[Account]:
     return Account.select().where(*_affected())
 
 
 @translate_errors
 def count_affected() -> int:
     """Active, locally authenticated users without a device: locked out if 2FA becomes mandatory."""
-    return _affected_query().count()
+    count: int = _affected_query().count()
+    return count
 
 
 @translate_errors

@@ -71,7 +71,7 @@ def code_rows(device_id: int, account_id: int, codes: list[str]) -> list[tuple[o
     """The sealed rows of ``codes`` for one device, in the order of CODE_FIELDS."""
     keys = sealer()
     context = _context(account_id)
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for position, code in enumerate(codes, start=1):
         plain = normalize(code)
         rows.append(
@@ -115,7 +115,8 @@ _USE_CODE = Prepared(
 
 
 def codes_left(device_id: int) -> int:
-    return _REMAINING.execute(device_id).fetchone()[0]
+    left: int = _REMAINING.execute(device_id).fetchone()[0]
+    return left
 
 
 def use_code(device_id: int, digest: str) -> int:

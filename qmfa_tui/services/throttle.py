@@ -114,7 +114,8 @@ def claim(account: Account, kind: str, now: float) -> int | None:
             return None
         rows = _REFUSE.execute(account.id, kind, now).fetchall()
         if rows:
-            return max(1, math.ceil(rows[0][0] - now))
+            locked_until: float = rows[0][0]
+            return max(1, math.ceil(locked_until - now))
         # A success ended the lock between the two statements: try to claim again.
     return 1
 

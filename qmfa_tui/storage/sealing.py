@@ -200,6 +200,7 @@ def load_key(
         if claimed:
             return path, sealer
         key_check = InstanceSettings.get_by_id(1).key_check
+        assert key_check is not None  # the claim lost to another process, which stored one
     try:
         sealer.unseal(key_check, _KEY_CHECK_CONTEXT)
     except StorageError:
