@@ -202,8 +202,9 @@ def prepare_app(args: argparse.Namespace) -> QmfaApp:
             "first admin, or `qmfa demo` to try qmfa on demo users."
         )
     from qmfa_tui.app import QmfaApp
+    from qmfa_tui.served import ServedLimits
 
-    return QmfaApp(opened)
+    return QmfaApp(opened, served=ServedLimits.from_environment())
 
 
 def run_init(args: argparse.Namespace) -> int:
