@@ -59,6 +59,7 @@ class QmfaApp(KeyHolder):
         if self.served is not None:
             import asyncio
             import signal
+
             self.served.start(time.monotonic())
             self.set_interval(1.0, self._enforce_served_limits)
             # The server stops a session with SIGTERM: leave the client's terminal as it was.
@@ -66,7 +67,12 @@ class QmfaApp(KeyHolder):
 
     async def on_event(self, event: events.Event) -> None:
         if self.served is not None and isinstance(
-            event, events.Key | events.MouseDown | events.MouseScrollDown | events.MouseScrollUp | events.Paste
+            event,
+            events.Key
+            | events.MouseDown
+            | events.MouseScrollDown
+            | events.MouseScrollUp
+            | events.Paste,
         ):
             self.served.note_input(time.monotonic())
         await super().on_event(event)
