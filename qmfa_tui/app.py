@@ -82,8 +82,7 @@ class QmfaApp(KeyHolder):
             return
         reason = self.served.expired(time.monotonic(), self.session is not None)
         if reason is not None:
-            if self.session is not None:
-                self.log_out()
+            self.session = None  # nothing more is done as that person; the process ends
             self.exit(message=reason)
 
     def _handle_exception(self, error: Exception) -> None:

@@ -276,7 +276,8 @@ class TuiSession(asyncssh.SSHServerSession[bytes]):
         elif len(self.server.sessions) >= self.server.config.max_sessions:
             limit = self.server.config.max_sessions
             self._refuse(
-                f"qmfa serve: all {limit} sessions are in use; try again later.", "sessions full"
+                f"qmfa serve: all sessions are in use (at most {limit} at once); try again later.",
+                "sessions full",
             )
         else:
             self._start_app()
