@@ -77,10 +77,10 @@ class SshTerminal:
         """Collect what arrives within ``seconds`` (or until the pty closes)."""
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
-            if not self._read_once(left):
+            if not self.read_once(left):
                 return
 
-    def _read_once(self, timeout: float) -> bool:
+    def read_once(self, timeout: float) -> bool:
         """One read; False once the pty is closed (ssh and whatever it ran are gone)."""
         if self.master < 0:
             return False
@@ -118,7 +118,7 @@ class SshTerminal:
             left = deadline - time.monotonic()
             if left <= 0 or not open_:
                 raise AssertionError(f"none of {needles!r} within {timeout} s; got {text!r}")
-            open_ = self._read_once(min(left, 0.5))
+            open_ = self.read_once(min(left, 0.5))
 
     def type(self, keys: str | bytes) -> None:
         os.write(self.master, keys.encode() if isinstance(keys, str) else keys)
@@ -135,7 +135,7 @@ class SshTerminal:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise AssertionError(f"ssh still running after {timeout} s: {self.text()!r}")
-            if not self._read_once(min(left, 0.2)):
+            if not self.read_once(min(left, 0.2)):
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self.process.wait(min(left, 0.2))
         self.read_for(0.05)

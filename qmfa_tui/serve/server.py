@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 import sys
 import time
@@ -39,6 +40,8 @@ TERMINAL_RESET = (
     b"\x1b[?1049l\x1b[?25h\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1015l"
     b"\x1b[?2004l\x1b[?1004l\x1b[<u\x1b[0m"
 )
+
+_PLAIN_WORD = re.compile(r"[A-Za-z0-9._@+-]{1,64}")
 
 REFUSE_EXEC = "qmfa serve: no commands here, only the qmfa app: connect with plain `ssh`."
 REFUSE_NO_TERMINAL = "qmfa serve: the qmfa app needs a terminal: connect without -T, or with -t."
@@ -247,7 +250,8 @@ class TuiSession(asyncssh.SSHServerSession[bytes]):
     def pty_requested(
         self, term_type: str, term_size: tuple[int, int, int, int], term_modes: Mapping[int, int]
     ) -> bool:
-        self.term = term_type or "xterm-256color"
+        # Any text the client sent; the app's environment gets a plain terminal name.
+        self.term = term_type if _PLAIN_WORD.fullmatch(term_type) else "xterm-256color"
         if term_size[0] and term_size[1]:
             self.size = (term_size[0], term_size[1])
         return True
@@ -343,7 +347,10 @@ class TuiSession(asyncssh.SSHServerSession[bytes]):
                 ),
                 served.LOGIN_TIMEOUT_ENV: f"{config.login_timeout:g}",
                 served.IDLE_TIMEOUT_ENV: f"{config.idle_timeout:g}",
-                served.USERNAME_ENV: connection.username,
+                # Only a name a person could type (served.py checks again): never a NUL.
+                served.USERNAME_ENV: (
+                    connection.username if _PLAIN_WORD.fullmatch(connection.username) else ""
+                ),
             }
         )
         columns, rows = self.size
@@ -351,7 +358,7 @@ class TuiSession(asyncssh.SSHServerSession[bytes]):
             self.process = TerminalProcess(
                 config.tui_argv, env, columns, rows, self._output, self._exited
             )
-        except OSError as error:
+        except (OSError, ValueError) as error:
             self.server.config.log(f"qmfa serve: could not start the app: {error}")
             self._refuse("qmfa serve: the app could not start; see the server's log.", "no app")
             return
