@@ -180,6 +180,34 @@ def test_ssh_reaches_the_login_screen_logs_in_with_password_and_code_and_quits(s
     assert served.stop() == 0
 
 
+def test_a_recovery_code_login_the_users_module_and_logging_out_over_ssh(serve):
+    served = serve()
+    codes = qmfa("users", "recovery-codes", "helpdesk", "--database", served.url)
+    assert codes.returncode == 0, codes.stderr
+    with served.ssh("helpdesk") as terminal:
+        terminal.expect("Log in to qmfa")
+        terminal.type(DEMO_PASSWORD + "\r")
+        terminal.expect("Security code", "security code")
+        terminal.type("\x12")  # Ctrl+R: a recovery code instead
+        terminal.expect("ecovery code")
+        terminal.type(codes.stdout.split()[0] + "\r")
+        terminal.expect("Logged in as helpdesk")
+        terminal.type("u")
+        terminal.expect("Alice Anders")
+        terminal.type("\x1b")  # back to the main menu
+        terminal.expect("Logged in as helpdesk")
+        terminal.type("\x0c")  # Ctrl+L: log out, back at the login screen
+        terminal.expect("Log in to qmfa")
+        terminal.type("\x11")
+        assert terminal.wait() == 0
+    login = next(e for e in served.audit() if e["action"] == "login.recovery_code")
+    assert (login["actor"], login["origin"], login["detail"]) == (
+        "helpdesk",
+        "127.0.0.1",
+        "recovery codes left: 1",
+    )
+
+
 def test_the_window_size_follows_the_client(serve):
     served = serve()
     with served.ssh(columns=80, rows=24) as terminal:
@@ -302,6 +330,7 @@ def test_sigterm_closes_every_session_cleanly(serve):
             assert terminal.wait() == 0
             # The app left the alternate screen itself before the server's goodbye.
             assert b"\x1b[?1049l" in terminal.received
+            assert server.TERMINAL_RESET not in terminal.received
         assert served.process.wait(120) == 0
     assert all(gone(app) for app in apps)
     closed = [e for e in served.audit() if e["action"] == "ssh.session_closed"]
