@@ -117,6 +117,8 @@ class QmfaApp(KeyHolder):
         self.clear_notifications()  # a session starts with its own notices only
         self.session = actor
         self.sub_title = actor.username
+        if self.served is not None:
+            self.served.report(logged_in=True)
         from qmfa_tui.screens.main import MainScreen
 
         self.add_mode("main", lambda: MainScreen(actor))
@@ -137,6 +139,7 @@ class QmfaApp(KeyHolder):
         self.sub_title = self.SUB_TITLE
         if self.served is not None:
             self.served.start(time.monotonic())  # the login timeout counts again
+            self.served.report(logged_in=False)
         self.switch_mode("login")
         self.remove_mode("main")
         self.forget_notifications()

@@ -7,20 +7,25 @@ pseudo-terminal held by the test, which reads the screen bytes and types keys.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
 import json
 import os
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import asyncssh
 import pytest
 from ssh_terminal import SSH, SshTerminal, ssh_command
 
-from qmfa_tui.serve import server
+from qmfa_tui.serve import host_key, server
 
 pytestmark = [
     pytest.mark.slow,
@@ -351,6 +356,72 @@ def test_a_key_from_authorized_keys_comes_before_the_app(serve, tmp_path):
     argv[argv.index("IdentityFile=/dev/null")] = f"IdentityFile={key}"
     with SshTerminal(argv) as terminal:
         terminal.expect("Log in to qmfa")
+
+
+@contextlib.contextmanager
+def server_in_a_thread(config: server.ServeConfig) -> Iterator[int]:
+    """``config``'s server on its own event loop in a thread; its port."""
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    ports: list[int] = []
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        serving = server.QmfaServer(config)
+        ports.append(loop.run_until_complete(serving.start())[1])
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(serving.stop())
+        loop.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert ready.wait(60)
+    try:
+        yield ports[0]
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(60)
+
+
+@pytest.mark.parametrize(
+    ("script", "limit", "said"),
+    [
+        ("echo 'Log in, never'; exec sleep 1000", "login_timeout", "nobody logged in in time"),
+        (
+            "echo logged-in >&3; echo 'Logged in, then hung'; exec sleep 1000",
+            "idle_timeout",
+            "the session was idle too long",
+        ),
+    ],
+    ids=["login", "idle"],
+)
+def test_the_server_ends_a_session_whose_app_overran_its_limits(tmp_path, script, limit, said):
+    """An app that hangs (here a shell that sleeps) is ended by the server all the same."""
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    config = server.ServeConfig(
+        host="127.0.0.1",
+        port=0,
+        host_key=key,
+        tui_env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        tui_argv=["/bin/sh", "-c", script],
+        login_timeout=3600,
+        idle_timeout=3600,
+        backstop_seconds=1,
+        log=lambda line: None,
+    )
+    config = dataclasses.replace(
+        config,
+        login_timeout=1 if limit == "login_timeout" else 3600,
+        idle_timeout=1 if limit == "idle_timeout" else 3600,
+    )
+    with server_in_a_thread(config) as port:
+        known_hosts = tmp_path / "known_hosts"
+        known_hosts.write_text(f"[127.0.0.1]:{port} {host_key.public_line(key)}\n")
+        with SshTerminal(ssh_command(port, known_hosts)) as terminal:
+            terminal.expect("Log in, never", "Logged in, then hung")
+            terminal.expect(said, timeout=120)
+            assert terminal.wait() == 0
 
 
 def test_serve_refuses_a_listen_address_without_a_port(tmp_path):

@@ -16,7 +16,15 @@ from qmfa_tui.errors import BadInput
 from qmfa_tui.serve import host_key
 from qmfa_tui.serve.server import RateLimit
 from qmfa_tui.serve.terminal import TerminalProcess
-from qmfa_tui.served import IDLE_TIMEOUT_ENV, LOGIN_TIMEOUT_ENV, USERNAME_ENV, ServedLimits
+from qmfa_tui.served import (
+    IDLE_TIMEOUT_ENV,
+    LOGGED_IN,
+    LOGGED_OUT,
+    LOGIN_TIMEOUT_ENV,
+    STATUS_FD_ENV,
+    USERNAME_ENV,
+    ServedLimits,
+)
 
 
 def test_qmfa_starts_without_asyncssh():
@@ -167,3 +175,22 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def test_the_app_tells_the_server_through_a_pipe_and_never_writes_to_another_file(tmp_path):
+    read_end, write_end = os.pipe()
+    try:
+        env = {LOGIN_TIMEOUT_ENV: "120", STATUS_FD_ENV: str(write_end)}
+        limits = ServedLimits.from_environment(env)
+        assert limits is not None and limits.status_fd == write_end
+        limits.report(logged_in=True)
+        limits.report(logged_in=False)
+        assert os.read(read_end, 100) == LOGGED_IN + LOGGED_OUT
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    with (tmp_path / "file").open("w") as file:
+        env = {LOGIN_TIMEOUT_ENV: "120", STATUS_FD_ENV: str(file.fileno())}
+        limits = ServedLimits.from_environment(env)
+        assert limits is not None and limits.status_fd is None
+    assert (tmp_path / "file").read_text() == ""

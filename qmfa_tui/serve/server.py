@@ -25,12 +25,11 @@ from pathlib import Path
 import asyncssh
 
 from qmfa_tui import served
-from qmfa_tui.serve.terminal import TerminalProcess
+from qmfa_tui.serve.terminal import STATUS_FD, TerminalProcess
 
-# A client may be at the login screen that long, or idle that long once logged in, before
-# the app itself closes the session; the server ends a session silent for longer (its
-# client sent nothing) as a backstop, this much later.
-BACKSTOP_SECONDS = 60.0
+# The app closes a session at its login or idle timeout; the server ends one that overran
+# either by this much, as a backstop (the app tells it when somebody logs in and out).
+BACKSTOP_SECONDS = 30.0
 STOP_GRACE_SECONDS = 5.0  # SIGTERM, then SIGKILL
 RATE_WINDOW_SECONDS = 60.0
 # Textual's terminal modes, left on when the app could not leave them itself (killed):
@@ -60,6 +59,7 @@ class ServeConfig:
     idle_timeout: float = 900.0
     authorized_keys: Path | None = None
     connections_per_minute: int = 30  # from one client address
+    backstop_seconds: float = BACKSTOP_SECONDS
     tui_argv: Sequence[str] = (sys.executable, "-m", "qmfa_tui")
     # Writes an audit event: (action, client address, SSH username, detail).
     audit: Callable[[str, str, str, str], None] | None = None
@@ -239,6 +239,9 @@ class TuiSession(asyncssh.SSHServerSession[bytes]):
         self.started_at = 0.0
         self.last_input = 0.0
         self.goodbye: str | None = None  # said after the app left, when the server ended it
+        self.logged_in = False  # as the app last said (served.py's status pipe)
+        self.state_since = 0.0
+        self._status = bytearray()
         self._watch: asyncio.Task[None] | None = None
         self._stopping: asyncio.Future[None] | None = None
 
@@ -345,6 +348,7 @@ class TuiSession(asyncssh.SSHServerSession[bytes]):
                     f"{connection.address} {connection.port} "
                     f"{connection.local_address} {connection.local_port}"
                 ),
+                served.STATUS_FD_ENV: str(STATUS_FD),
                 served.LOGIN_TIMEOUT_ENV: f"{config.login_timeout:g}",
                 served.IDLE_TIMEOUT_ENV: f"{config.idle_timeout:g}",
                 # Only a name a person could type (served.py checks again): never a NUL.
@@ -356,14 +360,14 @@ class TuiSession(asyncssh.SSHServerSession[bytes]):
         columns, rows = self.size
         try:
             self.process = TerminalProcess(
-                config.tui_argv, env, columns, rows, self._output, self._exited
+                config.tui_argv, env, columns, rows, self._output, self._exited, self._said
             )
         except (OSError, ValueError) as error:
             self.server.config.log(f"qmfa serve: could not start the app: {error}")
             self._refuse("qmfa serve: the app could not start; see the server's log.", "no app")
             return
         self.server.sessions.add(self)
-        self.started_at = self.last_input = time.monotonic()
+        self.started_at = self.last_input = self.state_since = time.monotonic()
         self.server.config.log(
             f"qmfa serve: session from {connection.address} as {connection.username!r} "
             f"({len(self.server.sessions)} of {config.max_sessions})"
@@ -402,17 +406,39 @@ class TuiSession(asyncssh.SSHServerSession[bytes]):
         if self.process is not None:
             await self.process.stop(STOP_GRACE_SECONDS)
 
+    def _said(self, data: bytes) -> None:
+        """A line from the app's status pipe: somebody logged in or out."""
+        self._status += data
+        while b"\n" in self._status:
+            line, _, rest = bytes(self._status).partition(b"\n")
+            self._status[:] = rest
+            if line + b"\n" in (served.LOGGED_IN, served.LOGGED_OUT):
+                self.logged_in = line + b"\n" == served.LOGGED_IN
+                self.state_since = time.monotonic()
+        del self._status[:-64]  # nothing the app says is longer
+
     async def _backstop(self) -> None:
-        """End a session whose client sent nothing long past the app's own limits."""
+        """End a session that overran the app's own limits (a hung or confused app)."""
         config = self.server.config
-        limits = [t for t in (config.login_timeout, config.idle_timeout) if t]
-        if not limits:
-            return
-        silent_for = max(limits) + BACKSTOP_SECONDS
+        grace = config.backstop_seconds
         while self.process is not None and self.process.running:
-            await asyncio.sleep(min(silent_for / 4, 30.0))
-            if time.monotonic() - self.last_input > silent_for:
-                await self.stop("qmfa serve: the session was closed for lack of input.")
+            await asyncio.sleep(max(0.5, min(5.0, grace / 4)))
+            now = time.monotonic()
+            if self.logged_in:
+                overran = (
+                    config.idle_timeout and now - self.last_input > config.idle_timeout + grace
+                )
+                reason = "the session was idle too long"
+            else:
+                overran = (
+                    config.login_timeout and now - self.state_since > config.login_timeout + grace
+                )
+                reason = "nobody logged in in time"
+            if overran:
+                self.server.config.log(
+                    f"qmfa serve: ended the session from {self.connection.address}: {reason}"
+                )
+                await self.stop(f"qmfa serve: {reason}; the session is closed.")
                 return
 
 

@@ -25,6 +25,7 @@ _DEFAULT_SIGNALS = frozenset(
     {signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGPIPE}
 )
 _READ_SIZE = 65536
+STATUS_FD = 3  # where the program finds the status pipe, if it was given one
 
 
 def set_window_size(fd: int, columns: int, rows: int) -> None:
@@ -45,14 +46,26 @@ class TerminalProcess:
         rows: int,
         on_output: Callable[[bytes], None],
         on_exit: Callable[[int], None],
+        on_status: Callable[[bytes], None] | None = None,
     ) -> None:
         self._loop = asyncio.get_running_loop()
         self._on_output = on_output
         self._on_exit = on_exit
+        self._on_status = on_status
         self._pending = bytearray()  # input the program has not read yet
         self._reading = False
         self.returncode: int | None = None
         self._exited = asyncio.Event()
+        self._status = -1
+        actions: list[tuple[int, ...] | tuple[int, int, str, int, int]] = []
+        status_write = -1
+        if on_status is not None:
+            # The program's fd STATUS_FD: lines it writes there reach ``on_status``.
+            self._status, status_write = os.pipe()
+            if status_write == STATUS_FD:  # dup2 onto itself would keep it close-on-exec
+                status_write = os.dup(STATUS_FD)
+                os.close(STATUS_FD)
+            actions.append((os.POSIX_SPAWN_DUP2, status_write, STATUS_FD))
         self.master, slave = os.openpty()
         try:
             set_window_size(slave, max(columns, 1), max(rows, 1))
@@ -65,6 +78,7 @@ class TerminalProcess:
                     (os.POSIX_SPAWN_OPEN, 0, os.ttyname(slave), os.O_RDWR, 0),
                     (os.POSIX_SPAWN_DUP2, 0, 1),
                     (os.POSIX_SPAWN_DUP2, 0, 2),
+                    *actions,
                 ],
                 setsid=True,
                 setsigmask=(),
@@ -72,13 +86,38 @@ class TerminalProcess:
             )
         except BaseException:
             os.close(self.master)
+            if self._status >= 0:
+                os.close(self._status)
             raise
         finally:
             os.close(slave)
+            if status_write >= 0:
+                os.close(status_write)
         os.set_blocking(self.master, False)
         self._pidfd = os.pidfd_open(self.pid)
         self._loop.add_reader(self._pidfd, self._reap)
+        if self._status >= 0:
+            os.set_blocking(self._status, False)
+            self._loop.add_reader(self._status, self._read_status)
         self.resume_reading()
+
+    def _read_status(self) -> None:
+        try:
+            data = os.read(self._status, 4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:  # every writer is gone
+            self._close_status()
+        elif self._on_status is not None:
+            self._on_status(data)
+
+    def _close_status(self) -> None:
+        if self._status >= 0:
+            self._loop.remove_reader(self._status)
+            os.close(self._status)
+            self._status = -1
 
     @property
     def running(self) -> bool:
@@ -179,6 +218,9 @@ class TerminalProcess:
             self._pending.clear()
         os.close(self.master)
         self.master = -1
+        if self._status >= 0:
+            self._read_status()  # the last word it said
+        self._close_status()
         self.returncode = os.waitstatus_to_exitcode(status)
         self._exited.set()
         self._on_exit(self.returncode)
