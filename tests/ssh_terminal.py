@@ -96,29 +96,45 @@ class SshTerminal:
         self.received += data
         return True
 
-    def text(self, start: int = 0) -> str:
-        """What was drawn since ``start``, escape sequences removed."""
-        plain = _CONTROL.sub(b"", bytes(self.received[start:]))
+    def text(self, start: int = 0, end: int | None = None) -> str:
+        """What was drawn from byte ``start`` to ``end``, escape sequences removed."""
+        plain = _CONTROL.sub(b"", bytes(self.received[start:end]))
         return plain.decode("utf-8", "replace")
+
+    def _drawn(self, needle: str, end: int | None = None) -> bool:
+        text = self.text(self.mark, end)
+        return needle in text or needle in re.sub(r"\s+", " ", text)
 
     def expect(self, *needles: str, timeout: float = 60.0) -> str:
         """Wait until one of ``needles`` is drawn after the mark; the one found.
 
-        Raises AssertionError with the screen text when none comes within ``timeout``.
+        The mark moves to just after it, so that what came in the same read (the next
+        screen) is still there for the next expect. Raises AssertionError with the screen
+        text when none comes within ``timeout``.
         """
         deadline = time.monotonic() + timeout
         open_ = True
         while True:
-            text = self.text(self.mark)
-            squeezed = re.sub(r"\s+", " ", text)
             for needle in needles:
-                if needle in text or needle in squeezed:
-                    self.mark = len(self.received)
+                if self._drawn(needle):
+                    self.mark = self._end_of(needle)
                     return needle
             left = deadline - time.monotonic()
             if left <= 0 or not open_:
+                text = self.text(self.mark)
                 raise AssertionError(f"none of {needles!r} within {timeout} s; got {text!r}")
             open_ = self.read_once(min(left, 0.5))
+
+    def _end_of(self, needle: str) -> int:
+        """The first byte offset by which ``needle`` has been drawn (a binary search)."""
+        low, high = self.mark, len(self.received)
+        while low < high:
+            middle = (low + high) // 2
+            if self._drawn(needle, middle):
+                high = middle
+            else:
+                low = middle + 1
+        return low
 
     def type(self, keys: str | bytes) -> None:
         os.write(self.master, keys.encode() if isinstance(keys, str) else keys)
