@@ -19,10 +19,10 @@ def add_command(commands: Any, common: argparse.ArgumentParser) -> None:
         "serve",
         parents=[common],
         help="serve the app over SSH (no shell account needed)",
-        description="Serve the qmfa app over SSH: each `ssh -p PORT HOST` gets its own app "
-        "at the login screen, running as this account; nothing else is reachable "
-        "(no shell, commands, sftp or forwarding). People log in with qmfa's own "
-        "password and security code.",
+        description="Serve the qmfa app over SSH: each `ssh -p PORT HOST` gets its own app\n"
+        "at the login screen, running as this account; nothing else is reachable (no\n"
+        "shell, commands, sftp or forwarding). People log in with qmfa's own password\n"
+        "and security code; they need no account on this machine.",
         epilog="examples:\n  qmfa serve                          on 127.0.0.1:2222\n"
         "  qmfa serve --listen 0.0.0.0:2222    every interface (your choice to make)\n"
         "  qmfa serve --fingerprint            the host key clients should see\n"
