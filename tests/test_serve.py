@@ -288,15 +288,17 @@ def test_too_many_connections_from_one_address_are_refused(serve):
     assert "more than 2 connections from your address within a minute" in refused.stderr
 
 
-def test_killing_the_client_leaves_no_qmfa_process(serve):
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT], ids=["kill", "ctrl-c"])
+def test_killing_the_client_leaves_no_qmfa_process(serve, stop):
+    """A client killed or interrupted (Ctrl+C where ssh itself gets it) is a disconnect."""
     served = serve()
     terminal = served.ssh()
     try:
         terminal.expect("Log in to qmfa")
         [app] = served.apps()
         assert os.getpgid(app) == app  # the session's own process group
-        terminal.process.kill()
-        terminal.process.wait()
+        terminal.process.send_signal(stop)
+        terminal.process.wait(60)
         assert wait_until(lambda: gone(app) and not served.apps())
         with pytest.raises(ProcessLookupError):
             os.killpg(app, 0)  # nothing it started is left either
@@ -424,7 +426,12 @@ def test_the_server_ends_a_session_whose_app_overran_its_limits(tmp_path, script
             assert terminal.wait() == 0
 
 
-def test_serve_refuses_a_listen_address_without_a_port(tmp_path):
-    bad = qmfa("serve", "--listen", "localhost", "--database", f"sqlite:///{tmp_path}/x.db")
-    assert bad.returncode == 2
+def test_serve_refuses_a_listen_address_without_a_port_and_a_missing_database(tmp_path):
+    url = f"sqlite:///{tmp_path}/x.db"
+    bad = qmfa("serve", "--listen", "localhost", "--database", url)
+    assert (bad.returncode, bad.stderr.count("\n")) == (2, 1)
     assert "give HOST:PORT" in bad.stderr
+    missing = qmfa("serve", "--database", url)
+    assert (missing.returncode, missing.stderr.count("\n")) == (1, 1)
+    assert "There is no database" in missing.stderr
+    assert not list(tmp_path.glob("x*"))  # nothing made: no database, no host key
