@@ -2,7 +2,9 @@
 
 Each event says what kind of actor did it: a person (a logged-in user, or one at
 a login step) or an operator command run from the server's shell, and for the
-latter the OS account that ran it and the SSH client it came from. A user may be
+latter the OS account that ran it and the SSH client it came from; a person's
+event carries the address of the SSH client the app runs for (`qmfa serve` sets
+$SSH_CLIENT for each session, as sshd does for a login). A user may be
 named like the operator's actor ("shell", on databases from before such names
 were reserved): the kind, not the name, tells them apart.
 """
