@@ -288,6 +288,13 @@ def test_too_many_connections_from_one_address_are_refused(serve):
     assert "more than 2 connections from your address within a minute" in refused.stderr
 
 
+def test_a_connection_that_opens_no_session_is_closed_after_the_login_timeout(serve):
+    served = serve("--login-timeout", "2")
+    idle = served.run_ssh(["-N"])  # no session, no forwarding: only holds a connection
+    assert idle.returncode != 0
+    assert "no session was opened" in idle.stderr
+
+
 @pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT], ids=["kill", "ctrl-c"])
 def test_killing_the_client_leaves_no_qmfa_process(serve, stop):
     """A client killed or interrupted (Ctrl+C where ssh itself gets it) is a disconnect."""

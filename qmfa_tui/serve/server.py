@@ -173,6 +173,8 @@ class _Connection(asyncssh.SSHServer):
         self.username = ""
         self.refusal: str | None = None
         self.counted = False
+        self.open_sessions = 0
+        self._without_session: asyncio.TimerHandle | None = None
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self.conn = conn
@@ -195,6 +197,32 @@ class _Connection(asyncssh.SSHServer):
         if self.counted:
             self.server.connections -= 1
             self.counted = False
+        if self._without_session is not None:
+            self._without_session.cancel()
+        self.conn = None
+
+    def auth_completed(self) -> None:
+        self._close_if_no_session()
+
+    def _close_if_no_session(self) -> None:
+        """A connection holding no session (`ssh -N`, a finished multiplexer) still takes
+        a place among the connections: it is closed after the login timeout."""
+        if self._without_session is not None:
+            self._without_session.cancel()
+        self._without_session = asyncio.get_running_loop().call_later(
+            self.server.config.login_timeout or 120.0, self._no_session
+        )
+
+    def _no_session(self) -> None:
+        if self.open_sessions == 0 and self.conn is not None:
+            self.conn.disconnect(
+                asyncssh.DISC_BY_APPLICATION, "qmfa serve: no session was opened; goodbye."
+            )
+
+    def session_closed(self) -> None:
+        self.open_sessions -= 1
+        if self.open_sessions == 0 and self.conn is not None:
+            self._close_if_no_session()
 
     def begin_auth(self, username: str) -> bool:
         self.username = username
@@ -204,6 +232,7 @@ class _Connection(asyncssh.SSHServer):
         return self.server.config.authorized_keys is not None
 
     def session_requested(self) -> TuiSession:
+        self.open_sessions += 1
         return TuiSession(self)
 
     def connection_requested(
@@ -315,8 +344,10 @@ class TuiSession(asyncssh.SSHServerSession[bytes]):
             self.process.resume_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        """The client left (a disconnect, a killed ssh): hang the app up, then end it."""
+        """The channel closed (the app ended, or the client left: then hang the app up and
+        end it)."""
         self.chan = None
+        self.connection.session_closed()
         if self.process is not None and self.process.running:
             self.process.signal(signal.SIGHUP)
             self._stopping = asyncio.ensure_future(self.process.stop(STOP_GRACE_SECONDS))
