@@ -98,7 +98,7 @@ class QmfaServer:
         self._acceptor: asyncssh.SSHAcceptor | None = None
         self._audit_thread = ThreadPoolExecutor(1, thread_name_prefix="qmfa-serve-audit")
         self._audit_tasks: set[asyncio.Future[None]] = set()
-        self._stopping = False
+        self.stopping = False
 
     @property
     def max_connections(self) -> int:
@@ -131,7 +131,7 @@ class QmfaServer:
 
     async def stop(self) -> None:
         """Stop listening, end every session (each client is told), write the audit."""
-        self._stopping = True
+        self.stopping = True
         if self._acceptor is not None:
             self._acceptor.close()
         await asyncio.gather(
@@ -272,7 +272,7 @@ class TuiSession(asyncssh.SSHServerSession[bytes]):
         self.state_since = 0.0
         self._status = bytearray()
         self._watch: asyncio.Task[None] | None = None
-        self._stopping: asyncio.Future[None] | None = None
+        self._hangup: asyncio.Future[None] | None = None
 
     # -- what the client asks for --------------------------------------------------------
 
@@ -307,7 +307,7 @@ class TuiSession(asyncssh.SSHServerSession[bytes]):
             self._refuse(REFUSE_SUBSYSTEM, "a subsystem")
         elif self.term is None:
             self._refuse(REFUSE_NO_TERMINAL, "no terminal")
-        elif self.server._stopping:
+        elif self.server.stopping:
             self._refuse("qmfa serve: the server is stopping.", "stopping")
         elif len(self.server.sessions) >= self.server.config.max_sessions:
             limit = self.server.config.max_sessions
@@ -350,7 +350,7 @@ class TuiSession(asyncssh.SSHServerSession[bytes]):
         self.connection.session_closed()
         if self.process is not None and self.process.running:
             self.process.signal(signal.SIGHUP)
-            self._stopping = asyncio.ensure_future(self.process.stop(STOP_GRACE_SECONDS))
+            self._hangup = asyncio.ensure_future(self.process.stop(STOP_GRACE_SECONDS))
 
     # -- the app -------------------------------------------------------------------------
 
