@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import ClassVar
 
-from textual import work
+from textual import events, work
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.notifications import SeverityLevel
@@ -13,6 +14,7 @@ from textual.notifications import SeverityLevel
 from qmfa_tui import crash
 from qmfa_tui.screens.commands import NavigationCommands
 from qmfa_tui.screens.login import LoginScreen
+from qmfa_tui.served import ServedLimits
 from qmfa_tui.services.session import Actor
 from qmfa_tui.storage import OpenDatabase
 from qmfa_tui.text import visible
@@ -34,15 +36,54 @@ class QmfaApp(KeyHolder):
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
-    def __init__(self, database: OpenDatabase, *, downloads_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        database: OpenDatabase,
+        *,
+        downloads_dir: Path | None = None,
+        served: ServedLimits | None = None,
+    ) -> None:
         super().__init__()
         self.database = database
         self.downloads_dir = downloads_dir
+        # Set when `qmfa serve` started this process for an SSH session (served.py).
+        self.served = served
+        self.login_username = served.username if served is not None else ""
         self.session: Actor | None = None
         # Learned after login (MainScreen loads the user); the services check again anyway.
         self.may_manage_users = False
         self.is_admin = False
         self.crash_message: str | None = None
+
+    def on_mount(self) -> None:
+        if self.served is not None:
+            import asyncio
+            import signal
+
+            self.served.start(time.monotonic())
+            self.set_interval(1.0, self._enforce_served_limits)
+            # The server stops a session with SIGTERM: leave the client's terminal as it was.
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.exit)
+
+    async def on_event(self, event: events.Event) -> None:
+        if self.served is not None and isinstance(
+            event,
+            events.Key
+            | events.MouseDown
+            | events.MouseScrollDown
+            | events.MouseScrollUp
+            | events.Paste,
+        ):
+            self.served.note_input(time.monotonic())
+        await super().on_event(event)
+
+    def _enforce_served_limits(self) -> None:
+        if self.served is None:
+            return
+        reason = self.served.expired(time.monotonic(), self.session is not None)
+        if reason is not None:
+            self.session = None  # nothing more is done as that person; the process ends
+            self.exit(message=reason)
 
     def _handle_exception(self, error: Exception) -> None:
         """Textual's report shows every frame's locals (passwords, codes, secrets) on the
@@ -76,6 +117,8 @@ class QmfaApp(KeyHolder):
         self.clear_notifications()  # a session starts with its own notices only
         self.session = actor
         self.sub_title = actor.username
+        if self.served is not None:
+            self.served.report(logged_in=True)
         from qmfa_tui.screens.main import MainScreen
 
         self.add_mode("main", lambda: MainScreen(actor))
@@ -94,6 +137,9 @@ class QmfaApp(KeyHolder):
         self.session = None
         self.may_manage_users = self.is_admin = False
         self.sub_title = self.SUB_TITLE
+        if self.served is not None:
+            self.served.start(time.monotonic())  # the login timeout counts again
+            self.served.report(logged_in=False)
         self.switch_mode("login")
         self.remove_mode("main")
         self.forget_notifications()

@@ -175,8 +175,10 @@ def test_a_person_is_recorded_as_a_person(database, monkeypatch):
     add_user(boss, "alice")
     events = audit.list_events(boss, username="alice")
     assert [(e.actor, e.actor_kind, e.origin, e.action) for e in events] == [
-        ("alice", "person", "", "login.succeeded"),
-        ("admin", "person", "", "user.created"),
+        # A person's events carry the SSH client's address (a served session's, or that
+        # of the SSH login a local qmfa runs in).
+        ("alice", "person", "203.0.113.7", "login.succeeded"),
+        ("admin", "person", "203.0.113.7", "user.created"),
     ]
     assert events[0].actor_label == "alice"
 

@@ -70,6 +70,7 @@ def steady(monkeypatch: pytest.MonkeyPatch, fixed_clock: FakeClock) -> None:
     monkeypatch.setattr(pyotp, "random_base32", lambda *args, **kwargs: SECRET)
     monkeypatch.setattr(recovery, "generate_codes", lambda count=8: CODES[:count])
     monkeypatch.setattr(audit, "operator_origin", lambda: "root")
+    monkeypatch.setattr(audit, "person_origin", lambda: "")
     monkeypatch.delenv("NO_COLOR", raising=False)  # read by each App: a grey picture
 
 

@@ -256,8 +256,9 @@ async def test_the_audit_tab_tells_operator_commands_from_a_person_named_shell(
         rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
         rows = [row[1:4] + row[5:] for row in rows]  # the Detail column aside
         assert rows == [
-            ["shell", "login.succeeded", "shell", ""],
-            ["admin", "login.succeeded", "admin", ""],
+            # A person's origin is the SSH client's address alone.
+            ["shell", "login.succeeded", "shell", "192.0.2.9"],
+            ["admin", "login.succeeded", "admin", "192.0.2.9"],
             [
                 f"shell (op: {os_user})",
                 "instance.initialized",

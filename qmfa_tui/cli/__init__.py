@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from qmfa_tui import __version__, crash
-from qmfa_tui.cli import admin
+from qmfa_tui.cli import admin, serve
 from qmfa_tui.cli.common import (
     DEMO_DATABASE,
     UsageError,
@@ -32,6 +32,7 @@ examples:
   qmfa users list --2fa disabled --format csv     who has no 2FA?
   qmfa users remove-2fa bob      a locked-out user registers again at the next login
   qmfa settings mandatory off    the last way in, from the shell
+  qmfa serve                     the app over SSH: ssh -p 2222 alice@127.0.0.1
   qmfa --database postgresql://qmfa@db.internal/qmfa
 """
 
@@ -177,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     codes.add_argument("user", metavar="USER")
     codes.set_defaults(handler=run_demo_codes)
     admin.add_commands(commands, common)
+    serve.add_command(commands, common)
     return parser
 
 
@@ -203,8 +205,9 @@ def prepare_app(args: argparse.Namespace) -> QmfaApp:
             "first admin, or `qmfa demo` to try qmfa on demo users."
         )
     from qmfa_tui.app import QmfaApp
+    from qmfa_tui.served import ServedLimits
 
-    return QmfaApp(opened)
+    return QmfaApp(opened, served=ServedLimits.from_environment())
 
 
 def run_init(args: argparse.Namespace) -> int:

@@ -51,6 +51,13 @@ class LoginScreen(FormScreen[None]):
             return False
         return True
 
+    def on_mount(self) -> None:
+        # Served over SSH: the SSH username stands in the field, the password is next.
+        prefill: str = getattr(self.app, "login_username", "")
+        if prefill:
+            self.query_one("#username", Input).value = prefill
+            self.move_to(self.query_one("#password", Input))
+
     def on_screen_resume(self) -> None:
         self.keys.drop_keys()  # back from a second step: what was typed there is not for here
 

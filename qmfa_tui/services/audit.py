@@ -2,7 +2,9 @@
 
 Each event says what kind of actor did it: a person (a logged-in user, or one at
 a login step) or an operator command run from the server's shell, and for the
-latter the OS account that ran it and the SSH client it came from. A user may be
+latter the OS account that ran it and the SSH client it came from; a person's
+event carries the address of the SSH client the app runs for (`qmfa serve` sets
+$SSH_CLIENT for each session, as sshd does for a login). A user may be
 named like the operator's actor ("shell", on databases from before such names
 were reserved): the kind, not the name, tells them apart.
 """
@@ -19,7 +21,7 @@ from peewee import Expression
 from qmfa_tui.errors import NotPermitted
 from qmfa_tui.services import clock, identity
 from qmfa_tui.services.session import Actor, shell_actor
-from qmfa_tui.storage import Account, AuditEvent, translate_errors
+from qmfa_tui.storage import Account, AuditEvent, db, translate_errors
 
 PERSON = "person"
 OPERATOR = "operator"
@@ -33,7 +35,9 @@ class AuditEntry:
     action: str
     detail: str
     actor_kind: str = PERSON
-    origin: str = ""  # for an operator command: "OS account" or "OS account from ADDRESS"
+    # For an operator command: "OS account" or "OS account from ADDRESS"; for a person:
+    # the address of the SSH client the app runs for, if any.
+    origin: str = ""
 
     @property
     def by_operator(self) -> bool:
@@ -106,12 +110,24 @@ def operator_origin() -> str:
     return f"{account} from {address}" if address else account
 
 
+def person_origin() -> str:
+    """Where a person's event came from: the SSH client's address (a served session's, or
+    that of the SSH login a local `qmfa` runs in), else nothing."""
+    return _ssh_client() or ""
+
+
 def record(
-    actor: Actor | Account, action: str, *, target: Account | None = None, detail: str = ""
+    actor: Actor | Account,
+    action: str,
+    *,
+    target: Account | None = None,
+    detail: str = "",
+    origin: str | None = None,
 ) -> None:
     """Write one event. Call it inside the ``db.atomic()`` of the change it describes.
 
     ``actor`` is an Account for the login steps, where nobody is logged in yet.
+    ``origin`` replaces the one worked out from the environment.
     """
     if isinstance(actor, Actor):
         actor_name, actor_id = actor.username, actor.user_id
@@ -127,8 +143,24 @@ def record(
         action=action,
         detail=detail,
         actor_kind=OPERATOR if operator else PERSON,
-        origin=operator_origin() if operator else "",
+        origin=origin
+        if origin is not None
+        else (operator_origin() if operator else person_origin()),
     ).execute()
+
+
+@translate_errors
+def record_ssh_session(action: str, address: str, ssh_username: str, detail: str = "") -> None:
+    """An SSH session of `qmfa serve` opened or closed: by the operator's server, for a
+    client at ``address`` who gave ``ssh_username`` (any text: shown quoted, bounded)."""
+    said = f"SSH user {_one_line(ssh_username, 64)!r}"
+    with db.atomic():
+        record(
+            shell_actor(),
+            action,
+            detail=f"{said}, {detail}" if detail else said,
+            origin=f"{_os_account()} from {_one_line(address, 64)}",
+        )
 
 
 @translate_errors
