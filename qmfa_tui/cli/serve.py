@@ -118,8 +118,7 @@ def run_serve(args: argparse.Namespace) -> int:
         )
     from qmfa_tui.database_url import DATABASE_URL_ENV, data_dir
     from qmfa_tui.serve import host_key, server
-    from qmfa_tui.storage.database import KEY_FILE_ENV
-    from qmfa_tui.storage.sealing import SECRET_KEY_ENV
+    from qmfa_tui.storage.sealing import KEY_FILE_ENV, SECRET_KEY_ENV
 
     key_path = (
         Path(args.host_key).expanduser()
