@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
-from peewee import Expression, fn
+from peewee import ColumnBase, fn
 
 from qmfa_tui.errors import BadInput, NotFound, NotPermitted
 from qmfa_tui.kinds import AuthSource, Deployment, one_of
@@ -234,7 +234,7 @@ AFFECTED_BY_MANDATORY = UserFilter(
 )
 
 
-def _affected() -> list[Expression]:
+def _affected() -> list[ColumnBase]:
     return conditions(AFFECTED_BY_MANDATORY)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from peewee import SQL, Expression, fn
+from peewee import SQL, ColumnBase, fn
 
 from qmfa_tui.errors import BadInput
 from qmfa_tui.kinds import AuthSource, one_of
@@ -52,7 +52,7 @@ class UserFilter:
 
     def describe(self) -> str:
         """The filter in words, for the screen's header line."""
-        parts = [self.status]
+        parts: list[str] = [self.status]
         if self.auth_source:
             parts.append(AuthSource(self.auth_source).label)
         parts.append("users")
@@ -67,13 +67,13 @@ class UserFilter:
         return text[0].upper() + text[1:]
 
 
-def conditions(user_filter: UserFilter, *, paging: bool = False) -> list[Expression]:
+def conditions(user_filter: UserFilter, *, paging: bool = False) -> list[ColumnBase]:
     """The users ``user_filter`` means, as WHERE conditions over Account (all must hold).
 
     ``paging``: the recovery-codes test suited to a keyset page rather than a count
     (the same users, found another way; see ``_codes_probe``).
     """
-    parts: list[Expression] = []
+    parts: list[ColumnBase] = []
     if user_filter.two_factor != "all":
         parts.append(Account.two_factor == (user_filter.two_factor == "enabled"))
     if user_filter.status != "all":
@@ -93,7 +93,7 @@ def conditions(user_filter: UserFilter, *, paging: bool = False) -> list[Express
     return parts
 
 
-def _codes_set(codes: CodesFilter) -> Expression:
+def _codes_set(codes: CodesFilter) -> ColumnBase:
     """For a count: accounts whose device has no codes left, 1 to FEW_LEFT, or more.
 
     An uncorrelated IN: the set is made once, from the (device, digest) index alone,
@@ -111,13 +111,13 @@ def _codes_set(codes: CodesFilter) -> Expression:
     return Account.id.in_(devices)
 
 
-def _codes_probe(codes: CodesFilter) -> Expression:
+def _codes_probe(codes: CodesFilter) -> ColumnBase:
     """For a page: the same accounts, found by probing each account's codes as the
     username walk reaches it (a first page in 2-7 ms at 100,000 users on SQLite, where
     building the whole set first took 60-170 ms). Only the n-th code's existence is
     asked, never a count."""
 
-    def has_code(number: int) -> Expression:
+    def has_code(number: int) -> ColumnBase:
         device, code = Device.alias("codes_device"), RecoveryCode.alias("codes_code")
         return fn.EXISTS(
             code.select(SQL("1"))
