@@ -15,6 +15,7 @@ from qmfa_tui import crash
 from qmfa_tui.screens.commands import NavigationCommands
 from qmfa_tui.screens.login import LoginScreen
 from qmfa_tui.served import ServedLimits
+from qmfa_tui.services.accounts import UserInfo
 from qmfa_tui.services.session import Actor
 from qmfa_tui.storage import OpenDatabase
 from qmfa_tui.text import visible
@@ -50,9 +51,9 @@ class QmfaApp(KeyHolder):
         self.served = served
         self.login_username = served.username if served is not None else ""
         self.session: Actor | None = None
-        # Learned after login (MainScreen loads the user); the services check again anyway.
-        self.may_manage_users = False
-        self.is_admin = False
+        # The logged-in user as the services last described them (MainScreen reads them
+        # after login and on each return); the services check every permission again anyway.
+        self.user: UserInfo | None = None
         self.crash_message: str | None = None
 
     def on_mount(self) -> None:
@@ -132,10 +133,24 @@ class QmfaApp(KeyHolder):
                 timeout=12 if warning else 6,
             )
 
+    @property
+    def may_manage_users(self) -> bool:
+        return self.user is not None and self.user.may_manage_users
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user is not None and self.user.is_admin
+
+    def remember_user(self, user: UserInfo) -> bool:
+        """Keep ``user`` (the session's, read again); True if what they may open changed."""
+        before = (self.may_manage_users, self.is_admin)
+        self.user = user
+        return (self.may_manage_users, self.is_admin) != before
+
     def log_out(self) -> None:
         self.drop_keys()
         self.session = None
-        self.may_manage_users = self.is_admin = False
+        self.user = None
         self.sub_title = self.SUB_TITLE
         if self.served is not None:
             self.served.start(time.monotonic())  # the login timeout counts again

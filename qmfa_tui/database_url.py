@@ -123,4 +123,5 @@ def skip_unused_drivers(url: str) -> None:
     if backend_of(url) != "sqlite" or "peewee" in sys.modules:
         return
     for name in _POSTGRESQL_DRIVERS:
+        # None is the documented "cannot be imported" entry, which typeshed does not allow.
         sys.modules.setdefault(name, None)  # type: ignore[arg-type]

@@ -41,6 +41,7 @@ from qmfa_tui.services import accounts, audit, policy, recovery
 from qmfa_tui.services import login as login_service
 from qmfa_tui.services.session import Actor
 from qmfa_tui.storage import OpenDatabase
+from qmfa_tui.widgets.qmfa_app import qmfa_app
 
 SECRET = "76NLUZIAKNAPWDCSMSL2GWJPAMC34TVC"
 CODES = [
@@ -91,6 +92,10 @@ async def still(pilot: Pilot) -> None:
         for field in screen.query(Input):
             field.cursor_blink = False  # hides the cursor: its blink depends on timing
     await settle(pilot)
+
+
+def qmfa(pilot: Pilot) -> QmfaApp:
+    return qmfa_app(pilot.app.screen)
 
 
 def picture(snap_compare: Compare, database: OpenDatabase, steps: Steps, expected: type) -> bool:
@@ -305,7 +310,7 @@ def test_main_menu_admin(snap_compare, database, fixed_clock):
     async def steps(pilot: Pilot) -> None:
         await logged_in(pilot, boss)
         await wait_until(
-            pilot, lambda: isinstance(pilot.app.screen, MainScreen) and pilot.app.is_admin
+            pilot, lambda: isinstance(pilot.app.screen, MainScreen) and qmfa(pilot).is_admin
         )
 
     assert picture(snap_compare, database, steps, MainScreen)
@@ -320,7 +325,7 @@ def test_users(snap_compare, database, fixed_clock):
         await wait_until(
             pilot,
             lambda: (
-                isinstance(pilot.app.screen, UsersScreen) and len(table_usernames(pilot.app)) == 5
+                isinstance(pilot.app.screen, UsersScreen) and len(table_usernames(qmfa(pilot))) == 5
             ),
         )
 

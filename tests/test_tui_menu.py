@@ -72,3 +72,36 @@ async def test_the_menu_labels_fit_on_one_line(database, fixed_clock, size):
             assert len(str(option.prompt)) <= inner, option.prompt
         # One line per option: the list is exactly as tall as its entries.
         assert menu.content_region.height == len(ENTRIES)
+
+
+async def test_the_menu_follows_the_users_record_and_a_logout_forgets_it(database, fixed_clock):
+    """What the menu offers is the service's UserInfo.may_manage_users / is_admin, kept by
+    the app: read again when the menu returns, and gone with the session."""
+    from helpers import add_user
+
+    from qmfa_tui.services import accounts
+
+    boss = admin()
+    holder = add_user(boss, "holder", users_module=True)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        app.log_in(holder)
+        await wait_until(pilot, lambda: isinstance(app.screen, MainScreen) and app.may_manage_users)
+        menu = app.screen.query_one("#menu", OptionList)
+        assert [o.id for o in menu.options] == ["users", "my_account", "log_out"]
+        assert app.user is not None and app.user.username == "holder" and not app.is_admin
+
+        accounts.set_role(boss, "holder", users_module=False)
+        await pilot.press("a")  # My Account, then back: the menu reads the user again
+        await wait_until(pilot, lambda: isinstance(app.screen, UserEditScreen))
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
+        await wait_until(pilot, lambda: not app.may_manage_users)
+        assert [o.id for o in menu.options] == ["my_account", "log_out"]
+        await pilot.press("u")  # the hotkey is gone with the entry
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+
+        await pilot.press("ctrl+l")
+        await wait_until(pilot, lambda: app.session is None)
+        assert app.user is None and not app.may_manage_users and not app.is_admin

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from qmfa_tui.widgets.qmfa_app import qmfa_app
+
 NAVIGATION = (
     ("Customization > Users", "Filter users by 2FA; remove, resync, recovery codes", "users"),
     (
@@ -18,12 +20,10 @@ NAVIGATION = (
 
 class NavigationCommands(Provider):
     def _commands(self) -> list[tuple[str, str, str]]:
-        if getattr(self.app, "session", None) is None:
+        app = qmfa_app(self)
+        if app.session is None:
             return []
-        allowed = {
-            "users": getattr(self.app, "may_manage_users", False),
-            "settings": getattr(self.app, "is_admin", False),
-        }
+        allowed = {"users": app.may_manage_users, "settings": app.is_admin}
         return [entry for entry in NAVIGATION if allowed.get(entry[2], True)]
 
     async def discover(self) -> Hits:

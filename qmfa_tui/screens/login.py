@@ -14,6 +14,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, Static
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.services import login
 from qmfa_tui.services.session import NextStep, PendingLogin
+from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.type_ahead import FormScreen
 
@@ -53,7 +54,7 @@ class LoginScreen(FormScreen[None]):
 
     def on_mount(self) -> None:
         # Served over SSH: the SSH username stands in the field, the password is next.
-        prefill: str = getattr(self.app, "login_username", "")
+        prefill = qmfa_app(self).login_username
         if prefill:
             self.query_one("#username", Input).value = prefill
             self.move_to(self.query_one("#password", Input))
@@ -97,7 +98,7 @@ class LoginScreen(FormScreen[None]):
             self.app.push_screen(RegisterDeviceScreen(pending))
         elif pending.actor is not None:
             self.keys.drop_keys()
-            self.app.log_in(pending.actor)  # type: ignore[attr-defined]
+            qmfa_app(self).log_in(pending.actor)
 
     def on_login_screen_refused(self, message: Refused) -> None:
         self.keys.drop_keys()

@@ -20,6 +20,7 @@ from qmfa_tui.services import accounts, recovery
 from qmfa_tui.services.accounts import UserInfo
 from qmfa_tui.services.session import Actor
 from qmfa_tui.widgets.literal import literal
+from qmfa_tui.widgets.qmfa_app import qmfa_app
 
 
 def menu_options(may_manage_users: bool, is_admin: bool) -> list[Option]:
@@ -69,13 +70,11 @@ class MainScreen(Screen[None]):
 
     def on_main_screen_loaded(self, message: Loaded) -> None:
         user = message.user
-        app = self.app
-        may_manage = user.may_manage_users
-        if (may_manage, user.is_admin) != (app.may_manage_users, app.is_admin):  # type: ignore[attr-defined]
-            app.may_manage_users, app.is_admin = may_manage, user.is_admin  # type: ignore[attr-defined]
+        app = qmfa_app(self)
+        if app.remember_user(user):  # what they may open changed: the menu follows
             menu = self.query_one("#menu", OptionList)
             menu.clear_options()
-            menu.add_options(menu_options(may_manage, user.is_admin))
+            menu.add_options(menu_options(app.may_manage_users, app.is_admin))
             menu.highlighted = 0
             self.refresh_bindings()
         if user.registration_required:
@@ -101,19 +100,19 @@ class MainScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "users":
-            return bool(self.app.may_manage_users)  # type: ignore[attr-defined]
+            return qmfa_app(self).may_manage_users
         if action == "settings":
-            return bool(self.app.is_admin)  # type: ignore[attr-defined]
+            return qmfa_app(self).is_admin
         return True
 
     def action_settings(self) -> None:
-        self.app.action_settings()  # type: ignore[attr-defined]
+        qmfa_app(self).action_settings()
 
     def action_users(self) -> None:
-        self.app.action_users()  # type: ignore[attr-defined]
+        qmfa_app(self).action_users()
 
     def action_my_account(self) -> None:
-        self.app.action_my_account()  # type: ignore[attr-defined]
+        qmfa_app(self).action_my_account()
 
     def action_log_out(self) -> None:
-        self.app.log_out()  # type: ignore[attr-defined]
+        qmfa_app(self).log_out()

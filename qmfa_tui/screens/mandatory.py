@@ -30,6 +30,7 @@ from qmfa_tui.services.user_filter import UserFilter
 from qmfa_tui.text import counted
 from qmfa_tui.widgets.action_link import ActionLink
 from qmfa_tui.widgets.literal import literal_cell
+from qmfa_tui.widgets.qmfa_app import qmfa_app
 
 AFFECTED_PAGE = 50
 # Username and Name get up to these widths; Email takes the rest of the table's width.
@@ -226,7 +227,7 @@ class MandatoryModal(ModalScreen[bool]):
             if path is not None:
                 self.app.notify(f"Saved {counted(exported[0], 'user')} to {path}")
 
-        default = self.app.downloads_path() / "users-without-2fa.csv"  # type: ignore[attr-defined]
+        default = qmfa_app(self).downloads_path() / "users-without-2fa.csv"
         title = f"Export as CSV: {AFFECTED_BY_MANDATORY.describe()}"
         self.app.push_screen(SaveFileScreen(title, default, contents), saved)
 

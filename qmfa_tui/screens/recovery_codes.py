@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
 from qmfa_tui.services import clock, recovery
+from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.status_line import StatusLine
 
 
@@ -31,7 +32,7 @@ class SavesRecoveryCodes:
     ) -> None:
         from qmfa_tui.screens.save_file import SaveFileScreen
 
-        screen: Screen[object] = self  # type: ignore[assignment]
+        screen = cast("Screen[object]", self)  # mixed into Screen subclasses only
 
         def contents() -> str:  # in the dialog's worker thread, when the person saves
             return recovery.codes_text(username, instance_name(), codes(), clock.utc(clock.now()))
@@ -43,7 +44,7 @@ class SavesRecoveryCodes:
             else:
                 status.show_info(f"Saved to {path}", success=True)
 
-        folder: Path = screen.app.downloads_path()  # type: ignore[attr-defined]
+        folder = qmfa_app(screen).downloads_path()
         default = folder / f"qmfa-recovery-codes-{username}.txt"
         screen.app.push_screen(
             SaveFileScreen("Save the recovery codes as a .txt", default, contents), saved

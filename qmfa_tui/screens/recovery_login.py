@@ -12,6 +12,7 @@ from qmfa_tui.screens.second_step import SecondStepScreen
 from qmfa_tui.services import login, recovery
 from qmfa_tui.services.login import RecoveryLogin
 from qmfa_tui.widgets.literal import literal
+from qmfa_tui.widgets.qmfa_app import qmfa_app
 
 
 class RecoveryLoginScreen(SecondStepScreen):
@@ -35,8 +36,8 @@ class RecoveryLoginScreen(SecondStepScreen):
 
     def on_recovery_login_screen_passed(self, message: Passed) -> None:
         result = message.result
-        self.app.log_in(
-            result.actor,  # type: ignore[attr-defined]
+        qmfa_app(self).log_in(
+            result.actor,
             notice=accepted_notice(result),
             warning=result.few_left,
         )

@@ -25,6 +25,7 @@ from qmfa_tui.services import login, twofactor
 from qmfa_tui.services.session import Actor, PendingLogin
 from qmfa_tui.services.twofactor import Enrollment, PendingRegistration
 from qmfa_tui.widgets.literal import literal
+from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.qr_code import QRCode, half_block_lines
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.type_ahead import FormScreen
@@ -263,10 +264,7 @@ class RegisterDeviceScreen(FormScreen[bool]):
 
         def finished(_: None) -> None:
             if self.during_login:
-                self.app.log_in(
-                    enrollment.actor,  # type: ignore[attr-defined]
-                    notice="Two-step verification is on.",
-                )
+                qmfa_app(self).log_in(enrollment.actor, notice="Two-step verification is on.")
             else:
                 self.dismiss(True)
 
@@ -302,8 +300,8 @@ class RegisterDeviceScreen(FormScreen[bool]):
             return
         deadline = pending.grace_deadline
         self.app.call_from_thread(
-            self.app.log_in,
-            actor,  # type: ignore[attr-defined]
+            qmfa_app(self).log_in,
+            actor,
             notice=f"Set up two-step verification before {deadline:%Y-%m-%d %H:%M} UTC.",
             warning=True,
         )

@@ -16,6 +16,7 @@ from qmfa_tui.services import login
 from qmfa_tui.services.session import Actor
 from qmfa_tui.widgets.action_link import ActionLink
 from qmfa_tui.widgets.literal import literal
+from qmfa_tui.widgets.qmfa_app import qmfa_app
 
 
 class SecurityCodeScreen(SecondStepScreen):
@@ -44,7 +45,7 @@ class SecurityCodeScreen(SecondStepScreen):
         self.post_message(self.Passed(login.with_security_code(self.pending, code)))
 
     def on_security_code_screen_passed(self, message: Passed) -> None:
-        self.app.log_in(message.actor)  # type: ignore[attr-defined]
+        qmfa_app(self).log_in(message.actor)
 
     @on(ActionLink.Followed, "#use-recovery")
     def action_use_recovery_code(self) -> None:

@@ -38,6 +38,7 @@ from qmfa_tui.services.session import Actor
 from qmfa_tui.text import SAFE_TEXT_PATTERN, counted
 from qmfa_tui.widgets.action_link import ActionLink
 from qmfa_tui.widgets.literal import literal, literal_cell
+from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.tab_strip import TabStrip
 
@@ -300,7 +301,7 @@ class SettingsScreen(Screen[None]):
 
     @on(ActionLink.Followed, "#my-account")
     def open_my_account(self) -> None:
-        self.app.action_my_account()  # type: ignore[attr-defined]
+        qmfa_app(self).action_my_account()
 
     @work(thread=True, exclusive=True, group="audit")
     def load_events(self, offset: int) -> None:

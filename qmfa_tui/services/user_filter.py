@@ -48,6 +48,7 @@ class UserFilter:
             raise BadInput("The recovery codes filter is all, none, few or more.")
 
     def with_(self, **changes: object) -> UserFilter:
+        # replace() checks the names and __post_init__ the values, at run time.
         return replace(self, **changes)  # type: ignore[arg-type]
 
     def describe(self) -> str:
