@@ -181,6 +181,13 @@ class QmfaApp(KeyHolder):
         if self.session is not None:
             self.log_out()
 
+    @property
+    def saves_files(self) -> bool:
+        """Whether saving a file gives it to the person: not over `qmfa serve`, where it
+        would be written on the server, as the account that owns the database, at a path
+        the person types."""
+        return self.served is None
+
     def downloads_path(self) -> Path:
         """Where downloads go unless the person says otherwise: ~/Downloads (on the
         machine running qmfa: over SSH, the server)."""

@@ -104,7 +104,8 @@ class MandatoryModal(ModalScreen[bool]):
             yield Static(Text(f"Export: {EXPORT_COMMAND}"), id="export")
             with Horizontal(id="buttons"):
                 yield Button("Confirm", id="confirm", variant="warning")
-                yield Button("Export CSV…", id="export-csv")
+                if qmfa_app(self).saves_files:  # over SSH a file would land on the server
+                    yield Button("Export CSV…", id="export-csv")
                 yield Button("Cancel", id="cancel")
         # A modal screen has no footer of its own: the one behind shows the other screen's keys.
         yield Footer()
@@ -187,6 +188,8 @@ class MandatoryModal(ModalScreen[bool]):
         self.query_one("#users-link", ActionLink).update(noun)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "export" and not qmfa_app(self).saves_files:
+            return False  # over SSH the file would be written on the server
         if action in ("open_users", "export"):
             return bool(self.total)  # hidden until counted, and when nobody is affected
         if action in ("next_page", "previous_page"):

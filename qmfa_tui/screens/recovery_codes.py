@@ -51,6 +51,12 @@ class SavesRecoveryCodes:
         )
 
 
+COPY_OVER_SSH = (
+    "Over SSH, Copy puts the codes in your own terminal's clipboard; "
+    "no file is saved on the server."
+)
+
+
 class RecoveryCodesScreen(SavesRecoveryCodes, Screen[None]):
     CSS_PATH = "recovery_codes.tcss"
     AUTO_FOCUS = "#download"
@@ -79,12 +85,23 @@ class RecoveryCodesScreen(SavesRecoveryCodes, Screen[None]):
             with Horizontal(id="codes"):
                 yield Static("\n".join(self.codes[:half]), classes="column")
                 yield Static("\n".join(self.codes[half:]), classes="column")
+            saves_files = qmfa_app(self).saves_files
             with Horizontal(id="buttons"):
-                yield Button("Download .txt", id="download", variant="primary")
-                yield Button("Copy", id="copy")
+                if saves_files:
+                    yield Button("Download .txt", id="download", variant="primary")
+                yield Button("Copy", id="copy", variant="default" if saves_files else "primary")
                 yield Button("Done", id="done", variant="success")
             yield StatusLine(id="status")
+            if not saves_files:
+                yield Static(COPY_OVER_SSH, classes="prompt", id="over-ssh")
         yield Footer()
+
+    def on_mount(self) -> None:
+        if not qmfa_app(self).saves_files:
+            self.query_one("#copy", Button).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return action != "download" or qmfa_app(self).saves_files
 
     @on(Button.Pressed, "#download")
     def action_download(self) -> None:

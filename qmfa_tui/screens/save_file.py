@@ -31,7 +31,12 @@ from qmfa_tui.errors import QmfaError
 from qmfa_tui.private_files import create_private_file, create_private_file_in, what_is_at
 from qmfa_tui.text import SAFE_TEXT_PATTERN
 from qmfa_tui.widgets.literal import literal
+from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.status_line import StatusLine
+
+NO_FILES_OVER_SSH = (
+    "Over SSH, qmfa saves no files: they would be written on the server, not on your computer."
+)
 
 
 class SaveFileScreen(ModalScreen[Path | None]):
@@ -105,6 +110,9 @@ class SaveFileScreen(ModalScreen[Path | None]):
             return  # already saving
         if not field.value.strip():
             self.query_one(StatusLine).show_error("Type a path to save to.")
+            return
+        if not qmfa_app(self).saves_files:  # the buttons that lead here are not shown
+            self.query_one(StatusLine).show_error(NO_FILES_OVER_SSH)
             return
         path, renaming = self.target(field.value)
         self._set_busy(True)

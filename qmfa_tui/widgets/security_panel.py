@@ -16,6 +16,7 @@ from qmfa_tui.services import recovery
 from qmfa_tui.services.accounts import UserInfo
 from qmfa_tui.services.policy import InstanceInfo
 from qmfa_tui.widgets.literal import literal
+from qmfa_tui.widgets.qmfa_app import qmfa_app
 
 
 class SecurityPanel(Vertical):
@@ -59,9 +60,10 @@ class SecurityPanel(Vertical):
                 )
                 if self.refusal is None:
                     yield Button("Show", id="show-codes", compact=True, disabled=left == 0)
-                    yield Button(
-                        "Download .txt", id="download-codes", compact=True, disabled=left == 0
-                    )
+                    if qmfa_app(self).saves_files:  # over SSH a file would land on the server
+                        yield Button(
+                            "Download .txt", id="download-codes", compact=True, disabled=left == 0
+                        )
         if self.refusal is not None:
             yield Static(self.refusal, id="manage-refusal", markup=False)
         elif self.codes is not None:
