@@ -14,6 +14,7 @@ from qmfa_tui.cli.common import (
     UsageError,
     open_from_args,
     read_password,
+    url_from_args,
     whole_number,
 )
 from qmfa_tui.errors import BadInput, QmfaError
@@ -22,6 +23,7 @@ from qmfa_tui.text import counted, visible
 
 if TYPE_CHECKING:
     from qmfa_tui.app import QmfaApp
+    from qmfa_tui.storage import OpenDatabase
 
 MAX_DEMO_USERS = 1_000_000
 EXAMPLES = """\
@@ -183,31 +185,59 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_app(args: argparse.Namespace) -> int:
-    return run_tui(prepare_app(args))
+    return run_tui(prepare_app(args, open_after_paint=_paints_on_a_terminal()))
+
+
+def _paints_on_a_terminal() -> bool:
+    """Whether the app draws for a person (Textual reads stdin, draws on stderr)."""
+    return all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stderr))
 
 
 def run_tui(app: QmfaApp) -> int:
-    """Run the app; a crash is one line on stderr and a non-zero exit code."""
+    """Run the app; a crash is one line on stderr and a non-zero exit code.
+
+    A database the app could not open after its first paint is reported as if it had
+    failed before the app started (``main`` prints it; the exit codes are the same).
+    """
     app.run()
+    if app.start_error is not None:
+        raise app.start_error
     if app.crash_message is not None:
         print(app.crash_message, file=sys.stderr)
     return app.return_code or 0
 
 
-def prepare_app(args: argparse.Namespace) -> QmfaApp:
-    """The app on the database the arguments name, refused when nobody could log in."""
-    opened = open_from_args(args)
+def prepare_app(args: argparse.Namespace, *, open_after_paint: bool = False) -> QmfaApp:
+    """The app on the database the arguments name, refused when nobody could log in.
+
+    With ``open_after_paint`` the login screen paints first and the app opens the
+    database right after (a worker; Log in waits for it): the first paint needs none of
+    peewee, sqlite3, cryptography, argon2 or pyotp. Otherwise it is opened here, first.
+    """
+    url = url_from_args(args)
+    from qmfa_tui.app import QmfaApp
+    from qmfa_tui.served import ServedLimits
+
+    served = ServedLimits.from_environment()
+    if open_after_paint:
+        return QmfaApp(opener=lambda: _open_for_login(args, url), served=served)
+    return QmfaApp(_open_for_login(args, url), served=served)
+
+
+def _open_for_login(args: argparse.Namespace, url: str) -> OpenDatabase:
+    from qmfa_tui import storage
     from qmfa_tui.services import accounts
 
+    opened = storage.open_database(url, key_file=getattr(args, "key_file", None), create=False)
     if not accounts.any_users():
+        storage.close_database()
         raise BadInput(
             f"{opened.display_url} has no users yet: run `qmfa init` to create the "
             "first admin, or `qmfa demo` to try qmfa on demo users."
         )
-    from qmfa_tui.app import QmfaApp
-    from qmfa_tui.served import ServedLimits
-
-    return QmfaApp(opened, served=ServedLimits.from_environment())
+    if not storage.db.is_closed():
+        storage.db.close()  # back to the pool: the worker that opened it ends here
+    return opened
 
 
 def run_init(args: argparse.Namespace) -> int:
