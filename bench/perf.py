@@ -78,7 +78,7 @@ def qmfa_startup(url: str) -> str:
     the database is open and Log in would go ahead."""
     return STARTUP.format(
         imports="from qmfa_tui import cli\n",
-        make_app="cli.prepare_app(cli.build_parser().parse_args(['--database', "
+        make_app="cli.prepare_app(cli.parse_arguments(['--database', "
         f"{url!r}]), open_after_paint=True)",
         then="await asyncio.to_thread(app.wait_for_database)\n        mark()",
     )

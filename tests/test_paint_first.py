@@ -221,3 +221,31 @@ def test_on_a_terminal_qmfa_paints_first_and_elsewhere_opens_first(monkeypatch):
     with open(os.devnull) as stdin:
         monkeypatch.setattr(sys, "stdin", stdin)
         assert not cli._paints_on_a_terminal()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["--database", "sqlite:////tmp/q.db"],
+        ["--database=sqlite:////tmp/q.db", "--key-file", "k.key"],
+        ["--key-file=k.key", "--database", ""],
+        ["--database", "a", "--database", "b"],
+        ["--data", "sqlite:////tmp/q.db"],  # an abbreviation: the whole parser reads it
+        ["--database", "sqlite:////tmp/q.db", "users", "list"],
+        ["audit", "--limit", "5"],
+    ],
+)
+def test_the_app_s_command_line_is_read_as_the_whole_parser_reads_it(argv):
+    assert vars(cli.parse_arguments(argv)) == vars(cli.build_parser().parse_args(argv))
+
+
+@pytest.mark.parametrize("argv", [["--database"], ["--database", "--key-file", "k"], ["-x"]])
+def test_a_bad_app_command_line_is_refused_as_before(argv, capsys):
+    with pytest.raises(SystemExit) as quick:
+        cli.parse_arguments(argv)
+    said = capsys.readouterr().err
+    with pytest.raises(SystemExit) as whole:
+        cli.build_parser().parse_args(argv)
+    assert (quick.value.code, said) == (whole.value.code, capsys.readouterr().err)
+    assert said.startswith("qmfa: ") and said.count("\n") == 1
