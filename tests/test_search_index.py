@@ -1,5 +1,6 @@
-"""The Users search on PostgreSQL is served by trigram indexes (migration 0008); on SQLite
-that migration does nothing and the search is the same substring match."""
+"""The Users search on PostgreSQL is served by trigram indexes (migration 0008) and its
+counts by an index on the flags (0009); on SQLite those migrations do nothing and the
+search is the same substring match."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from qmfa_tui.services.user_filter import UserFilter, conditions
 from qmfa_tui.storage import Account
 
 TRIGRAM_INDEXES = {f"account_{c}_trigram" for c in ("username", "display_name", "email")}
+COUNT_INDEX = "account_active_two_factor_auth_source"  # 0009, PostgreSQL only
 
 
 def test_search_is_a_substring_match_on_either_backend(database):
@@ -34,19 +36,19 @@ def test_search_is_a_substring_match_on_either_backend(database):
         assert found == expected, text
 
 
-def test_the_migration_adds_trigram_indexes_on_postgresql_only(database, backend):
+def test_the_migrations_add_search_and_count_indexes_on_postgresql_only(database, backend):
     applied = {row[0] for row in storage.db.execute_sql("SELECT name FROM schema_migration")}
-    assert "0008_trigram_search" in applied
+    assert {"0008_trigram_search", "0009_postgresql_count_index"} <= applied
     if backend == "sqlite":
         names = storage.db.execute_sql(
             "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'account'"
         ).fetchall()
-        assert not TRIGRAM_INDEXES & {row[0] for row in names}
+        assert not (TRIGRAM_INDEXES | {COUNT_INDEX}) & {row[0] for row in names}
         return
     names = storage.db.execute_sql(
         "SELECT indexname FROM pg_indexes WHERE tablename = 'account'"
     ).fetchall()
-    assert {row[0] for row in names} >= TRIGRAM_INDEXES
+    assert {row[0] for row in names} >= TRIGRAM_INDEXES | {COUNT_INDEX}
 
 
 def test_the_search_query_can_use_the_trigram_indexes(database, backend):
@@ -83,7 +85,10 @@ def role_without_create():
         storage.close_database()
         pytest.skip("the test database's user may not create a role")
     storage.db.execute_sql("DROP EXTENSION pg_trgm CASCADE")
-    storage.db.execute_sql("DELETE FROM schema_migration WHERE name = '0008_trigram_search'")
+    storage.db.execute_sql(
+        "DELETE FROM schema_migration WHERE name IN "
+        "('0008_trigram_search', '0009_postgresql_count_index')"
+    )
     storage.db.execute_sql(f'DROP ROLE IF EXISTS "{NO_EXTENSION_ROLE}"')
     storage.db.execute_sql(f'CREATE ROLE "{NO_EXTENSION_ROLE}" LOGIN')
     storage.db.execute_sql(f'GRANT ALL ON SCHEMA public TO "{NO_EXTENSION_ROLE}"')
