@@ -233,7 +233,7 @@ QMFA_APP = (
     + f"""
 import asyncio, sys
 from qmfa_tui import cli
-app = cli.prepare_app(cli.build_parser().parse_args(["--database", sys.argv[1]]))
+app = cli.prepare_app(cli.parse_arguments(["--database", sys.argv[1]]))
 sys.path.insert(0, {str(Path(__file__).parent)!r})
 import users_screen
 asyncio.run(getattr(users_screen, sys.argv[2] + "_screen_memory")(app))

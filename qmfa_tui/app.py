@@ -2,24 +2,58 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, work
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
 from textual.content import Content
+from textual.css.stylesheet import Stylesheet
 from textual.notifications import SeverityLevel
 
 from qmfa_tui import crash
 from qmfa_tui.screens.commands import NavigationCommands
 from qmfa_tui.screens.login import LoginScreen
-from qmfa_tui.served import ServedLimits
-from qmfa_tui.services.accounts import UserInfo
-from qmfa_tui.services.session import Actor
-from qmfa_tui.storage import OpenDatabase
 from qmfa_tui.text import visible
 from qmfa_tui.widgets.type_ahead import KeyHolder
+
+if TYPE_CHECKING:
+    # Named for the type checker only: the login screen paints before the database (and
+    # peewee, cryptography, argon2, pyotp) is loaded; see ``opener``.
+    from qmfa_tui.served import ServedLimits
+    from qmfa_tui.services.accounts import UserInfo
+    from qmfa_tui.services.session import Actor
+    from qmfa_tui.storage import OpenDatabase
+
+
+class _ParsedOnce(Stylesheet):
+    """Textual's stylesheet, with each source parsed once (per theme).
+
+    Textual re-parses every source in a fresh stylesheet whenever a screen brings CSS of
+    its own (the first Users, User Edit, … screen: ~60 sources, 20-25 ms) and when the
+    first mode starts (its theme variables are set again, unchanged, which empties the
+    cache). Here unchanged variables keep the parsed rules, a re-parse parses only the
+    sources not seen yet, and the cache holds them all (Textual's keeps 64, fewer than
+    the app's sources once a few screens have been opened, and a cycle through more than
+    an LRU holds misses every time).
+    """
+
+    def __init__(self, *, variables: dict[str, str] | None = None) -> None:
+        super().__init__(variables=variables)
+        self._parse_cache = LRUCache(1024)
+
+    def set_variables(self, variables: dict[str, str]) -> None:
+        if variables != self._variables:
+            super().set_variables(variables)
+
+    def reparse(self) -> None:
+        # parse() builds the rules aside and keeps the old ones if a source is invalid,
+        # which is why Textual's reparse used a fresh stylesheet.
+        self.parse()
 
 
 class QmfaApp(KeyHolder):
@@ -39,13 +73,25 @@ class QmfaApp(KeyHolder):
 
     def __init__(
         self,
-        database: OpenDatabase,
+        database: OpenDatabase | None = None,
         *,
+        opener: Callable[[], OpenDatabase] | None = None,
         downloads_dir: Path | None = None,
         served: ServedLimits | None = None,
     ) -> None:
+        """On an open ``database``, or on the one ``opener`` opens in a thread right after
+        the first paint (`qmfa` on a terminal): Log in waits for it, and if it raises, the
+        app ends and ``start_error`` holds the error for whoever ran the app to report."""
         super().__init__()
-        self.database = database
+        self.stylesheet = _ParsedOnce(variables=self.get_css_variables())
+        if (database is None) == (opener is None):
+            raise ValueError("QmfaApp takes an open database or an opener, not both")
+        self._database = database
+        self._opener = opener
+        self._opened = threading.Event()
+        if database is not None:
+            self._opened.set()
+        self.start_error: Exception | None = None
         self.downloads_dir = downloads_dir
         # Set when `qmfa serve` started this process for an SSH session (served.py).
         self.served = served
@@ -57,6 +103,8 @@ class QmfaApp(KeyHolder):
         self.crash_message: str | None = None
 
     def on_mount(self) -> None:
+        if self._opener is not None:
+            self.call_after_refresh(self._open_after_paint)
         if self.served is not None:
             import asyncio
             import signal
@@ -65,6 +113,36 @@ class QmfaApp(KeyHolder):
             self.set_interval(1.0, self._enforce_served_limits)
             # The server stops a session with SIGTERM: leave the client's terminal as it was.
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.exit)
+
+    def _open_after_paint(self) -> None:
+        self.run_worker(self._open, thread=True, group="open", exit_on_error=False)
+
+    def _open(self) -> None:
+        assert self._opener is not None
+        try:
+            self._database = self._opener()
+        except Exception as error:  # reported after the app ends, as before it started
+            self.start_error = error
+            self.call_from_thread(self.exit, return_code=1)
+        finally:
+            self._opened.set()  # a waiting Log in goes on (and finds no database on failure)
+
+    @property
+    def database(self) -> OpenDatabase:
+        if self._database is None:
+            from qmfa_tui.errors import StorageError
+
+            raise StorageError("The database is not open yet.")
+        return self._database
+
+    @property
+    def database_is_open(self) -> bool:
+        return self._database is not None
+
+    def wait_for_database(self) -> bool:
+        """Block (in a worker thread) until the database is open; False if it did not open."""
+        self._opened.wait()
+        return self._database is not None
 
     async def on_event(self, event: events.Event) -> None:
         if self.served is not None and isinstance(

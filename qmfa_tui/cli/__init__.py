@@ -14,6 +14,7 @@ from qmfa_tui.cli.common import (
     UsageError,
     open_from_args,
     read_password,
+    url_from_args,
     whole_number,
 )
 from qmfa_tui.errors import BadInput, QmfaError
@@ -22,6 +23,7 @@ from qmfa_tui.text import counted, visible
 
 if TYPE_CHECKING:
     from qmfa_tui.app import QmfaApp
+    from qmfa_tui.storage import OpenDatabase
 
 MAX_DEMO_USERS = 1_000_000
 EXAMPLES = """\
@@ -38,8 +40,7 @@ examples:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_arguments(argv)
     try:
         code = args.handler(args)
     except UsageError as error:
@@ -74,6 +75,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+_APP_OPTIONS = ("--database", "--key-file")
+
+
+def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line, as ``build_parser`` reads it.
+
+    `qmfa` alone, or with only --database and --key-file (how every person, and every
+    `qmfa serve` session, starts the app), is read without building every command's
+    parser, which is ~6 ms of each start; anything else goes to the whole parser.
+    """
+    words = list(sys.argv[1:] if argv is None else argv)
+    if not _only_app_options(words):
+        return build_parser().parse_args(words)
+    parser = _Parser(prog="qmfa", parents=[_common(_DEFAULT_DATABASE_HELP)], add_help=False)
+    parser.set_defaults(handler=run_app)
+    return parser.parse_args(words)
+
+
+def _only_app_options(words: list[str]) -> bool:
+    """Whether ``words`` are nothing but --database/--key-file, each with its value
+    (written out in full: argparse's abbreviations and the rest take the whole parser)."""
+    index = 0
+    while index < len(words):
+        word = words[index]
+        if word in _APP_OPTIONS:
+            if index + 1 >= len(words) or words[index + 1].startswith("-"):
+                return False
+            index += 2
+        elif word.startswith(tuple(f"{option}=" for option in _APP_OPTIONS)):
+            index += 1
+        else:
+            return False
+    return True
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with bad usage said in one line (its usage block repeats --help)."""
 
@@ -102,10 +138,13 @@ def _common(default_database: str) -> _Parser:
     return common
 
 
+_DEFAULT_DATABASE_HELP = "qmfa.db in the user data dir, or demo.db there until qmfa.db has users"
+
+
 def build_parser() -> argparse.ArgumentParser:
     # Commands that only open an existing database fall back to the demo one until
     # qmfa.db has users (cli/common.py); init creates qmfa.db, demo its own demo.db.
-    common = _common("qmfa.db in the user data dir, or demo.db there until qmfa.db has users")
+    common = _common(_DEFAULT_DATABASE_HELP)
     init_common = _common("qmfa.db in the user data dir")
     demo_common = _common(f"{DEMO_DATABASE} in the user data dir")
 
@@ -183,31 +222,59 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_app(args: argparse.Namespace) -> int:
-    return run_tui(prepare_app(args))
+    return run_tui(prepare_app(args, open_after_paint=_paints_on_a_terminal()))
+
+
+def _paints_on_a_terminal() -> bool:
+    """Whether the app draws for a person (Textual reads stdin, draws on stderr)."""
+    return all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stderr))
 
 
 def run_tui(app: QmfaApp) -> int:
-    """Run the app; a crash is one line on stderr and a non-zero exit code."""
+    """Run the app; a crash is one line on stderr and a non-zero exit code.
+
+    A database the app could not open after its first paint is reported as if it had
+    failed before the app started (``main`` prints it; the exit codes are the same).
+    """
     app.run()
+    if app.start_error is not None:
+        raise app.start_error
     if app.crash_message is not None:
         print(app.crash_message, file=sys.stderr)
     return app.return_code or 0
 
 
-def prepare_app(args: argparse.Namespace) -> QmfaApp:
-    """The app on the database the arguments name, refused when nobody could log in."""
-    opened = open_from_args(args)
+def prepare_app(args: argparse.Namespace, *, open_after_paint: bool = False) -> QmfaApp:
+    """The app on the database the arguments name, refused when nobody could log in.
+
+    With ``open_after_paint`` the login screen paints first and the app opens the
+    database right after (a worker; Log in waits for it): the first paint needs none of
+    peewee, sqlite3, cryptography, argon2 or pyotp. Otherwise it is opened here, first.
+    """
+    url = url_from_args(args)
+    from qmfa_tui.app import QmfaApp
+    from qmfa_tui.served import ServedLimits
+
+    served = ServedLimits.from_environment()
+    if open_after_paint:
+        return QmfaApp(opener=lambda: _open_for_login(args, url), served=served)
+    return QmfaApp(_open_for_login(args, url), served=served)
+
+
+def _open_for_login(args: argparse.Namespace, url: str) -> OpenDatabase:
+    from qmfa_tui import storage
     from qmfa_tui.services import accounts
 
+    opened = storage.open_database(url, key_file=getattr(args, "key_file", None), create=False)
     if not accounts.any_users():
+        storage.close_database()
         raise BadInput(
             f"{opened.display_url} has no users yet: run `qmfa init` to create the "
             "first admin, or `qmfa demo` to try qmfa on demo users."
         )
-    from qmfa_tui.app import QmfaApp
-    from qmfa_tui.served import ServedLimits
-
-    return QmfaApp(opened, served=ServedLimits.from_environment())
+    if not storage.db.is_closed():
+        storage.db.close()  # back to the pool: the worker that opened it ends here
+    return opened
 
 
 def run_init(args: argparse.Namespace) -> int:

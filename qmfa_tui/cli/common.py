@@ -52,6 +52,17 @@ def open_from_args(
     demo commands); otherwise it is qmfa.db, except that a command that does not create
     uses demo.db while qmfa.db has no users and demo.db exists (see ``_demo_until_init``).
     """
+    url = url_from_args(args, default_name, create=create)
+    from qmfa_tui import storage
+
+    return storage.open_database(url, key_file=getattr(args, "key_file", None), create=create)
+
+
+def url_from_args(
+    args: argparse.Namespace, default_name: str | None = None, *, create: bool = False
+) -> str:
+    """The URL ``open_from_args`` opens, worked out without a database library (an empty
+    --database is a UsageError); PostgreSQL drivers are kept out of a SQLite process."""
     from qmfa_tui.database_url import (
         DATABASE_URL_ENV,
         default_url,
@@ -74,9 +85,7 @@ def open_from_args(
                 args.demo_fallback = demo
     url = resolve_url(url)
     skip_unused_drivers(url)
-    from qmfa_tui import storage
-
-    return storage.open_database(url, key_file=getattr(args, "key_file", None), create=create)
+    return url
 
 
 def _key_named(args: argparse.Namespace) -> bool:

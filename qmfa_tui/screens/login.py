@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -12,11 +13,12 @@ from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
 from qmfa_tui.errors import QmfaError
-from qmfa_tui.services import login
-from qmfa_tui.services.session import NextStep, PendingLogin
 from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.type_ahead import FormScreen
+
+if TYPE_CHECKING:
+    from qmfa_tui.services.session import PendingLogin
 
 
 class LoginScreen(FormScreen[None]):
@@ -79,6 +81,11 @@ class LoginScreen(FormScreen[None]):
 
     @work(thread=True, exclusive=True)
     def check_password(self, username: str, password: str) -> None:
+        # Imported here, not before the first paint: the services bring peewee, argon2, pyotp.
+        from qmfa_tui.services import login
+
+        if not qmfa_app(self).wait_for_database():
+            return  # it could not be opened: the app is ending with the reason
         try:
             self.post_message(self.Passed(login.with_password(username, password)))
         except QmfaError as error:
@@ -87,6 +94,7 @@ class LoginScreen(FormScreen[None]):
     def on_login_screen_passed(self, message: Passed) -> None:
         from qmfa_tui.screens.register_device import RegisterDeviceScreen
         from qmfa_tui.screens.security_code import SecurityCodeScreen
+        from qmfa_tui.services.session import NextStep
 
         self._set_busy(False)
         self.query_one("#password", Input).value = ""
