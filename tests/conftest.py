@@ -34,6 +34,11 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
         config.option.dist = DIST
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``long`` first: started last, one would run on alone after the others."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)  # stable
+
+
 @pytest.hookimpl(optionalhook=True)  # a hook of xdist's: unknown under -p no:xdist
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return int(os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS") or WORKERS)
@@ -135,7 +140,15 @@ def postgres_url() -> Iterator[str]:
         return
     url = worker_database_url(POSTGRES_URL, worker)
     name = unquote(urlsplit(url).path.lstrip("/"))
-    _recreate_database(POSTGRES_URL, name, create=True)
+    try:
+        _recreate_database(POSTGRES_URL, name, create=True)
+    except peewee.DatabaseError as error:
+        pytest.fail(
+            f"Cannot make {name} for this test worker ({str(error).strip()}): "
+            "QMFA_TEST_POSTGRES_URL must name a database that exists, as a role that may "
+            "create databases (CREATEDB); or run in one process (-n0) on that database alone.",
+            pytrace=False,
+        )
     yield url
     _recreate_database(POSTGRES_URL, name, create=False)
 

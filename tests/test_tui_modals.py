@@ -217,6 +217,14 @@ async def test_the_affected_list_uses_the_room_it_has(database, fixed_clock, siz
     async with app.run_test(size=size) as pilot:
         modal = await open_modal(pilot, boss)
         table = modal.query_one("#affected", DataTable)
+
+        def used() -> int:
+            return sum(column.width + 2 for column in table.columns.values())
+
+        # The columns are fitted after the modal's resize, which may come after the users.
+        await wait_until(
+            pilot, lambda: used() == table.size.width - table.styles.scrollbar_size_vertical
+        )
         assert table.size.height - 1 >= rows  # the header, then rows of users
         email = list(table.columns.values())[2]
         longest = max(
@@ -226,8 +234,7 @@ async def test_the_affected_list_uses_the_room_it_has(database, fixed_clock, siz
         if size[0] >= 100:
             assert email.width >= longest  # no email cut at 120 columns
         # The columns fill the table, Email taking what is left.
-        used = sum(column.width + 2 for column in table.columns.values())
-        assert used == table.size.width - table.styles.scrollbar_size_vertical
+        assert used() == table.size.width - table.styles.scrollbar_size_vertical
 
 
 async def test_export_saves_the_cli_s_csv_to_the_path_typed(
