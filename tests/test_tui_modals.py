@@ -109,13 +109,10 @@ async def test_the_footer_shows_the_mandatory_modal_keys(database, fixed_clock):
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
         await open_modal(pilot, boss)
+        shown = {"escape": "Cancel", "u": "Users", "n": "Next page", "p": "Prev page"}
+        # The footer follows the bindings the users' page made live, a refresh later.
+        await wait_until(pilot, lambda: shown.items() <= footer_keys(app).items())
         keys = footer_keys(app)
-        assert {
-            "escape": "Cancel",
-            "u": "Users",
-            "n": "Next page",
-            "p": "Prev page",
-        }.items() <= keys.items()
         assert "Back" not in keys.values()  # the Settings screen's key, behind the modal
         # The footer is the topmost one, drawn on the modal screen itself.
         footer = app.screen.query_one(Footer)
@@ -144,7 +141,8 @@ async def test_the_turn_off_confirmation_and_resync_show_their_keys(database, fi
         await pilot.click("#mandatory")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert app.focused is app.screen.query_one("#cancel")
-        assert footer_keys(app).get("escape") == "Cancel"
+        # A screen's footer lists its keys once it has been composed, a refresh later.
+        await wait_until(pilot, lambda: footer_keys(app).get("escape") == "Cancel")
         await pilot.press("escape")
         await settle(pilot)
         await pilot.press("escape")  # back to the menu
@@ -155,7 +153,7 @@ async def test_the_turn_off_confirmation_and_resync_show_their_keys(database, fi
         await settle(pilot)
         await pilot.click("#resync")
         await wait_until(pilot, lambda: isinstance(app.screen, ResyncScreen))
-        assert footer_keys(app).get("escape") == "Cancel"
+        await wait_until(pilot, lambda: footer_keys(app).get("escape") == "Cancel")
     assert policy.instance_info().mandatory
 
 
