@@ -6,7 +6,7 @@ then look at the diff of the SVGs. A failure writes snapshot_report.html, side b
 
 Every picture must come out the same on every run: the clock is fixed, and so are the new
 secret, the recovery codes, the downloads folder and the operator's name; workers have
-finished, buttons have stopped flashing and no cursor blinks when the picture is taken.
+finished, buttons do not flash when pressed and no cursor blinks when the picture is taken.
 """
 
 from __future__ import annotations
@@ -73,21 +73,15 @@ def steady(monkeypatch: pytest.MonkeyPatch, fixed_clock: FakeClock) -> None:
     monkeypatch.setattr(audit, "operator_origin", lambda: "root")
     monkeypatch.setattr(audit, "person_origin", lambda: "")
     monkeypatch.delenv("NO_COLOR", raising=False)  # read by each App: a grey picture
+    # No 0.2 s pressed look on a button: a button pressed just before a modal opened was
+    # sometimes drawn pressed behind it, when the test ran on a busy machine.
+    monkeypatch.setattr(Button, "_start_active_affect", lambda self: None)
 
 
 async def still(pilot: Pilot) -> None:
-    """Workers done, no button in its 0.2 s pressed look, no blinking cursor."""
+    """Workers done, no blinking cursor."""
     app = pilot.app
     await settle(pilot)
-
-    def pressed() -> bool:
-        return any(
-            button.has_class("-active")
-            for screen in app.screen_stack
-            for button in screen.query(Button)
-        )
-
-    await wait_until(pilot, lambda: not pressed())
     for screen in app.screen_stack:
         for field in screen.query(Input):
             field.cursor_blink = False  # hides the cursor: its blink depends on timing

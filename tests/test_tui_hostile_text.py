@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from helpers import add_user, admin, register
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -329,6 +330,7 @@ async def test_notifications_and_the_header_are_literal(database, fixed_clock):
         assert app.format_title("qmfa", f"a{RETITLE}").plain == "qmfa — a\\x1b]2;pwned\\x07"
 
 
+@pytest.mark.long
 def test_any_hostile_text_is_shown_literally_everywhere(database, fixed_clock, tmp_path):
     """One session per example: Users (table, summary), User Edit, the modal, the audit log."""
     boss = admin()

@@ -110,13 +110,10 @@ async def test_the_footer_shows_the_mandatory_modal_keys(database, fixed_clock):
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
         await open_modal(pilot, boss)
+        shown = {"escape": "Cancel", "u": "Users", "n": "Next page", "p": "Prev page"}
+        # The footer follows the bindings the users' page made live, a refresh later.
+        await wait_until(pilot, lambda: shown.items() <= footer_keys(app).items())
         keys = footer_keys(app)
-        assert {
-            "escape": "Cancel",
-            "u": "Users",
-            "n": "Next page",
-            "p": "Prev page",
-        }.items() <= keys.items()
         assert "Back" not in keys.values()  # the Settings screen's key, behind the modal
         # The footer is the topmost one, drawn on the modal screen itself.
         footer = app.screen.query_one(Footer)
@@ -146,7 +143,8 @@ async def test_the_turn_off_confirmation_and_resync_show_their_keys(database, fi
         await pilot.click("#mandatory")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert app.focused is app.screen.query_one("#cancel")
-        assert footer_keys(app).get("escape") == "Cancel"
+        # A screen's footer lists its keys once it has been composed, a refresh later.
+        await wait_until(pilot, lambda: footer_keys(app).get("escape") == "Cancel")
         await pilot.press("escape")
         await settle(pilot)
         await pilot.press("escape")  # back to the menu
@@ -157,7 +155,7 @@ async def test_the_turn_off_confirmation_and_resync_show_their_keys(database, fi
         await settle(pilot)
         await pilot.click("#resync")
         await wait_until(pilot, lambda: isinstance(app.screen, ResyncScreen))
-        assert footer_keys(app).get("escape") == "Cancel"
+        await wait_until(pilot, lambda: footer_keys(app).get("escape") == "Cancel")
     assert policy.instance_info().mandatory
 
 
@@ -219,6 +217,14 @@ async def test_the_affected_list_uses_the_room_it_has(database, fixed_clock, siz
     async with app.run_test(size=size) as pilot:
         modal = await open_modal(pilot, boss)
         table = modal.query_one("#affected", DataTable)
+
+        def used() -> int:
+            return sum(column.width + 2 for column in table.columns.values())
+
+        # The columns are fitted after the modal's resize, which may come after the users.
+        await wait_until(
+            pilot, lambda: used() == table.size.width - table.styles.scrollbar_size_vertical
+        )
         assert table.size.height - 1 >= rows  # the header, then rows of users
         email = list(table.columns.values())[2]
         longest = max(
@@ -228,8 +234,7 @@ async def test_the_affected_list_uses_the_room_it_has(database, fixed_clock, siz
         if size[0] >= 100:
             assert email.width >= longest  # no email cut at 120 columns
         # The columns fill the table, Email taking what is left.
-        used = sum(column.width + 2 for column in table.columns.values())
-        assert used == table.size.width - table.styles.scrollbar_size_vertical
+        assert used() == table.size.width - table.styles.scrollbar_size_vertical
 
 
 async def test_export_saves_the_cli_s_csv_to_the_path_typed(

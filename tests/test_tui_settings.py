@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from helpers import PASSWORD, add_user, admin, login, register
 from textual.widgets import DataTable, Input, Switch
-from tui import SIZE, log_in_password, screen_text, settle, table_usernames
+from tui import SIZE, log_in_password, screen_text, settle, table_usernames, wait_until
 
 from qmfa_tui.app import QmfaApp
 from qmfa_tui.screens.main import MainScreen
@@ -70,34 +70,39 @@ async def test_turning_mandatory_on_through_the_modal(database, db_path, demo_ad
         screen = await open_settings(pilot, demo_admin)
         switch = screen.query_one("#mandatory", Switch)
         assert not switch.disabled and not switch.value
+
+        # Each step waits for the screen its worker opens or fills (a slow machine lags).
+        def counted() -> bool:
+            return isinstance(app.screen, MandatoryModal) and app.screen.total is not None
+
         # Cancel first: nothing changes.
         await pilot.click("#mandatory")
-        await settle(pilot)
-        assert isinstance(app.screen, MandatoryModal)
+        await wait_until(pilot, counted)
         assert f"{len(wanted):,} active" in screen_text(app)
         assert "will not be able to log in" in screen_text(app)
         assert table_usernames_in(app, "#affected") == wanted[:50]
         await pilot.click("#cancel")
-        await settle(pilot)
+        await wait_until(pilot, lambda: isinstance(app.screen, SettingsScreen))
         assert not policy.instance_info().mandatory and not switch.value
         # Again, follow "Users" to the affected list and back, then confirm.
         await pilot.click("#mandatory")
-        await settle(pilot)
+        await wait_until(pilot, counted)
         await pilot.click("#users-link")
-        await settle(pilot)
-        assert isinstance(app.screen, UsersScreen)
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, UsersScreen) and app.screen.page is not None
+        )
         names = table_usernames(app)
-        while app.screen.page.has_next:
+        users = app.screen
+        assert isinstance(users, UsersScreen) and users.page is not None
+        while users.page.has_next:
             await pilot.press("n")
             await settle(pilot)
             names += table_usernames(app)
         assert names == wanted
         await pilot.press("escape")
-        await settle(pilot)
-        assert isinstance(app.screen, MandatoryModal)
+        await wait_until(pilot, counted)
         await pilot.click("#confirm")
-        await settle(pilot)
-        assert isinstance(app.screen, SettingsScreen)
+        await wait_until(pilot, lambda: isinstance(app.screen, SettingsScreen) and switch.value)
         assert policy.instance_info().mandatory and switch.value
         assert "Mandatory Two-step Authentication is on." in screen_text(app)
     events = audit.list_events(demo_admin, action="settings.mandatory_on")
