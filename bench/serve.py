@@ -24,7 +24,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
 
 # tests/ is put on the path just above, out of the checker's sight.
-from ssh_terminal import SshTerminal, ssh_command  # type: ignore[import-not-found]
+from ssh_terminal import (  # type: ignore[import-not-found]
+    SshTerminal,
+    children_of,
+    ssh_command,
+)
 
 QMFA = [sys.executable, "-m", "qmfa_tui"]
 ROUNDS = "1234567890"  # one new character per round: its echo is the answer
@@ -98,7 +102,7 @@ def concurrent(port: int, known_hosts: Path, server_pid: int, sessions: int) -> 
         time.sleep(2)
         for terminal in terminals:
             terminal.read_for(0.01)
-        apps = _children(server_pid)
+        apps = children_of(server_pid)
         rss = [_memory(pid, "VmRSS") for pid in apps]
         pss = [_memory(pid, "Pss", "smaps_rollup") for pid in apps]
         print(
@@ -143,19 +147,6 @@ def _round(terminals: list[SshTerminal], character: str) -> list[float]:
                 if character in terminal.text(marks[id(terminal)]):
                     answered[id(terminal)] = now - sent[id(terminal)]
     return [answered.get(id(t), 30.0) for t in terminals]
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 def _memory(pid: int, field: str, source: str = "status") -> int:

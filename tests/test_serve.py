@@ -23,7 +23,7 @@ from pathlib import Path
 
 import asyncssh
 import pytest
-from ssh_terminal import SSH, SshTerminal, ssh_command
+from ssh_terminal import SSH, SshTerminal, children_of, ssh_command
 
 from qmfa_tui.serve import host_key, server
 
@@ -100,21 +100,6 @@ class Served:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
         return self.process.wait(120)
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # pid (comm) state ppid ...; comm may hold spaces and parentheses.
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append(int(entry.name))
-    return found
 
 
 def gone(pid: int) -> bool:
