@@ -1,4 +1,4 @@
-"""The fixed sets of values the schema stores: auth sources and deployments.
+"""The fixed sets of values the schema stores: auth sources, roles and deployments.
 
 StrEnums, so a member is the very string stored in its column and compares equal
 to it (``account.auth_source == AuthSource.LOCAL``). Every layer may use them:
@@ -21,6 +21,13 @@ class AuthSource(StrEnum):
     def label(self) -> str:
         """As people write it: "local", "LDAP", "SSO"."""
         return self.value if self is AuthSource.LOCAL else self.value.upper()
+
+
+class Role(StrEnum):
+    """An admin may do everything; a user what their Users-module flag allows."""
+
+    ADMIN = "admin"
+    USER = "user"
 
 
 class Deployment(StrEnum):

@@ -4,6 +4,7 @@ import pytest
 from helpers import PASSWORD, add_user, admin, code_at, login, register
 
 from qmfa_tui.errors import AuthenticationFailed, BadInput, Conflict, NotPermitted
+from qmfa_tui.kinds import Role
 from qmfa_tui.services import accounts, audit, policy, twofactor
 from qmfa_tui.services import login as login_service
 from qmfa_tui.services.session import Actor, NextStep, PendingLogin
@@ -263,3 +264,18 @@ def test_the_user_record_carries_the_facts_the_screens_show(database, fixed_cloc
         login_service.with_recovery_code(login_service.with_password("alice", PASSWORD), code)
     low = accounts.get_user(alice, "alice")
     assert low.recovery_codes_left == FEW_LEFT and low.few_codes_left
+
+
+def test_a_role_is_one_of_the_roles_and_is_stored_as_its_word(database):
+    boss = admin()
+    add_user(boss, "alice")
+    for wrong in ("owner", "Admin", ""):
+        with pytest.raises(BadInput, match=r"^The role is 'admin' or 'user'\.$"):
+            accounts.set_role(boss, "alice", role=wrong)
+    with pytest.raises(BadInput, match="The role is 'admin' or 'user'"):
+        accounts.create_user(boss, "bob", password=PASSWORD, role="root")
+    assert accounts.set_role(boss, "alice", role=Role.ADMIN).is_admin
+    from qmfa_tui.storage import Account
+
+    stored = Account.select(Account.role).where(Account.username == "alice").scalar()
+    assert stored == "admin" and type(stored) is str

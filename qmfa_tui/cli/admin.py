@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from qmfa_tui.cli.common import confirm, open_from_args, read_password, whole_number
 from qmfa_tui.csv_export import USER_COLUMNS, csv_lines, plain, user_record
-from qmfa_tui.kinds import AuthSource
+from qmfa_tui.kinds import AuthSource, Role
 from qmfa_tui.text import counted, visible
 
 if TYPE_CHECKING:
@@ -127,13 +127,17 @@ def _add_users(commands: Any, common: argparse.ArgumentParser) -> None:
     set_role.add_argument("user", metavar="USER")
     role = set_role.add_mutually_exclusive_group()
     role.add_argument(
-        "--admin", dest="role", action="store_const", const="admin", help="give every permission"
+        "--admin",
+        dest="role",
+        action="store_const",
+        const=Role.ADMIN.value,
+        help="give every permission",
     )
     role.add_argument(
         "--user",
         dest="role",
         action="store_const",
-        const="user",
+        const=Role.USER.value,
         help="an ordinary user (the Users module as stored, unless given)",
     )
     set_role.add_argument(

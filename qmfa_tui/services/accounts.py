@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from peewee import IntegrityError
 
 from qmfa_tui.errors import AuthenticationFailed, BadInput, Conflict, NotPermitted
-from qmfa_tui.kinds import AuthSource, Deployment, one_of
+from qmfa_tui.kinds import AuthSource, Deployment, Role, one_of
 from qmfa_tui.services import audit, clock, identity, policy
 from qmfa_tui.services.session import Actor, shell_actor
 from qmfa_tui.services.user_filter import FEW_LEFT
@@ -25,7 +25,6 @@ MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
 MAX_NAME_LENGTH = 200  # the columns' sizes
 MAX_EMAIL_LENGTH = 254
-ROLES = ("admin", "user")
 
 _hasher = PasswordHasher()  # argon2id with the RFC 9106 low-memory parameters
 _dummy_hash: str | None = None
@@ -76,7 +75,7 @@ class UserInfo:
 
     @property
     def is_admin(self) -> bool:
-        return self.role == policy.ADMIN
+        return self.role == Role.ADMIN
 
     @property
     def managed_elsewhere(self) -> bool:
@@ -171,8 +170,8 @@ def _new_account(
     email = validate_text(email, "email", MAX_EMAIL_LENGTH)
     if auth_source not in set(AuthSource):
         raise BadInput(f"The auth source is one of: {', '.join(AuthSource)}.")
-    if role not in ROLES:
-        raise BadInput(f"The role is one of: {', '.join(ROLES)}.")
+    if role not in set(Role):
+        raise BadInput(f"The role is {one_of(Role)}.")
     if auth_source == AuthSource.LOCAL:
         if password is None:
             raise BadInput("A local user needs a password.")
@@ -231,7 +230,7 @@ def create_first_admin(
             display_name=display_name,
             email=email,
             auth_source=AuthSource.LOCAL,
-            role="admin",
+            role=Role.ADMIN,
             users_module=True,
             active=True,
         )
@@ -254,13 +253,13 @@ def create_user(
     display_name: str = "",
     email: str = "",
     auth_source: str = AuthSource.LOCAL,
-    role: str = "user",
+    role: str = Role.USER,
     users_module: bool = False,
     active: bool = True,
 ) -> UserInfo:
     """A new user, by a Users-module holder; only admins create admins or grant the module."""
     acting = policy.require_users_module(actor)
-    if role == "admin" and not policy.is_admin(acting):
+    if role == Role.ADMIN and not policy.is_admin(acting):
         raise NotPermitted("Only admins can create admins.")
     if users_module and not policy.is_admin(acting):
         raise NotPermitted(ONLY_ADMINS_GRANT)
@@ -334,8 +333,8 @@ def set_role(
     """
     if role is None and users_module is None:
         raise BadInput("Give a role, a Users-module setting, or both.")
-    if role is not None and role not in ROLES:
-        raise BadInput(f"The role is one of: {', '.join(ROLES)}.")
+    if role is not None and role not in set(Role):
+        raise BadInput(f"The role is {one_of(Role)}.")
     acting = policy.require_users_module(actor)
     target = policy.find_account(username)
     if acting is not None and acting.id == target.id:

@@ -19,6 +19,7 @@ from datetime import datetime
 from peewee import Expression
 
 from qmfa_tui.errors import NotPermitted
+from qmfa_tui.kinds import Role
 from qmfa_tui.services import clock, identity
 from qmfa_tui.services.session import Actor, shell_actor
 from qmfa_tui.storage import Account, AuditEvent, db, translate_errors
@@ -180,7 +181,7 @@ def list_events(
     """
     if not viewer.is_shell:
         account = Account.get_or_none(Account.id == viewer.user_id)
-        if account is None or not account.active or account.role != "admin":
+        if account is None or not account.active or account.role != Role.ADMIN:
             raise NotPermitted("Only admins can read the audit log.")
     query = AuditEvent.select()
     if since is not None:

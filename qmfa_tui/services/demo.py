@@ -17,7 +17,7 @@ from itertools import islice
 from typing import cast
 
 from qmfa_tui.errors import Conflict
-from qmfa_tui.kinds import AuthSource
+from qmfa_tui.kinds import AuthSource, Role
 from qmfa_tui.services import accounts, audit, clock, identity, policy, recovery
 from qmfa_tui.services.session import shell_actor
 from qmfa_tui.services.twofactor import secret_context
@@ -44,7 +44,7 @@ class DemoPerson:
     username: str
     display_name: str
     auth_source: AuthSource = AuthSource.LOCAL
-    role: str = "user"
+    role: str = Role.USER
     users_module: bool = False
     active: bool = True
     two_factor: bool = False
@@ -56,7 +56,7 @@ class DemoPerson:
 
 
 NAMED = (
-    DemoPerson("admin", "Ada Admin", role="admin", users_module=True, two_factor=True),
+    DemoPerson("admin", "Ada Admin", role=Role.ADMIN, users_module=True, two_factor=True),
     DemoPerson("helpdesk", "Hal Helpdesk", users_module=True, two_factor=True, codes_left=2),
     DemoPerson("alice", "Alice Anders"),
     DemoPerson("bob", "Bob Brown", two_factor=True, codes_left=5),

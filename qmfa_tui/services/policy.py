@@ -9,7 +9,7 @@ from enum import Enum
 from peewee import ColumnBase, ModelSelect, fn
 
 from qmfa_tui.errors import BadInput, NotFound, NotPermitted
-from qmfa_tui.kinds import AuthSource, Deployment, one_of
+from qmfa_tui.kinds import AuthSource, Deployment, Role, one_of
 from qmfa_tui.services import audit, clock, identity
 from qmfa_tui.services.session import Actor
 from qmfa_tui.services.user_filter import UserFilter, conditions
@@ -21,8 +21,6 @@ from qmfa_tui.storage import (
     translate_errors,
 )
 from qmfa_tui.text import counted
-
-ADMIN = "admin"
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,7 @@ def find_account(username: str) -> Account:
 
 def is_admin(account: Account | None) -> bool:
     """None is the shell, which holds every permission."""
-    return account is None or account.role == ADMIN
+    return account is None or account.role == Role.ADMIN
 
 
 def has_users_module(account: Account | None) -> bool:
@@ -99,7 +97,7 @@ def standing(account: Account | None) -> int:
     """
     if account is None:
         return SHELL_STANDING
-    if account.role == ADMIN:
+    if account.role == Role.ADMIN:
         if instance().deployment == Deployment.SAAS and account.id == super_admin_id():
             return SUPER_ADMIN_STANDING
         return ADMIN_STANDING
@@ -123,9 +121,9 @@ def refusal_for(acting: Account | None, target: Account) -> str | None:
     # The ranks compared without a query where the roles settle it: a non-admin target ranks
     # at most as a Users-module holder; an admin target outranks a non-admin actor. Only
     # admin on admin needs the deployment and the super-admin (standing) from the database.
-    if target.role != ADMIN:
+    if target.role != Role.ADMIN:
         return None
-    if acting.role != ADMIN:
+    if acting.role != Role.ADMIN:
         return ADMINS_ONLY
     return super_admin_only(target.username) if standing(target) > standing(acting) else None
 
@@ -215,7 +213,7 @@ def mandatory_refusal(actor: Actor) -> Refusal | None:
     account = acting_account(actor)
     if account is None:
         return None
-    if account.role != ADMIN:
+    if account.role != Role.ADMIN:
         reason = MandatoryRefusal.NOT_AN_ADMIN
     elif instance().deployment == Deployment.SAAS and account.id != super_admin_id():
         reason = MandatoryRefusal.NOT_THE_SUPER_ADMIN

@@ -24,11 +24,9 @@ from peewee import (
     TextField,
 )
 
-from qmfa_tui.kinds import AuthSource, Deployment
+from qmfa_tui.kinds import AuthSource, Deployment, Role
 
 db = DatabaseProxy()
-
-ROLES = ("admin", "user")
 
 
 class BaseModel(Model):
@@ -48,7 +46,7 @@ class Account(BaseModel):
     display_name = CharField(max_length=200, default="")
     email = CharField(max_length=254, default="", index=True)
     auth_source = CharField(max_length=10, default=AuthSource.LOCAL.value)
-    role = CharField(max_length=10, default="user")
+    role = CharField(max_length=10, default=Role.USER.value)
     users_module = BooleanField(default=False)
     active = BooleanField(default=True)
     password_hash = TextField(null=True)
