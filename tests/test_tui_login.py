@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import PASSWORD, add_user, admin, code_at, register
+from helpers import PASSWORD, add_user, admin, code_at, register, start_login
 from textual.widgets import Input
 from tui import SIZE, log_in_password, screen_text, settle, type_into
 
@@ -66,8 +66,6 @@ LOW_NOTICES = {
 @pytest.mark.parametrize("left", [2, 1, 0])
 async def test_few_or_no_recovery_codes_left_is_said_plainly(database, fixed_clock, left):
     device = register(admin(), fixed_clock)
-    from helpers import start_login
-
     for code in device.codes[: 7 - left]:
         login.with_recovery_code(start_login("admin"), code)
     app = QmfaApp(database)
@@ -84,8 +82,6 @@ async def test_few_or_no_recovery_codes_left_is_said_plainly(database, fixed_clo
 
 async def test_the_recovery_screen_says_when_no_codes_are_left(database, fixed_clock):
     device = register(admin(), fixed_clock)
-    from helpers import start_login
-
     for code in device.codes:
         login.with_recovery_code(start_login("admin"), code)
     app = QmfaApp(database)
@@ -130,8 +126,6 @@ async def test_empty_fields_are_pointed_out(database, fixed_clock):
 async def test_wrong_replayed_and_throttled_codes(database, fixed_clock):
     device = register(admin(), fixed_clock)
     used = code_at(device.secret, fixed_clock.t)
-    from helpers import start_login
-
     login.with_security_code(start_login("admin"), used)
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:

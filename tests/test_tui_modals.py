@@ -37,7 +37,8 @@ def boss_with(fixed_clock, people: int) -> Actor:
     return boss
 
 
-async def open_modal(pilot, boss: Actor) -> MandatoryModal:
+async def open_settings(pilot, boss: Actor) -> None:
+    """Log in and open General Settings, the mandatory toggle live (settings loaded)."""
     app = pilot.app
     app.log_in(boss)
     await settle(pilot)
@@ -49,6 +50,11 @@ async def open_modal(pilot, boss: Actor) -> MandatoryModal:
             and not app.screen.query_one("#mandatory", Switch).disabled
         ),
     )
+
+
+async def open_modal(pilot, boss: Actor) -> MandatoryModal:
+    app = pilot.app
+    await open_settings(pilot, boss)
     await pilot.click("#mandatory")
     await wait_until(
         pilot, lambda: isinstance(app.screen, MandatoryModal) and app.screen.total is not None
@@ -71,16 +77,7 @@ async def test_g_tab_enter_enter_leaves_mandatory_off(database, fixed_clock):
     boss = boss_with(fixed_clock, 1)
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
-        app.log_in(boss)
-        await settle(pilot)
-        await pilot.press("g")
-        await wait_until(
-            pilot,
-            lambda: (
-                isinstance(app.screen, SettingsScreen)
-                and not app.screen.query_one("#mandatory", Switch).disabled
-            ),
-        )
+        await open_settings(pilot, boss)
         await pilot.press("tab", "enter")
         await wait_until(pilot, lambda: isinstance(app.screen, MandatoryModal))
         assert app.focused is app.screen.query_one("#cancel")
@@ -130,16 +127,7 @@ async def test_the_turn_off_confirmation_and_resync_show_their_keys(database, fi
     policy.set_mandatory(boss, True)
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
-        app.log_in(boss)
-        await settle(pilot)
-        await pilot.press("g")
-        await wait_until(
-            pilot,
-            lambda: (
-                isinstance(app.screen, SettingsScreen)
-                and not app.screen.query_one("#mandatory", Switch).disabled
-            ),
-        )
+        await open_settings(pilot, boss)
         await pilot.click("#mandatory")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert app.focused is app.screen.query_one("#cancel")
