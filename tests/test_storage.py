@@ -3,6 +3,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -69,6 +71,77 @@ def test_a_wrong_key_is_named(database, db_path):
     sealing.create_key_file(other)
     with pytest.raises(StorageError, match=r"other\.key does not open"):
         storage.open_database(f"sqlite:///{db_path}", key_file=other)
+
+
+def test_the_key_check_is_an_hmac_that_tells_nothing_of_the_key(database, db_path):
+    check = storage.InstanceSettings.get_by_id(1).key_check
+    assert check is not None
+    key_text = db_path.with_suffix(".key").read_text().strip()
+    assert check.startswith("h1.") and len(check) == 3 + 64
+    assert key_text not in check and sealing.decode_key(key_text, "test").hex() not in check
+    assert database.sealer.opens(check)
+    other = sealing.Sealer(os.urandom(32), "other")
+    assert not other.opens(check) and not other.opens(check[:-1] + "0")
+
+
+def test_a_key_check_sealed_before_0010_is_upgraded_by_the_right_key(
+    database, db_path, fixed_clock
+):
+    device = register(admin(), fixed_clock)
+    legacy = database.sealer.seal("qmfa key check", "key-check")
+    storage.InstanceSettings.update(key_check=legacy).execute()
+    storage.close_database()
+    other = db_path.parent / "other.key"
+    sealing.create_key_file(other)
+    with pytest.raises(StorageError, match=r"other\.key does not open"):
+        storage.open_database(f"sqlite:///{db_path}", key_file=other)
+    assert storage.InstanceSettings.get_by_id(1).key_check == legacy  # a wrong key changes nothing
+    storage.close_database()
+
+    reopened = storage.open_database(f"sqlite:///{db_path}")
+    assert storage.InstanceSettings.get_by_id(1).key_check == reopened.sealer.key_check()
+    actor = login.with_security_code(start_login("admin"), code_at(device.secret, fixed_clock.t))
+    assert actor.username == "admin"
+    storage.close_database()
+    with pytest.raises(StorageError, match=r"other\.key does not open"):
+        storage.open_database(f"sqlite:///{db_path}", key_file=other)
+
+
+def test_a_legacy_check_that_is_not_the_fixed_text_is_refused(database, db_path):
+    storage.InstanceSettings.update(key_check=database.sealer.seal("other", "key-check")).execute()
+    storage.close_database()
+    with pytest.raises(StorageError, match="does not open this database's secrets"):
+        storage.open_database(f"sqlite:///{db_path}")
+
+
+CRYPTOGRAPHY_PROBE = """
+import sys
+from qmfa_tui import storage
+from qmfa_tui.services import directory
+from qmfa_tui.services.session import shell_actor
+from qmfa_tui.services.user_filter import UserFilter
+
+storage.open_database(sys.argv[1], create=False)
+directory.page_users(shell_actor(), UserFilter())
+print("cryptography" in sys.modules)
+storage.sealer().unseal(storage.sealer().seal("a secret", "test"), "test")
+print("cryptography" in sys.modules)
+"""
+
+
+def test_opening_and_listing_users_load_no_cryptography_until_a_secret_is_opened(
+    database, db_path, fixed_clock
+):
+    register(admin(), fixed_clock)
+    storage.close_database()
+    shown = subprocess.run(
+        [sys.executable, "-c", CRYPTOGRAPHY_PROBE, f"sqlite:///{db_path}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.split() == ["False", "True"]
 
 
 def test_the_key_can_come_from_the_environment(tmp_path, monkeypatch, fixed_clock):

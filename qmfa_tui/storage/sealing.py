@@ -5,6 +5,10 @@ Secrets are sealed with AES-256-GCM; the associated data names what the value
 is and whose it is, so a sealed value copied onto another row does not open.
 Recovery codes are also looked up by a keyed digest (HMAC-SHA256), so the
 database can find a code without holding it in clear.
+
+cryptography (~6.5 MiB once imported) loads when a value is first sealed, opened or
+digested, not when the key is loaded: the key check is an HMAC of the standard library,
+so the login and Users screens run without it.
 """
 
 from __future__ import annotations
@@ -15,12 +19,9 @@ import hashlib
 import hmac
 import os
 import stat
+from functools import cached_property
 from pathlib import Path
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from typing import TYPE_CHECKING
 
 from qmfa_tui.database_url import data_dir, split
 from qmfa_tui.errors import StorageError
@@ -37,7 +38,14 @@ _READ_FLAGS = (
 )
 
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+
 def _derive(master_key: bytes, purpose: bytes) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(master_key)
 
 
@@ -48,8 +56,34 @@ class Sealer:
         if len(master_key) != KEY_BYTES:
             raise StorageError(f"The key from {source} is not {KEY_BYTES} bytes long.")
         self.source = source
-        self._aead = AESGCM(_derive(master_key, b"qmfa seal v1"))
-        self._digest_key = _derive(master_key, b"qmfa lookup v1")
+        self._master_key = master_key
+
+    @cached_property
+    def _aead(self) -> AESGCM:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        return AESGCM(_derive(self._master_key, b"qmfa seal v1"))
+
+    @cached_property
+    def _digest_key(self) -> bytes:
+        return _derive(self._master_key, b"qmfa lookup v1")
+
+    def key_check(self) -> str:
+        """What the database keeps to recognise this key: an HMAC of a fixed text keyed
+        with the master key (the subkeys come from it by HKDF, whose HMACs are keyed
+        otherwise), which tells nothing of the key and needs no AES to compute."""
+        mac = hmac.new(self._master_key, _KEY_CHECK_MESSAGE, hashlib.sha256).hexdigest()
+        return _KEY_CHECK_FORMAT + mac
+
+    def opens(self, key_check: str) -> bool:
+        """Whether ``key_check`` was made with this key: an HMAC check, or (before 0010)
+        the sealed text it was."""
+        if key_check.startswith(_KEY_CHECK_FORMAT):
+            return hmac.compare_digest(key_check, self.key_check())
+        try:
+            return self.unseal(key_check, _KEY_CHECK_CONTEXT) == _KEY_CHECK_TEXT
+        except StorageError:
+            return False
 
     def seal(self, plaintext: str, context: str) -> str:
         nonce = os.urandom(_NONCE_BYTES)
@@ -58,12 +92,15 @@ class Sealer:
 
     def unseal(self, sealed: str, context: str) -> str:
         """Open a sealed value, or raise StorageError if it is damaged or the key is wrong."""
+        aead = self._aead
+        from cryptography.exceptions import InvalidTag
+
         try:
             if not sealed.startswith(_FORMAT):
                 raise ValueError("unknown format")
             raw = base64.urlsafe_b64decode(sealed[len(_FORMAT) :])
             nonce, body = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
-            return self._aead.decrypt(nonce, body, context.encode()).decode()
+            return aead.decrypt(nonce, body, context.encode()).decode()
         except (ValueError, InvalidTag, binascii.Error, UnicodeDecodeError) as error:
             raise StorageError(
                 f"A sealed value ({context}) does not open with the key from {self.source}: "
@@ -143,6 +180,10 @@ def create_key_file(path: Path) -> bytes:
 # database's key_check so that a wrong key is refused before anything is sealed with it.
 
 KEY_FILE_ENV = "QMFA_KEY_FILE"
+_KEY_CHECK_FORMAT = "h1."
+_KEY_CHECK_MESSAGE = b"qmfa key check v2"
+# Before migration 0010 the check was this text sealed with AES-GCM; such a check is
+# replaced by the HMAC form the first time the right key opens the database.
 _KEY_CHECK_TEXT = "qmfa key check"
 _KEY_CHECK_CONTEXT = "key-check"
 
@@ -190,10 +231,9 @@ def load_key(
             key = create_key_file(path)
     sealer = Sealer(key, source)
     if key_check is None:
-        check = sealer.seal(_KEY_CHECK_TEXT, _KEY_CHECK_CONTEXT)
         with db.atomic():
             claimed = (
-                InstanceSettings.update(key_check=check)
+                InstanceSettings.update(key_check=sealer.key_check())
                 .where(InstanceSettings.id == 1, InstanceSettings.key_check.is_null())
                 .execute()
             )
@@ -201,11 +241,14 @@ def load_key(
             return path, sealer
         key_check = InstanceSettings.get_by_id(1).key_check
         assert key_check is not None  # the claim lost to another process, which stored one
-    try:
-        sealer.unseal(key_check, _KEY_CHECK_CONTEXT)
-    except StorageError:
+    if not sealer.opens(key_check):
         raise StorageError(
             f"The key from {source} does not open this database's secrets: "
             "it is not the key this database was created with."
-        ) from None
+        )
+    if not key_check.startswith(_KEY_CHECK_FORMAT):
+        with db.atomic():  # conditional: a process that upgraded it first wins alike
+            InstanceSettings.update(key_check=sealer.key_check()).where(
+                InstanceSettings.id == 1, InstanceSettings.key_check == key_check
+            ).execute()
     return path, sealer
