@@ -250,10 +250,10 @@ class QmfaApp(KeyHolder):
             open_user_edit(self, self.session, self.session.username)
 
     def action_users(self) -> None:
-        from qmfa_tui.screens.users import UsersScreen
+        from qmfa_tui.screens.users import open_users
 
         if self.session is not None and self.may_manage_users:
-            self.push_screen(UsersScreen(self.session))
+            open_users(self, self.session)
 
     def action_log_out(self) -> None:
         if self.session is not None:

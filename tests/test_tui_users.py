@@ -4,16 +4,27 @@ import sqlite3
 
 import pytest
 from helpers import add_user, admin, code_at, register, start_login
-from textual.widgets import OptionList, Switch
+from textual.widgets import OptionList, Static, Switch
 from tui import SIZE, screen_text, settle, table_usernames, type_into
 
 from qmfa_tui.app import QmfaApp
+from qmfa_tui.errors import StorageError
 from qmfa_tui.screens.confirm import ConfirmScreen
 from qmfa_tui.screens.resync import ResyncScreen
 from qmfa_tui.screens.user_edit import UserEditScreen, open_user_edit
 from qmfa_tui.screens.users import UsersScreen
-from qmfa_tui.services import accounts, audit, demo, login, policy, recovery, twofactor
+from qmfa_tui.services import (
+    accounts,
+    audit,
+    demo,
+    directory,
+    login,
+    policy,
+    recovery,
+    twofactor,
+)
 from qmfa_tui.services.session import Actor, shell_actor
+from qmfa_tui.services.user_filter import UserFilter
 from qmfa_tui.widgets.cycle_button import CycleButton
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.user_table import UserTable
@@ -201,6 +212,52 @@ async def test_admin_removes_a_device_and_the_table_row_follows(database, fixed_
         assert not rows["alice"].two_factor
     events = audit.list_events(boss, action="device.removed")
     assert [(e.actor, e.target) for e in events] == [("admin", "alice")]
+
+
+@pytest.mark.parametrize(("size", "width_class"), [((80, 24), "-wide"), ((60, 20), "-narrow")])
+async def test_the_users_key_draws_rows_count_and_width_in_the_first_drawing(
+    database, demo_admin, monkeypatch, size, width_class
+):
+    """The first page and the count are read before the screen is pushed, and the
+    width's class is set before its children are styled: its first drawing is whole."""
+    drawings: list[tuple[str, int, set[str]]] = []
+    compositor_refresh = UsersScreen._compositor_refresh
+
+    def noting(screen: UsersScreen) -> None:
+        compositor_refresh(screen)
+        summary = str(screen.query_one("#summary", Static).render())
+        drawings.append((summary, len(screen.query_one(UserTable).rows), set(screen.classes)))
+
+    monkeypatch.setattr(UsersScreen, "_compositor_refresh", noting)
+    total = directory.count_users(demo_admin, UserFilter())
+    app = QmfaApp(database)
+    async with app.run_test(size=size) as pilot:
+        app.log_in(demo_admin)
+        await settle(pilot)
+        await pilot.press("u")
+        await settle(pilot)
+        assert isinstance(app.screen, UsersScreen)
+    summary, rows, classes = drawings[0]
+    assert "counting" not in summary and " users" in summary, summary
+    assert f"{total:,} users" in summary and rows == 50 and width_class in classes
+
+
+async def test_the_users_key_opens_the_screen_even_if_reading_fails(
+    database, demo_admin, monkeypatch
+):
+    def failing(*args: object, **kwargs: object) -> int:
+        raise StorageError("The database failed: disk I/O error")
+
+    monkeypatch.setattr(directory, "count_users", failing)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        app.log_in(demo_admin)
+        await settle(pilot)
+        await pilot.press("u")
+        await settle(pilot)
+        assert isinstance(app.screen, UsersScreen)
+        assert "disk I/O error" in screen_text(app)
+        assert table_usernames(app)  # the page was read: only the count failed
 
 
 async def test_a_plain_user_has_no_users_screen(database, fixed_clock):

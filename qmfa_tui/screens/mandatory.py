@@ -204,11 +204,11 @@ class MandatoryModal(ModalScreen[bool]):
 
     @on(ActionLink.Followed, "#users-link")
     def action_open_users(self) -> None:
-        from qmfa_tui.screens.users import UsersScreen
+        from qmfa_tui.screens.users import open_users
 
         if self.total:
-            self.app.push_screen(
-                UsersScreen(self.actor, AFFECTED_BY_MANDATORY, origin="locked out by mandatory 2FA")
+            open_users(
+                self, self.actor, AFFECTED_BY_MANDATORY, origin="locked out by mandatory 2FA"
             )
 
     @on(Button.Pressed, "#export-csv")

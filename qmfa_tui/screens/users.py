@@ -15,6 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
@@ -49,6 +50,44 @@ CODES_OPTIONS = [
 SEARCH_DELAY = 0.25
 
 
+@dataclass(frozen=True)
+class FirstAnswers:
+    page: UserPage
+    total: int
+
+
+def open_users(
+    host: DOMNode, actor: Actor, user_filter: UserFilter | None = None, *, origin: str | None = None
+) -> None:
+    """Read the first page and the count in a thread worker of ``host``, then push the
+    Users screen drawn whole.
+
+    Asked by the screen once it was mounted, the queries (1-3 ms of SQL) shared the
+    interpreter with the screen being built and drawn and came back after it, ~40 ms
+    later, for two more drawings. A failure opens the screen all the same: it asks
+    again and shows what failed. A second call while one is reading replaces it.
+    """
+    app = host.app
+    wanted = user_filter or UserFilter()
+
+    def read_then_push() -> None:
+        try:
+            first: FirstAnswers | None = FirstAnswers(
+                directory.page_users(actor, wanted), directory.count_users(actor, wanted)
+            )
+        except QmfaError:
+            first = None
+        if get_current_worker().is_cancelled:
+            return
+
+        def push() -> None:  # the screen is built on the app's thread
+            app.push_screen(UsersScreen(actor, wanted, origin=origin, first=first))
+
+        app.call_from_thread(push)
+
+    host.run_worker(read_then_push, thread=True, exclusive=True, group="open-users")
+
+
 class UsersScreen(Screen[None]):
     CSS_PATH = "users.tcss"
     # Textual types this as an instance attribute, so no ClassVar here.
@@ -76,21 +115,37 @@ class UsersScreen(Screen[None]):
         error: QmfaError
 
     def __init__(
-        self, actor: Actor, user_filter: UserFilter | None = None, *, origin: str | None = None
+        self,
+        actor: Actor,
+        user_filter: UserFilter | None = None,
+        *,
+        origin: str | None = None,
+        first: FirstAnswers | None = None,
     ) -> None:
+        """``first``: the first page and the count, read before the screen is pushed
+        (``open_users``); without them the screen asks once it is mounted."""
         super().__init__()
         self.actor = actor
         self.user_filter = user_filter or UserFilter()
         self.origin = origin
-        self.total: int | None = None
-        self.page: UserPage | None = None
+        self.total: int | None = None if first is None else first.total
+        self.page: UserPage | None = None if first is None else first.page
         self.page_number = 1
         self._search_timer: Timer | None = None
+        self._left = False  # for another screen pushed over it
+        self.failure: str | None = None
         # Each answer carries the request it answers; answers to older requests are dropped.
-        self.page_request = self.count_request = 0
-        self.shown_page = self.shown_count = 0
+        self.page_request = self.count_request = 0 if first is None else 1
+        self.shown_page = self.shown_count = self.page_request
 
     def compose(self) -> ComposeResult:
+        # The width's class (see HORIZONTAL_BREAKPOINTS) is set before the children are
+        # styled; set on the first Resize, as Textual does, it restyled every one of them.
+        width = self.app.size.width
+        for least, name in sorted(self.HORIZONTAL_BREAKPOINTS, reverse=True):
+            if width >= least:
+                self.add_class(name)
+                break
         f = self.user_filter
         yield Header()
         # Four filters and a search field do not fit one row of 80 columns: the search
@@ -113,18 +168,26 @@ class UsersScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.recount()
-        self.load_page()
+        if self.page is None:
+            self.recount()
+            self.load_page()
+        else:
+            self.query_one("#users", UserTable).set_rows(self.page.rows)
+            self._show_summary()
+
+    def on_screen_suspend(self) -> None:
+        self._left = True
 
     def on_screen_resume(self) -> None:
-        if self.page is not None and self.page.rows:  # back from User Edit: show changes
+        # Pushed with its first answers, the screen resumes once with nothing to ask.
+        if self._left and self.page is not None and self.page.rows:  # back from User Edit
             self.recount()
             first = self.page.rows[0].username
             self.load_page(starting_at=first if self.page.has_previous else None)
 
     def recount(self) -> None:
         self.count_request += 1
-        self.total = None
+        self.total = self.failure = None
         self._show_summary()
         self.count(self.count_request, self.user_filter)
 
@@ -178,7 +241,8 @@ class UsersScreen(Screen[None]):
             self._show_summary()
 
     def on_users_screen_failed(self, message: Failed) -> None:
-        self.query_one("#summary", Static).update(literal(message.error.message))
+        self.failure = message.error.message  # kept in the summary until the next count
+        self._show_summary()
         self.notify(message.error.message, severity="error")
 
     def _show_summary(self) -> None:
@@ -186,7 +250,7 @@ class UsersScreen(Screen[None]):
         if self.origin:
             described = f"{described} ({self.origin})"
         total = "counting…" if self.total is None else counted(self.total, "user")
-        text = f"{described}: {total}"
+        text = f"{described}: {self.failure or total}"
         if self.page is not None and self.page.rows:
             first = (self.page_number - 1) * PAGE_SIZE + 1
             text += f" · showing {first:,}-{first + len(self.page.rows) - 1:,}"
