@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from helpers import PASSWORD, add_user, admin, code_at, register, start_login
+from textual.app import App, ComposeResult
 from textual.widgets import Input
 from tui import SIZE, log_in_password, screen_text, settle, type_into
 
@@ -11,6 +12,7 @@ from qmfa_tui.screens.main import MainScreen
 from qmfa_tui.screens.recovery_login import RecoveryLoginScreen
 from qmfa_tui.screens.security_code import SecurityCodeScreen
 from qmfa_tui.services import login, recovery
+from qmfa_tui.widgets.form_button import FormButton
 
 
 async def test_login_with_password_and_security_code(database, fixed_clock):
@@ -185,3 +187,49 @@ async def test_a_user_without_2fa_logs_in_with_the_password(database, fixed_cloc
         await pilot.press("ctrl+l")
         await settle(pilot)
         assert isinstance(app.screen, LoginScreen) and app.session is None
+
+
+async def test_the_log_in_and_verify_buttons_submit_by_click_and_space(database, fixed_clock):
+    device = register(admin(), fixed_clock)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        app.screen.query_one("#username", Input).value = "admin"
+        app.screen.query_one("#password", Input).value = PASSWORD
+        await pilot.click("#submit")
+        await settle(pilot)
+        assert isinstance(app.screen, SecurityCodeScreen)
+        app.screen.query_one("#code", Input).value = code_at(device.secret, fixed_clock.t)
+        app.screen.query_one("#submit", FormButton).focus()
+        await pilot.press("space")
+        await settle(pilot)
+        assert isinstance(app.screen, MainScreen)
+
+
+class OneButton(App[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.pressed: list[str | None] = []
+
+    def compose(self) -> ComposeResult:
+        yield FormButton("Go", id="go")
+
+    def on_form_button_pressed(self, event: FormButton.Pressed) -> None:
+        self.pressed.append(event.control.id)
+
+
+async def test_a_form_button_presses_by_click_enter_and_space_unless_disabled():
+    app = OneButton()
+    async with app.run_test(size=SIZE) as pilot:
+        button = app.query_one(FormButton)
+        await pilot.click("#go")
+        button.focus()
+        await pilot.press("enter", "space")
+        await pilot.pause()
+        assert app.pressed == ["go", "go", "go"]
+        button.disabled = True
+        await pilot.click("#go")
+        button.action_press()
+        await pilot.pause()
+        assert app.pressed == ["go", "go", "go"]
+        button.label = "Checking…"
+        assert button.label == "Checking…" and str(button.render()) == "Checking…"

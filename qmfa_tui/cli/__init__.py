@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from qmfa_tui import __version__, crash
-from qmfa_tui.cli import admin, serve
 from qmfa_tui.cli.common import (
     DEMO_DATABASE,
     UsageError,
@@ -216,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     codes.add_argument("user", metavar="USER")
     codes.set_defaults(handler=run_demo_codes)
+    # Imported here: plain `qmfa` (parse_arguments' quick path) draws the login without them.
+    from qmfa_tui.cli import admin, serve
+
     admin.add_commands(commands, common)
     serve.add_command(commands, common)
     return parser

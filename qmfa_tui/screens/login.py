@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Center, Vertical
+from textual.containers import Vertical
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Header, Input, Label, Static
+from textual.widgets import Footer, Header, Input, Label, Static
 
 from qmfa_tui.errors import QmfaError
+from qmfa_tui.widgets.form_button import FormButton
 from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.type_ahead import FormScreen
@@ -34,13 +35,13 @@ class LoginScreen(FormScreen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with Center(), Vertical(id="form"):
+        with Vertical(id="form"):  # centred by the screen's own align
             yield Static("Log in to qmfa", classes="title")
             yield Label("Username")
             yield Input(id="username", placeholder="username")
             yield Label("Password")
             yield Input(id="password", password=True, placeholder="password")
-            yield Button("Log in", id="submit", variant="primary")
+            yield FormButton("Log in", id="submit")
             yield StatusLine(id="status")
         yield Footer()
 
@@ -64,7 +65,7 @@ class LoginScreen(FormScreen[None]):
     def on_screen_resume(self) -> None:
         self.keys.drop_keys()  # back from a second step: what was typed there is not for here
 
-    @on(Button.Pressed, "#submit")
+    @on(FormButton.Pressed, "#submit")
     def submit(self) -> None:
         username = self.query_one("#username", Input).value.strip()
         password = self.query_one("#password", Input).value
@@ -117,6 +118,6 @@ class LoginScreen(FormScreen[None]):
         self.query_one(StatusLine).show_error(message.error)
 
     def _set_busy(self, busy: bool) -> None:
-        for widget in self.query("#form Input, #form Button"):
+        for widget in self.query("#form Input, #form FormButton"):
             widget.disabled = busy
-        self.query_one("#submit", Button).label = "Checking…" if busy else "Log in"
+        self.query_one("#submit", FormButton).label = "Checking…" if busy else "Log in"

@@ -8,14 +8,15 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Center, Vertical
+from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Header, Input, Static
+from textual.widgets import Footer, Header, Input, Static
 
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.services.session import PendingLogin
+from qmfa_tui.widgets.form_button import FormButton
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.type_ahead import FormScreen
 
@@ -45,11 +46,11 @@ class SecondStepScreen(FormScreen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with Center(), Vertical(id="form"):
+        with Vertical(id="form"):  # centred by the screen's own align
             yield Static(self.TITLE_TEXT, classes="title")
             yield Static(self.prompt(), classes="prompt")
             yield Input(id="code", placeholder=self.PLACEHOLDER, max_length=self.MAX_LENGTH)
-            yield Button("Verify", id="submit", variant="primary")
+            yield FormButton("Verify", id="submit")
             yield StatusLine(id="status")
             yield from self.compose_extra()
         yield Footer()
@@ -67,7 +68,7 @@ class SecondStepScreen(FormScreen[None]):
         self.submit_after_typing(self.submit, code)
         return True
 
-    @on(Button.Pressed, "#submit")
+    @on(FormButton.Pressed, "#submit")
     def submit(self) -> None:
         code = self.query_one("#code", Input).value
         if not code.strip():
@@ -99,7 +100,7 @@ class SecondStepScreen(FormScreen[None]):
 
     def _set_busy(self, busy: bool) -> None:
         self.query_one("#code", Input).disabled = busy
-        self.query_one("#submit", Button).disabled = busy
+        self.query_one("#submit", FormButton).disabled = busy
 
     def action_back(self) -> None:
         """One screen back; from the security code, the password step (forgetting this one)."""
