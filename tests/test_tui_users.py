@@ -4,6 +4,7 @@ import sqlite3
 
 import pytest
 from helpers import add_user, admin, code_at, register, start_login
+from textual.screen import Screen
 from textual.widgets import OptionList, Static, Switch
 from tui import SIZE, screen_text, settle, table_usernames, type_into
 
@@ -535,3 +536,26 @@ async def test_a_user_made_admin_meanwhile_is_shown_out_of_reach(database, fixed
         assert "Only an admin can manage an admin's" in screen_text(app)
         assert not app.screen.query("#show-codes, #download-codes")  # read again
     assert audit.list_events(boss, action="recovery.revealed") == []
+
+
+async def test_a_pushed_screen_is_styled_once_as_it_mounts(database, fixed_clock, monkeypatch):
+    """Textual restyles a screen whole on every ScreenResume; the first one came right
+    after the screen was styled as it mounted (StyledOnMount skips that one)."""
+    boss = admin()
+    add_user(boss, "alice")
+    restyled: list[str] = []
+    update_node_styles = Screen.update_node_styles
+
+    def noting(screen: Screen, animate: bool = True) -> None:
+        restyled.append(type(screen).__name__)
+        update_node_styles(screen, animate)
+
+    monkeypatch.setattr(Screen, "update_node_styles", noting)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_user_edit_as(pilot, boss, "alice")
+        assert isinstance(app.screen, UserEditScreen)
+        assert "UserEditScreen" not in restyled
+        title = app.screen.query_one("#title")
+        assert title.styles.text_style.bold and title.styles.margin.left == 1  # styled
+        assert "User Edit: alice" in screen_text(app)

@@ -21,6 +21,7 @@ from qmfa_tui.services.accounts import UserInfo
 from qmfa_tui.services.session import Actor
 from qmfa_tui.widgets.literal import literal
 from qmfa_tui.widgets.qmfa_app import qmfa_app
+from qmfa_tui.widgets.styled_once import StyledOnMount
 
 
 def menu_options(may_manage_users: bool, is_admin: bool) -> list[Option]:
@@ -30,7 +31,7 @@ def menu_options(may_manage_users: bool, is_admin: bool) -> list[Option]:
     return [*options, Option("My Account", id="my_account"), Option("Log out", id="log_out")]
 
 
-class MainScreen(Screen[None]):
+class MainScreen(StyledOnMount, Screen[None]):
     CSS_PATH = "main.tcss"
     AUTO_FOCUS = "#menu"
     BINDINGS: ClassVar[list[BindingType]] = [

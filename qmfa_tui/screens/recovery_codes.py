@@ -16,6 +16,7 @@ from textual.widgets import Button, Footer, Header, Static
 from qmfa_tui.services import clock, recovery
 from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.status_line import StatusLine
+from qmfa_tui.widgets.styled_once import StyledOnMount
 
 
 class SavesRecoveryCodes:
@@ -57,7 +58,7 @@ COPY_OVER_SSH = (
 )
 
 
-class RecoveryCodesScreen(SavesRecoveryCodes, Screen[None]):
+class RecoveryCodesScreen(StyledOnMount, SavesRecoveryCodes, Screen[None]):
     CSS_PATH = "recovery_codes.tcss"
     AUTO_FOCUS = "#download"
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -40,6 +40,7 @@ from qmfa_tui.widgets.action_link import ActionLink
 from qmfa_tui.widgets.literal import literal, literal_cell
 from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.status_line import StatusLine
+from qmfa_tui.widgets.styled_once import StyledOnMount
 from qmfa_tui.widgets.tab_strip import TabStrip
 
 AUDIT_PAGE = 100
@@ -80,7 +81,7 @@ class SeenActions(Suggester):
         return next((action for action in sorted(self.seen) if action.startswith(value)), None)
 
 
-class SettingsScreen(Screen[None]):
+class SettingsScreen(StyledOnMount, Screen[None]):
     CSS_PATH = "settings.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),

@@ -36,6 +36,7 @@ from qmfa_tui.text import visible
 from qmfa_tui.widgets.literal import literal
 from qmfa_tui.widgets.security_panel import SecurityPanel
 from qmfa_tui.widgets.status_line import StatusLine
+from qmfa_tui.widgets.styled_once import StyledOnMount
 from qmfa_tui.widgets.tab_strip import TabStrip
 
 
@@ -69,7 +70,7 @@ def open_user_edit(host: DOMNode, actor: Actor, username: str) -> None:
     host.run_worker(load_then_push, thread=True, exclusive=True, group="open-user-edit")
 
 
-class UserEditScreen(SavesRecoveryCodes, Screen[None]):
+class UserEditScreen(StyledOnMount, SavesRecoveryCodes, Screen[None]):
     CSS_PATH = "user_edit.tcss"
     AUTO_FOCUS = "#two-factor"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]

@@ -31,6 +31,7 @@ from qmfa_tui.services.user_filter import FEW_LEFT, UserFilter
 from qmfa_tui.text import SAFE_TEXT_PATTERN, counted
 from qmfa_tui.widgets.cycle_button import CycleButton
 from qmfa_tui.widgets.literal import literal
+from qmfa_tui.widgets.styled_once import StyledOnMount
 from qmfa_tui.widgets.user_table import UserTable
 
 TWO_FACTOR_OPTIONS = [("All", "all"), ("Enabled", "enabled"), ("Disabled", "disabled")]
@@ -88,7 +89,7 @@ def open_users(
     host.run_worker(read_then_push, thread=True, exclusive=True, group="open-users")
 
 
-class UsersScreen(Screen[None]):
+class UsersScreen(StyledOnMount, Screen[None]):
     CSS_PATH = "users.tcss"
     # Textual types this as an instance attribute, so no ClassVar here.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-wide")]  # noqa: RUF012

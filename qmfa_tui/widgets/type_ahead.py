@@ -28,6 +28,8 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 
+from qmfa_tui.widgets.styled_once import StyledOnMount
+
 # Keys that type or move between fields; commands (Escape, Ctrl+Q, arrows) are never held.
 _FIELD_KEYS = frozenset({"enter", "tab", "shift+tab", "backspace", "delete"})
 
@@ -157,7 +159,7 @@ class _FormKeys:
         self.keys.release_keys()
 
 
-class FormScreen(_FormKeys, Screen[ScreenResult]):
+class FormScreen(StyledOnMount, _FormKeys, Screen[ScreenResult]):
     """A screen of fields whose Enter and Tab follow the order keys were typed in."""
 
     BINDINGS: ClassVar[list[BindingType]] = _FORM_BINDINGS
