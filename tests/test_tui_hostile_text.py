@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
-from tui import SIZE, settle
+from tui import SIZE, log_in_and_press, settle
 
 from qmfa_tui.app import QmfaApp
 from qmfa_tui.screens.audit_event import AuditEventScreen
@@ -290,10 +290,7 @@ async def test_the_audit_log_and_instance_name_are_literal(database, fixed_clock
     InstanceSettings.update(instance_name=f"ACME [prod]{RETITLE}").execute()
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
-        app.log_in(boss)
-        await settle(pilot)
-        await pilot.press("g")
-        await settle(pilot)
+        await log_in_and_press(pilot, boss, "g")
         assert isinstance(app.screen, SettingsScreen)
         assert "Name: ACME [prod]\\x1b]2;pwned\\x07 " in assert_nothing_raw(app)
         await pilot.click("#tabs", offset=(22, 0))

@@ -6,7 +6,7 @@ import pytest
 from helpers import add_user, admin, code_at, register, start_login
 from textual.screen import Screen
 from textual.widgets import OptionList, Static, Switch
-from tui import SIZE, screen_text, settle, table_usernames, type_into
+from tui import SIZE, log_in_and_press, screen_text, settle, table_usernames, type_into
 
 from qmfa_tui.app import QmfaApp
 from qmfa_tui.errors import StorageError
@@ -233,10 +233,7 @@ async def test_the_users_key_draws_rows_count_and_width_in_the_first_drawing(
     total = directory.count_users(demo_admin, UserFilter())
     app = QmfaApp(database)
     async with app.run_test(size=size) as pilot:
-        app.log_in(demo_admin)
-        await settle(pilot)
-        await pilot.press("u")
-        await settle(pilot)
+        await log_in_and_press(pilot, demo_admin, "u")
         assert isinstance(app.screen, UsersScreen)
     summary, rows, classes = drawings[0]
     assert "counting" not in summary and " users" in summary, summary
@@ -252,10 +249,7 @@ async def test_the_users_key_opens_the_screen_even_if_reading_fails(
     monkeypatch.setattr(directory, "count_users", failing)
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
-        app.log_in(demo_admin)
-        await settle(pilot)
-        await pilot.press("u")
-        await settle(pilot)
+        await log_in_and_press(pilot, demo_admin, "u")
         assert isinstance(app.screen, UsersScreen)
         assert "disk I/O error" in screen_text(app)
         assert table_usernames(app)  # the page was read: only the count failed

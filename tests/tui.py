@@ -10,6 +10,7 @@ from textual.widgets import Input
 from textual.worker import WorkerCancelled
 
 from qmfa_tui.app import QmfaApp
+from qmfa_tui.services.session import Actor
 
 SIZE = (80, 24)
 
@@ -35,6 +36,15 @@ async def type_into(pilot: Pilot, selector: str, text: str, *, submit: bool = Tr
 async def log_in_password(pilot: Pilot, username: str, password: str) -> None:
     await type_into(pilot, "#username", username)
     await type_into(pilot, "#password", password)
+
+
+async def log_in_and_press(pilot: Pilot, actor: Actor, key: str) -> None:
+    """Log in as ``actor``, then press a main-menu key (u: Users, g: Settings) and wait."""
+    app: QmfaApp = pilot.app  # type: ignore[assignment]  # Pilot is generic in the app's return
+    app.log_in(actor)
+    await settle(pilot)
+    await pilot.press(key)
+    await settle(pilot)
 
 
 def screen_text(app: QmfaApp) -> str:

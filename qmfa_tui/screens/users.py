@@ -63,7 +63,7 @@ def open_users(
     """Read the first page and the count in a thread worker of ``host``, then push the
     Users screen drawn whole.
 
-    Asked by the screen once it was mounted, the queries (1-3 ms of SQL) shared the
+    Asked by the screen once it was mounted, the queries (1-10 ms of SQL) shared the
     interpreter with the screen being built and drawn and came back after it, ~40 ms
     later, for two more drawings. A failure opens the screen all the same: it asks
     again and shows what failed. A second call while one is reading replaces it.
