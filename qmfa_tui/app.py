@@ -211,6 +211,11 @@ class QmfaApp(KeyHolder):
                 timeout=12 if warning else 6,
             )
 
+    def still_logged_in(self, actor: Actor) -> bool:
+        """Whether ``actor``'s session is the one open: a screen read in a worker for a
+        session that ended meanwhile (log-out, a new login) is not pushed."""
+        return self.session is actor
+
     @property
     def may_manage_users(self) -> bool:
         return self.user is not None and self.user.may_manage_users

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 
 import pytest
 from helpers import add_user, admin, code_at, register, start_login
@@ -11,9 +13,11 @@ from tui import SIZE, log_in_and_press, screen_text, settle, table_usernames, ty
 from qmfa_tui.app import QmfaApp
 from qmfa_tui.errors import StorageError
 from qmfa_tui.screens.confirm import ConfirmScreen
+from qmfa_tui.screens.login import LoginScreen
 from qmfa_tui.screens.resync import ResyncScreen
 from qmfa_tui.screens.user_edit import UserEditScreen, open_user_edit
 from qmfa_tui.screens.users import UsersScreen
+from qmfa_tui.screens.users import open_users as users_key
 from qmfa_tui.services import (
     accounts,
     audit,
@@ -553,3 +557,36 @@ async def test_a_pushed_screen_is_styled_once_as_it_mounts(database, fixed_clock
         title = app.screen.query_one("#title")
         assert title.styles.text_style.bold and title.styles.margin.left == 1  # styled
         assert "User Edit: alice" in screen_text(app)
+
+
+@pytest.mark.parametrize("opening", ["users", "user edit"])
+async def test_a_screen_read_for_a_session_that_logged_out_meanwhile_is_not_shown(
+    database, demo_admin, monkeypatch, opening
+):
+    """The Users key and Enter on a row read in a worker, then push: a log-out in
+    between leaves the login screen with nothing of the session over it."""
+    reading, release = threading.Event(), threading.Event()
+    service, name = (directory, "page_users") if opening == "users" else (accounts, "get_user")
+    real = getattr(service, name)
+
+    def slow(*args: object, **kwargs: object) -> object:
+        reading.set()
+        release.wait(10)
+        return real(*args, **kwargs)
+
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        app.log_in(demo_admin)
+        await settle(pilot)
+        monkeypatch.setattr(service, name, slow)  # the main menu has read its user
+        if opening == "users":
+            users_key(app, demo_admin)
+        else:
+            open_user_edit(app, demo_admin, "admin")
+        await asyncio.to_thread(reading.wait, 10)
+        app.log_out()
+        await pilot.pause()
+        release.set()
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen)
+        assert not any(isinstance(s, UsersScreen | UserEditScreen) for s in app.screen_stack)

@@ -34,6 +34,7 @@ from qmfa_tui.services.policy import InstanceInfo
 from qmfa_tui.services.session import Actor
 from qmfa_tui.text import visible
 from qmfa_tui.widgets.literal import literal
+from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.security_panel import SecurityPanel
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.styled_once import StyledOnMount
@@ -63,7 +64,8 @@ def open_user_edit(host: DOMNode, actor: Actor, username: str) -> None:
             return
 
         def push() -> None:  # the screen is built on the app's thread
-            app.push_screen(UserEditScreen(actor, user, instance))
+            if qmfa_app(host).still_logged_in(actor):
+                app.push_screen(UserEditScreen(actor, user, instance))
 
         app.call_from_thread(push)
 

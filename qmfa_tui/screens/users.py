@@ -31,6 +31,7 @@ from qmfa_tui.services.user_filter import FEW_LEFT, UserFilter
 from qmfa_tui.text import SAFE_TEXT_PATTERN, counted
 from qmfa_tui.widgets.cycle_button import CycleButton
 from qmfa_tui.widgets.literal import literal
+from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.styled_once import StyledOnMount
 from qmfa_tui.widgets.user_table import UserTable
 
@@ -82,7 +83,8 @@ def open_users(
             return
 
         def push() -> None:  # the screen is built on the app's thread
-            app.push_screen(UsersScreen(actor, wanted, origin=origin, first=first))
+            if qmfa_app(host).still_logged_in(actor):
+                app.push_screen(UsersScreen(actor, wanted, origin=origin, first=first))
 
         app.call_from_thread(push)
 
