@@ -119,24 +119,33 @@ def test_listen_addresses():
             parse_listen(bad)
 
 
-async def test_stopping_a_program_ends_what_it_started_too(tmp_path):
-    """The group goes, not just the leader: a child it left in the background as well."""
-    pid_file = tmp_path / "child.pid"
-    exited = asyncio.get_running_loop().create_future()
+async def shell_on_a_pty(
+    script: str, columns: int, rows: int, ready: bytes
+) -> tuple[TerminalProcess, bytearray, asyncio.Future[int]]:
+    """``script`` run by /bin/sh on a pty of that size, once it has printed ``ready``:
+    the process, what it printed so far (it goes on growing), and its exit code to come."""
+    exited: asyncio.Future[int] = asyncio.get_running_loop().create_future()
     output = bytearray()
-    script = f"sleep 1000 & echo $! > {pid_file}; echo started; wait"
     process = TerminalProcess(
         ["/bin/sh", "-c", script],
         {"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-        80,
-        24,
+        columns,
+        rows,
         output.extend,
         exited.set_result,
     )
     for _ in range(600):
-        if b"started" in output:
+        if ready in output:
             break
         await asyncio.sleep(0.1)
+    return process, output, exited
+
+
+async def test_stopping_a_program_ends_what_it_started_too(tmp_path):
+    """The group goes, not just the leader: a child it left in the background as well."""
+    pid_file = tmp_path / "child.pid"
+    script = f"sleep 1000 & echo $! > {pid_file}; echo started; wait"
+    process, _, exited = await shell_on_a_pty(script, 80, 24, b"started")
     child = int(pid_file.read_text())
     assert os.getpgid(child) == process.pid
     await process.stop(grace=30)
@@ -149,21 +158,8 @@ async def test_stopping_a_program_ends_what_it_started_too(tmp_path):
 
 
 async def test_a_program_sees_the_window_size_it_was_given_and_its_changes():
-    exited = asyncio.get_running_loop().create_future()
-    output = bytearray()
     script = "stty size; trap 'stty size; exit 0' WINCH; echo ready; while :; do sleep 0.1; done"
-    process = TerminalProcess(
-        ["/bin/sh", "-c", script],
-        {"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-        100,
-        30,
-        output.extend,
-        exited.set_result,
-    )
-    for _ in range(600):
-        if b"ready" in output:
-            break
-        await asyncio.sleep(0.1)
+    process, output, exited = await shell_on_a_pty(script, 100, 30, b"ready")
     assert b"30 100" in output
     process.resize(132, 43)  # the pty is its controlling terminal: SIGWINCH reaches it
     await asyncio.wait_for(exited, 60)

@@ -24,9 +24,9 @@ from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, ContentSwitcher, Footer, Header, Static, Switch
-from textual.worker import get_current_worker
 
 from qmfa_tui.errors import Conflict, NotFound, NotPermitted, QmfaError
+from qmfa_tui.screens.opening import read_then_push
 from qmfa_tui.screens.recovery_codes import SavesRecoveryCodes
 from qmfa_tui.services import accounts, policy, recovery, twofactor
 from qmfa_tui.services.accounts import UserInfo
@@ -34,7 +34,6 @@ from qmfa_tui.services.policy import InstanceInfo
 from qmfa_tui.services.session import Actor
 from qmfa_tui.text import visible
 from qmfa_tui.widgets.literal import literal
-from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.security_panel import SecurityPanel
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.styled_once import StyledOnMount
@@ -47,29 +46,21 @@ def read_user(actor: Actor, username: str) -> tuple[UserInfo, InstanceInfo]:
 
 
 def open_user_edit(host: DOMNode, actor: Actor, username: str) -> None:
-    """Read the user in a thread worker of `host`, then push User Edit drawn whole.
-
-    A second call while one is loading replaces it (an exclusive worker), so a
-    double Enter opens one screen.
-    """
+    """Read the user in a thread worker of ``host``, then push User Edit drawn whole
+    (``opening.read_then_push``); what failed is said in a notice."""
     app = host.app
 
-    def load_then_push() -> None:
-        try:
-            user, instance = read_user(actor, username)
-        except QmfaError as error:
-            app.call_from_thread(app.notify, error.message, severity="error")
-            return
-        if get_current_worker().is_cancelled:
-            return
+    def say_why(error: QmfaError) -> None:
+        app.notify(error.message, severity="error")
 
-        def push() -> None:  # the screen is built on the app's thread
-            if qmfa_app(host).still_logged_in(actor):
-                app.push_screen(UserEditScreen(actor, user, instance))
-
-        app.call_from_thread(push)
-
-    host.run_worker(load_then_push, thread=True, exclusive=True, group="open-user-edit")
+    read_then_push(
+        host,
+        actor,
+        lambda: read_user(actor, username),
+        lambda read: UserEditScreen(actor, *read),
+        if_failed=say_why,
+        group="open-user-edit",
+    )
 
 
 class UserEditScreen(StyledOnMount, SavesRecoveryCodes, Screen[None]):

@@ -24,6 +24,7 @@ from textual.worker import get_current_worker
 
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.kinds import AuthSource
+from qmfa_tui.screens.opening import read_then_push
 from qmfa_tui.services import directory
 from qmfa_tui.services.directory import PAGE_SIZE, UserPage
 from qmfa_tui.services.session import Actor
@@ -31,7 +32,6 @@ from qmfa_tui.services.user_filter import FEW_LEFT, UserFilter
 from qmfa_tui.text import SAFE_TEXT_PATTERN, counted
 from qmfa_tui.widgets.cycle_button import CycleButton
 from qmfa_tui.widgets.literal import literal
-from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.styled_once import StyledOnMount
 from qmfa_tui.widgets.user_table import UserTable
 
@@ -61,34 +61,22 @@ class FirstAnswers:
 def open_users(
     host: DOMNode, actor: Actor, user_filter: UserFilter | None = None, *, origin: str | None = None
 ) -> None:
-    """Read the first page and the count in a thread worker of ``host``, then push the
-    Users screen drawn whole.
-
-    Asked by the screen once it was mounted, the queries (1-10 ms of SQL) shared the
-    interpreter with the screen being built and drawn and came back after it, ~40 ms
-    later, for two more drawings. A failure opens the screen all the same: it asks
-    again and shows what failed. A second call while one is reading replaces it.
-    """
-    app = host.app
+    """Read the first page and the count (1-10 ms of SQL) in a thread worker of ``host``,
+    then push the Users screen drawn whole (``opening.read_then_push``). A failure opens
+    the screen all the same: it asks again and shows what failed."""
     wanted = user_filter or UserFilter()
 
-    def read_then_push() -> None:
-        try:
-            first: FirstAnswers | None = FirstAnswers(
-                directory.page_users(actor, wanted), directory.count_users(actor, wanted)
-            )
-        except QmfaError:
-            first = None
-        if get_current_worker().is_cancelled:
-            return
+    def read() -> FirstAnswers:
+        return FirstAnswers(
+            directory.page_users(actor, wanted), directory.count_users(actor, wanted)
+        )
 
-        def push() -> None:  # the screen is built on the app's thread
-            if qmfa_app(host).still_logged_in(actor):
-                app.push_screen(UsersScreen(actor, wanted, origin=origin, first=first))
+    def screen(first: FirstAnswers | None) -> UsersScreen:
+        return UsersScreen(actor, wanted, origin=origin, first=first)
 
-        app.call_from_thread(push)
-
-    host.run_worker(read_then_push, thread=True, exclusive=True, group="open-users")
+    read_then_push(
+        host, actor, read, screen, if_failed=lambda error: screen(None), group="open-users"
+    )
 
 
 class UsersScreen(StyledOnMount, Screen[None]):
