@@ -70,8 +70,9 @@ class TimedUsersScreen(UsersScreen):
 
     def _compositor_refresh(self) -> None:
         super()._compositor_refresh()
-        self.drawings.append((time.perf_counter(), self.shown_page, self.shown_count))
-        self.painted.set()
+        if self.is_mounted:  # Textual may send one before, with nothing of the screen yet
+            self.drawings.append((time.perf_counter(), self.shown_page, self.shown_count))
+            self.painted.set()
 
     def drawn_at(self, page: int, count: int) -> float | None:
         """When the first drawing that showed those answers was sent, if it was."""
@@ -81,21 +82,27 @@ class TimedUsersScreen(UsersScreen):
 
 
 class TimedUserEditScreen(user_edit.UserEditScreen):
+    """User Edit, noting when each drawing of it, once mounted, was sent (Textual may
+    send one before, with nothing of the screen in it yet)."""
+
     CSS_PATH = str(Path(user_edit.__file__).with_name("user_edit.tcss"))
     painted: asyncio.Event
-    drawn_at: float
+    drawings: list[float]
 
     def _compositor_refresh(self) -> None:
         super()._compositor_refresh()
-        TimedUserEditScreen.drawn_at = time.perf_counter()
-        TimedUserEditScreen.painted.set()
+        if self.is_mounted:
+            TimedUserEditScreen.drawings.append(time.perf_counter())
+            TimedUserEditScreen.painted.set()
 
 
 async def next_drawing() -> float:
-    """When the next drawing of User Edit was sent."""
+    """When the next drawing of User Edit was sent: the first one made after this call,
+    not the latest by the time the waiter runs (the loop may have sent more by then)."""
     TimedUserEditScreen.painted = asyncio.Event()
+    TimedUserEditScreen.drawings = []
     await TimedUserEditScreen.painted.wait()
-    return TimedUserEditScreen.drawn_at
+    return TimedUserEditScreen.drawings[0]
 
 
 async def open_user(screen: TimedUsersScreen, username: str) -> tuple[float, float | None]:
@@ -161,7 +168,7 @@ async def measure(
     database: storage.OpenDatabase, actor: Actor, runs: int
 ) -> dict[str, list[tuple[float, float]]]:
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in ACTIONS}
-    app = QmfaApp(database)
+    app = QmfaApp(database, settles_heap=True)  # as `qmfa` makes it (cli.prepare_app)
     async with app.run_test(size=(80, 24)) as pilot:
         app.log_in(actor)
         await pilot.pause()

@@ -18,6 +18,12 @@ from textual.notifications import SeverityLevel
 from qmfa_tui import crash
 from qmfa_tui.screens.commands import NavigationCommands
 from qmfa_tui.screens.login import LoginScreen
+from qmfa_tui.screens.preparing import (
+    ScreensImported,
+    prepare_screens,
+    read_stylesheets,
+    settle_heap,
+)
 from qmfa_tui.text import visible
 from qmfa_tui.widgets.type_ahead import KeyHolder
 
@@ -78,10 +84,13 @@ class QmfaApp(KeyHolder):
         opener: Callable[[], OpenDatabase] | None = None,
         downloads_dir: Path | None = None,
         served: ServedLimits | None = None,
+        settles_heap: bool = False,
     ) -> None:
         """On an open ``database``, or on the one ``opener`` opens in a thread right after
         the first paint (`qmfa` on a terminal): Log in waits for it, and if it raises, the
-        app ends and ``start_error`` holds the error for whoever ran the app to report."""
+        app ends and ``start_error`` holds the error for whoever ran the app to report.
+        ``settles_heap``: the process is this app's alone (`qmfa`), so once the screens are
+        prepared after the first login it may freeze its heap (``preparing.settle_heap``)."""
         super().__init__()
         self.stylesheet = _ParsedOnce(variables=self.get_css_variables())
         if (database is None) == (opener is None):
@@ -101,6 +110,8 @@ class QmfaApp(KeyHolder):
         # after login and on each return); the services check every permission again anyway.
         self.user: UserInfo | None = None
         self.crash_message: str | None = None
+        self._screens_prepared = False
+        self.settles_heap = settles_heap
 
     def on_mount(self) -> None:
         if self._opener is not None:
@@ -204,12 +215,20 @@ class QmfaApp(KeyHolder):
         self.switch_mode("main")
         self.remove_mode("login")  # nothing of the login steps survives
         self.add_mode("login", LoginScreen)
+        if not self._screens_prepared:  # once the menu is drawn, while it is read
+            self._screens_prepared = True
+            self.call_after_refresh(prepare_screens, self)
         if notice:
             self.notify(
                 notice,
                 severity="warning" if warning else "information",
                 timeout=12 if warning else 6,
             )
+
+    def on_screens_imported(self, message: ScreensImported) -> None:
+        read_stylesheets(self, message.modules)
+        if self.settles_heap:
+            settle_heap()
 
     def still_logged_in(self, actor: Actor) -> bool:
         """Whether ``actor``'s session is the one open: a screen read in a worker for a

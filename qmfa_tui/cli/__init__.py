@@ -259,8 +259,8 @@ def prepare_app(args: argparse.Namespace, *, open_after_paint: bool = False) -> 
 
     served = ServedLimits.from_environment()
     if open_after_paint:
-        return QmfaApp(opener=lambda: _open_for_login(args, url), served=served)
-    return QmfaApp(_open_for_login(args, url), served=served)
+        return QmfaApp(opener=lambda: _open_for_login(args, url), served=served, settles_heap=True)
+    return QmfaApp(_open_for_login(args, url), served=served, settles_heap=True)
 
 
 def _open_for_login(args: argparse.Namespace, url: str) -> OpenDatabase:
