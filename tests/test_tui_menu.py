@@ -105,3 +105,22 @@ async def test_the_menu_follows_the_users_record_and_a_logout_forgets_it(databas
         await pilot.press("ctrl+l")
         await wait_until(pilot, lambda: app.session is None)
         assert app.user is None and not app.may_manage_users and not app.is_admin
+
+
+async def test_the_title_bar_shows_who_is_logged_in_and_its_icon_opens_the_palette(
+    database, fixed_clock
+):
+    from textual.command import CommandPalette
+
+    from qmfa_tui.widgets.title_bar import TitleBar
+
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_menu(pilot)
+        bar = app.screen.query_one(TitleBar)
+        assert str(bar.render()).split() == ["⭘", "qmfa", "—", "admin"]
+        await pilot.click(TitleBar, offset=(10, 0))  # the title: nothing happens
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        await pilot.click(TitleBar, offset=(1, 0))
+        await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))

@@ -10,12 +10,13 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Input, Label, Static
+from textual.widgets import Footer, Input, Label, Static
 
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.widgets.form_button import FormButton
 from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.status_line import StatusLine
+from qmfa_tui.widgets.title_bar import TitleBar
 from qmfa_tui.widgets.type_ahead import FormScreen
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ class LoginScreen(FormScreen[None]):
         error: QmfaError
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         with Vertical(id="form"):  # centred by the screen's own align
             yield Static("Log in to qmfa", classes="title")
             yield Label("Username")

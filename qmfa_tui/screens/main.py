@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from qmfa_tui.errors import QmfaError
@@ -22,6 +22,7 @@ from qmfa_tui.services.session import Actor
 from qmfa_tui.widgets.literal import literal
 from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.styled_once import StyledOnMount
+from qmfa_tui.widgets.title_bar import TitleBar
 
 
 def menu_options(may_manage_users: bool, is_admin: bool) -> list[Option]:
@@ -50,7 +51,7 @@ class MainScreen(StyledOnMount, Screen[None]):
         self.actor = actor
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         with Vertical(id="main"):
             yield Static(
                 Content.assemble("Logged in as ", literal(self.actor.username)), id="welcome"

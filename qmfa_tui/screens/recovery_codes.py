@@ -11,12 +11,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Center, Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Static
+from textual.widgets import Button, Footer, Static
 
 from qmfa_tui.services import clock, recovery
 from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.styled_once import StyledOnMount
+from qmfa_tui.widgets.title_bar import TitleBar
 
 
 class SavesRecoveryCodes:
@@ -74,7 +75,7 @@ class RecoveryCodesScreen(StyledOnMount, SavesRecoveryCodes, Screen[None]):
         self.instance_name = instance_name
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         with Center(), Vertical(id="panel"):
             yield Static("Your recovery codes", classes="title")
             yield Static(

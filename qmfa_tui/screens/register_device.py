@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Header, Input, Static
+from textual.widgets import Button, Footer, Input, Static
 
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.services import login, twofactor
@@ -28,6 +28,7 @@ from qmfa_tui.widgets.literal import literal
 from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.qr_code import QRCode, half_block_lines
 from qmfa_tui.widgets.status_line import StatusLine
+from qmfa_tui.widgets.title_bar import TitleBar
 from qmfa_tui.widgets.type_ahead import FormScreen
 
 # The header and the footer take a row each.
@@ -101,7 +102,7 @@ class RegisterDeviceScreen(FormScreen[bool]):
         return "Two-step verification is required on this instance. Set it up to continue."
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         with Horizontal(id="layout"):
             yield Vertical(id="qr-box")
             with Vertical(id="side"):

@@ -12,12 +12,13 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Footer, Input, Static
 
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.services.session import PendingLogin
 from qmfa_tui.widgets.form_button import FormButton
 from qmfa_tui.widgets.status_line import StatusLine
+from qmfa_tui.widgets.title_bar import TitleBar
 from qmfa_tui.widgets.type_ahead import FormScreen
 
 
@@ -45,7 +46,7 @@ class SecondStepScreen(FormScreen[None]):
         raise NotImplementedError
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         with Vertical(id="form"):  # centred by the screen's own align
             yield Static(self.TITLE_TEXT, classes="title")
             yield Static(self.prompt(), classes="prompt")

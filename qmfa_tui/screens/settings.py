@@ -24,7 +24,6 @@ from textual.widgets import (
     ContentSwitcher,
     DataTable,
     Footer,
-    Header,
     Input,
     Static,
     Switch,
@@ -42,6 +41,7 @@ from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.styled_once import StyledOnMount
 from qmfa_tui.widgets.tab_strip import TabStrip
+from qmfa_tui.widgets.title_bar import TitleBar
 
 AUDIT_PAGE = 100
 AUDIT_HELP = "Newest first. n/p: older/newer. Enter: the whole event."
@@ -118,7 +118,7 @@ class SettingsScreen(StyledOnMount, Screen[None]):
         self.seen_actions: set[str] = set()
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield Static("General Settings & Audit", id="title")
         yield TabStrip(
             [("general", "General Settings"), ("audit", "Audit log")], active="general", id="tabs"

@@ -23,7 +23,7 @@ from textual.content import Content
 from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, ContentSwitcher, Footer, Header, Static, Switch
+from textual.widgets import Button, ContentSwitcher, Footer, Static, Switch
 
 from qmfa_tui.errors import Conflict, NotFound, NotPermitted, QmfaError
 from qmfa_tui.screens.opening import read_then_push
@@ -38,6 +38,7 @@ from qmfa_tui.widgets.security_panel import SecurityPanel
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.styled_once import StyledOnMount
 from qmfa_tui.widgets.tab_strip import TabStrip
+from qmfa_tui.widgets.title_bar import TitleBar
 
 
 def read_user(actor: Actor, username: str) -> tuple[UserInfo, InstanceInfo]:
@@ -108,7 +109,7 @@ class UserEditScreen(StyledOnMount, SavesRecoveryCodes, Screen[None]):
         return self.query_one(SecurityPanel)
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         title = "My Account" if self.is_self else f"User Edit: {self.username}"
         yield Static(literal(title), id="title")
         yield TabStrip(

@@ -19,7 +19,7 @@ from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
 from qmfa_tui.errors import QmfaError
@@ -33,6 +33,7 @@ from qmfa_tui.text import SAFE_TEXT_PATTERN, counted
 from qmfa_tui.widgets.cycle_button import CycleButton
 from qmfa_tui.widgets.literal import literal
 from qmfa_tui.widgets.styled_once import StyledOnMount
+from qmfa_tui.widgets.title_bar import TitleBar
 from qmfa_tui.widgets.user_table import UserTable
 
 TWO_FACTOR_OPTIONS = [("All", "all"), ("Enabled", "enabled"), ("Disabled", "disabled")]
@@ -138,7 +139,7 @@ class UsersScreen(StyledOnMount, Screen[None]):
                 self.add_class(name)
                 break
         f = self.user_filter
-        yield Header()
+        yield TitleBar()
         # Four filters and a search field do not fit one row of 80 columns: the search
         # has a row of its own, and below 80 columns the filters take two rows.
         with Horizontal(id="filters"):

@@ -1,0 +1,43 @@
+"""Closed screens leave nothing behind: a day of opening users must not grow the heap
+(and with it every full garbage collection, which walks all of it)."""
+
+from __future__ import annotations
+
+import gc
+
+from helpers import admin
+from tui import SIZE, log_in_and_press, settle, wait_until
+
+from qmfa_tui.app import QmfaApp
+from qmfa_tui.screens.main import MainScreen
+from qmfa_tui.screens.user_edit import UserEditScreen
+from qmfa_tui.screens.users import UsersScreen
+
+
+def live(cls: type) -> int:
+    return sum(1 for thing in gc.get_objects() if isinstance(thing, cls))
+
+
+async def test_opening_and_closing_users_screens_does_not_pile_up_widgets(database, fixed_clock):
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in_and_press(pilot, admin(), "u")
+        top_bar = type(app.screen.children[0])  # the line with the title and username
+        for _ in range(4):
+            await wait_until(pilot, lambda: isinstance(app.screen, UsersScreen))
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, UserEditScreen))
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: isinstance(app.screen, UsersScreen))
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
+            await settle(pilot)
+            await pilot.press("u")
+        await wait_until(pilot, lambda: isinstance(app.screen, UsersScreen))
+        await settle(pilot)
+        gc.collect()
+        # Open now: the main menu and Users. A closed screen may stay a moment (the last
+        # worker that read for it), not one per screen ever opened. Textual's Header
+        # stayed for each, watching the app's title until the next login.
+        assert live(top_bar) <= 3
+        assert live(UsersScreen) <= 2 and live(UserEditScreen) <= 1
