@@ -31,7 +31,8 @@ from textual.app import App
 from textual.message import Message
 from textual.screen import Screen
 
-# What the main menu leads to, and the modals those screens open.
+# What the main menu leads to, and the modals those screens open. Not Register a device
+# (once per person; its QR code and TOTP libraries are 1.5 MiB the rest never needs).
 AFTER_LOGIN = tuple(
     f"qmfa_tui.screens.{name}"
     for name in (
@@ -40,7 +41,6 @@ AFTER_LOGIN = tuple(
         "settings",
         "mandatory",
         "audit_event",
-        "register_device",
         "recovery_codes",
         "resync",
         "confirm",
