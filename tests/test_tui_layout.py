@@ -9,7 +9,7 @@ import pytest
 from helpers import PASSWORD, add_user, admin, register
 from textual.geometry import Region
 from textual.widget import Widget
-from textual.widgets import ContentSwitcher, DataTable, Footer, Input
+from textual.widgets import ContentSwitcher, DataTable, Input
 from tui import log_in_password, settle, type_into
 
 from qmfa_tui.app import QmfaApp
@@ -23,6 +23,7 @@ from qmfa_tui.services import demo, login, policy, twofactor
 from qmfa_tui.services.session import Actor
 from qmfa_tui.storage import AuditEvent
 from qmfa_tui.text import visible
+from qmfa_tui.widgets.key_bar import KeyBar
 from qmfa_tui.widgets.qr_code import QRCode
 from qmfa_tui.widgets.title_bar import TitleBar
 from qmfa_tui.widgets.user_table import UserTable, fit
@@ -47,15 +48,15 @@ def text_in(app: QmfaApp, widget: Widget) -> str:
 
 
 def usable(app: QmfaApp) -> Region:
-    """The screen between its title bar and its Footer."""
+    """The screen between its title bar and its key bar."""
     region = app.screen.region
     top = max((h.region.bottom for h in app.screen.query(TitleBar)), default=region.y)
-    bottom = min((f.region.y for f in app.screen.query(Footer)), default=region.bottom)
+    bottom = min((f.region.y for f in app.screen.query(KeyBar)), default=region.bottom)
     return Region(region.x, top, region.width, bottom - top)
 
 
 def on_screen(app: QmfaApp, *selectors: str) -> None:
-    """Each widget shows whole, neither under the title bar or Footer nor off the screen."""
+    """Each widget shows whole, neither under the title bar or key bar nor off the screen."""
     area = usable(app)
     for selector in selectors:
         widget = app.screen.query_one(selector)

@@ -124,3 +124,23 @@ async def test_the_title_bar_shows_who_is_logged_in_and_its_icon_opens_the_palet
         assert isinstance(app.screen, MainScreen)
         await pilot.click(TitleBar, offset=(1, 0))
         await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))
+
+
+async def test_a_click_on_a_key_in_the_key_bar_presses_it(database, fixed_clock):
+    from textual.command import CommandPalette
+
+    from qmfa_tui.screens.users import UsersScreen
+    from qmfa_tui.widgets.key_bar import KeyBar
+
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_menu(pilot)
+        bar = app.screen.query_one(KeyBar)
+        shown = [(binding.key, binding.description) for binding, _ in bar.shown_keys()]
+        assert shown[0] == ("u", "Users") and shown[-1] == ("ctrl+p", "palette")
+        await pilot.click(KeyBar, offset=(3, 0))  # " u Users ": on "Users"
+        await wait_until(pilot, lambda: isinstance(app.screen, UsersScreen))
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
+        await pilot.click(KeyBar, offset=(SIZE[0] - 3, 0))  # the palette, on the right
+        await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))

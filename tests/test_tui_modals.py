@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 from helpers import add_user, admin, register
-from textual.widgets import DataTable, Footer, Input, Static, Switch
-from textual.widgets._footer import FooterKey
+from textual.widgets import DataTable, Input, Static, Switch
 from tui import SIZE, settle, wait_until
 
 from qmfa_tui.app import QmfaApp
@@ -21,6 +20,7 @@ from qmfa_tui.services.policy import AFFECTED_BY_MANDATORY
 from qmfa_tui.services.session import Actor
 from qmfa_tui.services.user_filter import UserFilter
 from qmfa_tui.text import counted
+from qmfa_tui.widgets.key_bar import KeyBar
 
 
 def boss_with(fixed_clock, people: int) -> Actor:
@@ -64,8 +64,8 @@ async def open_modal(pilot, boss: Actor) -> MandatoryModal:
 
 def footer_keys(app: QmfaApp) -> dict[str, str]:
     """What the footer on top says: key -> description."""
-    footer = app.screen.query_one(Footer)
-    return {key.key: key.description for key in footer.query(FooterKey)}
+    footer = app.screen.query_one(KeyBar)
+    return {binding.key: binding.description for binding, _ in footer.shown_keys()}
 
 
 def sentence(modal: MandatoryModal) -> str:
@@ -113,7 +113,7 @@ async def test_the_footer_shows_the_mandatory_modal_keys(database, fixed_clock):
         keys = footer_keys(app)
         assert "Back" not in keys.values()  # the Settings screen's key, behind the modal
         # The footer is the topmost one, drawn on the modal screen itself.
-        footer = app.screen.query_one(Footer)
+        footer = app.screen.query_one(KeyBar)
         assert footer.region.bottom == SIZE[1] and footer.screen is app.screen
         await pilot.press("n")
         await settle(pilot)

@@ -9,9 +9,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
 
 from qmfa_tui.services.audit import AuditEntry
+from qmfa_tui.widgets.key_bar import KeyBar
 from qmfa_tui.widgets.literal import literal
 
 
@@ -51,7 +52,7 @@ class AuditEventScreen(ModalScreen[None]):
                     # literal: a stored string is never read as markup
                     yield Static(literal(value), classes="value")
             yield Button("Close", id="close", compact=True)
-        yield Footer()
+        yield KeyBar()
 
     @on(Button.Pressed, "#close")
     def action_close(self) -> None:

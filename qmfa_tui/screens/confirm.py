@@ -10,8 +10,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
 
+from qmfa_tui.widgets.key_bar import KeyBar
 from qmfa_tui.widgets.literal import literal
 
 
@@ -48,7 +49,7 @@ class ConfirmScreen(ModalScreen[bool]):
                     variant="error" if self.dangerous else "primary",
                 )
                 yield Button("Cancel", id="cancel")
-        yield Footer()  # a modal screen's keys, instead of the screen's behind it
+        yield KeyBar()  # a modal screen's keys, instead of the screen's behind it
 
     @on(Button.Pressed, "#confirm")
     def confirm(self) -> None:

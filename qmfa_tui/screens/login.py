@@ -10,10 +10,11 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.widgets.form_button import FormButton
+from qmfa_tui.widgets.key_bar import KeyBar
 from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.title_bar import TitleBar
@@ -44,7 +45,7 @@ class LoginScreen(FormScreen[None]):
             yield Input(id="password", password=True, placeholder="password")
             yield FormButton("Log in", id="submit")
             yield StatusLine(id="status")
-        yield Footer()
+        yield KeyBar()
 
     def advance(self, focused: Widget | None) -> bool:
         username, password = self.query_one("#username", Input), self.query_one("#password")

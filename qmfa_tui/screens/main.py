@@ -12,13 +12,14 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.services import accounts, recovery
 from qmfa_tui.services.accounts import UserInfo
 from qmfa_tui.services.session import Actor
+from qmfa_tui.widgets.key_bar import KeyBar
 from qmfa_tui.widgets.literal import literal
 from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.styled_once import StyledOnMount
@@ -58,7 +59,7 @@ class MainScreen(StyledOnMount, Screen[None]):
             )
             yield Static("", id="summary")
             yield OptionList(*menu_options(may_manage_users=False, is_admin=False), id="menu")
-        yield Footer()
+        yield KeyBar()
 
     def on_screen_resume(self) -> None:
         self.load()

@@ -19,7 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Footer, Static
+from textual.widgets import Button, DataTable, Static
 
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.services import directory
@@ -29,6 +29,7 @@ from qmfa_tui.services.session import Actor
 from qmfa_tui.services.user_filter import UserFilter
 from qmfa_tui.text import counted
 from qmfa_tui.widgets.action_link import ActionLink
+from qmfa_tui.widgets.key_bar import KeyBar
 from qmfa_tui.widgets.literal import literal_cell
 from qmfa_tui.widgets.qmfa_app import qmfa_app
 
@@ -108,7 +109,7 @@ class MandatoryModal(ModalScreen[bool]):
                     yield Button("Export CSV…", id="export-csv")
                 yield Button("Cancel", id="cancel")
         # A modal screen has no footer of its own: the one behind shows the other screen's keys.
-        yield Footer()
+        yield KeyBar()
 
     def _grace_text(self) -> str:
         if self.grace_period_hours:

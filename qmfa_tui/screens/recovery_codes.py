@@ -11,9 +11,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Center, Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
 
 from qmfa_tui.services import clock, recovery
+from qmfa_tui.widgets.key_bar import KeyBar
 from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.styled_once import StyledOnMount
@@ -96,7 +97,7 @@ class RecoveryCodesScreen(StyledOnMount, SavesRecoveryCodes, Screen[None]):
             yield StatusLine(id="status")
             if not saves_files:
                 yield Static(COPY_OVER_SSH, classes="prompt", id="over-ssh")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         if not qmfa_app(self).saves_files:

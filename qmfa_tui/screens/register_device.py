@@ -18,12 +18,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Input, Static
 
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.services import login, twofactor
 from qmfa_tui.services.session import Actor, PendingLogin
 from qmfa_tui.services.twofactor import Enrollment, PendingRegistration
+from qmfa_tui.widgets.key_bar import KeyBar
 from qmfa_tui.widgets.literal import literal
 from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.qr_code import QRCode, half_block_lines
@@ -127,7 +128,7 @@ class RegisterDeviceScreen(FormScreen[bool]):
                             yield Button("Skip for now", id="skip", compact=True)
                         yield Button("Cancel", id="cancel", compact=True)
                     yield StatusLine(id="status")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._show_status("Preparing a new secret…")

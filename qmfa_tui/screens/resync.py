@@ -11,12 +11,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Input, Static
 
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.services import twofactor
 from qmfa_tui.services.session import Actor
 from qmfa_tui.services.twofactor import ResyncResult
+from qmfa_tui.widgets.key_bar import KeyBar
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.type_ahead import FormModal
 
@@ -51,7 +52,7 @@ class ResyncScreen(FormModal[ResyncResult | None]):
             with Horizontal(id="buttons"):
                 yield Button("Resync", id="resync", variant="primary")
                 yield Button("Cancel", id="cancel")
-        yield Footer()  # a modal screen's keys, instead of the screen's behind it
+        yield KeyBar()  # a modal screen's keys, instead of the screen's behind it
 
     def advance(self, focused: Widget | None) -> bool:
         first, second = self.query_one("#first"), self.query_one("#second")

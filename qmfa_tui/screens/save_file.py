@@ -25,11 +25,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Input, Static
 
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.private_files import create_private_file, create_private_file_in, what_is_at
 from qmfa_tui.text import SAFE_TEXT_PATTERN
+from qmfa_tui.widgets.key_bar import KeyBar
 from qmfa_tui.widgets.literal import literal
 from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.status_line import StatusLine
@@ -81,7 +82,7 @@ class SaveFileScreen(ModalScreen[Path | None]):
             with Horizontal(id="buttons"):
                 yield Button("Save", id="save", variant="primary", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         # The file name, at the end, is what one edits: show it (after the first layout).

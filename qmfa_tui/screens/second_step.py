@@ -12,11 +12,12 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.services.session import PendingLogin
 from qmfa_tui.widgets.form_button import FormButton
+from qmfa_tui.widgets.key_bar import KeyBar
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.title_bar import TitleBar
 from qmfa_tui.widgets.type_ahead import FormScreen
@@ -54,7 +55,7 @@ class SecondStepScreen(FormScreen[None]):
             yield FormButton("Verify", id="submit")
             yield StatusLine(id="status")
             yield from self.compose_extra()
-        yield Footer()
+        yield KeyBar()
 
     def compose_extra(self) -> ComposeResult:
         yield from ()

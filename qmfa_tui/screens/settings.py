@@ -23,7 +23,6 @@ from textual.widgets import (
     Button,
     ContentSwitcher,
     DataTable,
-    Footer,
     Input,
     Static,
     Switch,
@@ -36,6 +35,7 @@ from qmfa_tui.services.policy import InstanceInfo, MandatoryRefusal, Refusal
 from qmfa_tui.services.session import Actor
 from qmfa_tui.text import SAFE_TEXT_PATTERN, counted
 from qmfa_tui.widgets.action_link import ActionLink
+from qmfa_tui.widgets.key_bar import KeyBar
 from qmfa_tui.widgets.literal import literal, literal_cell
 from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.status_line import StatusLine
@@ -177,7 +177,7 @@ class SettingsScreen(StyledOnMount, Screen[None]):
                 ):
                     table.add_column(label, width=width)
                 yield table
-        yield Footer()
+        yield KeyBar()
 
     @on(TabStrip.Changed, "#tabs")
     def switch_tab(self, event: TabStrip.Changed) -> None:

@@ -23,7 +23,7 @@ from textual.content import Content
 from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, ContentSwitcher, Footer, Static, Switch
+from textual.widgets import Button, ContentSwitcher, Static, Switch
 
 from qmfa_tui.errors import Conflict, NotFound, NotPermitted, QmfaError
 from qmfa_tui.screens.opening import read_then_push
@@ -33,6 +33,7 @@ from qmfa_tui.services.accounts import UserInfo
 from qmfa_tui.services.policy import InstanceInfo
 from qmfa_tui.services.session import Actor
 from qmfa_tui.text import visible
+from qmfa_tui.widgets.key_bar import KeyBar
 from qmfa_tui.widgets.literal import literal
 from qmfa_tui.widgets.security_panel import SecurityPanel
 from qmfa_tui.widgets.status_line import StatusLine
@@ -120,7 +121,7 @@ class UserEditScreen(StyledOnMount, SavesRecoveryCodes, Screen[None]):
             with VerticalScroll(id="security", can_focus=False):  # Tab goes to its controls
                 yield SecurityPanel(self.user, self.instance, is_self=self.is_self)
                 yield StatusLine(id="status")
-        yield Footer()
+        yield KeyBar()
 
     @on(TabStrip.Changed, "#tabs")
     def switch_tab(self, event: TabStrip.Changed) -> None:

@@ -19,7 +19,7 @@ from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from qmfa_tui.errors import QmfaError
@@ -31,6 +31,7 @@ from qmfa_tui.services.session import Actor
 from qmfa_tui.services.user_filter import FEW_LEFT, UserFilter
 from qmfa_tui.text import SAFE_TEXT_PATTERN, counted
 from qmfa_tui.widgets.cycle_button import CycleButton
+from qmfa_tui.widgets.key_bar import KeyBar
 from qmfa_tui.widgets.literal import literal
 from qmfa_tui.widgets.styled_once import StyledOnMount
 from qmfa_tui.widgets.title_bar import TitleBar
@@ -157,7 +158,7 @@ class UsersScreen(StyledOnMount, Screen[None]):
         )
         yield Static("", id="summary")
         yield UserTable(id="users")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         if self.page is None:
