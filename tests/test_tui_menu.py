@@ -144,3 +144,35 @@ async def test_a_click_on_a_key_in_the_key_bar_presses_it(database, fixed_clock)
         await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
         await pilot.click(KeyBar, offset=(SIZE[0] - 3, 0))  # the palette, on the right
         await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))
+
+
+async def test_the_key_under_the_mouse_is_lit(database, fixed_clock):
+    from textual.widgets import OptionList
+
+    from qmfa_tui.widgets.key_bar import KeyBar
+
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_menu(pilot)
+        bar = app.screen.query_one(KeyBar)
+
+        def backgrounds() -> list[object]:
+            return [
+                segment.style.bgcolor if segment.style else None
+                for segment in bar.render_line(0)
+                for _ in segment.text
+            ]
+
+        plain = backgrounds()[0]
+
+        def lit_cells() -> list[int]:
+            """The columns drawn on another background than the bar's."""
+            return [x for x, background in enumerate(backgrounds()) if background != plain]
+
+        assert lit_cells() == []
+        await pilot.hover(KeyBar, offset=(3, 0))  # " u Users ": columns 0-8
+        await pilot.pause()
+        assert lit_cells() == list(range(9))
+        await pilot.hover(OptionList)
+        await pilot.pause()
+        assert lit_cells() == []

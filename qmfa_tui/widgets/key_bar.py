@@ -7,7 +7,7 @@ it), ~16 ms each time. Each key is bound to the Footer's `compact` setting, and
 that binding stays on the Footer after the key is gone: a screen that stays open
 kept every key it ever showed, ten more each time one came back to the main menu,
 with the lines they drew. This bar draws the keys as one line when they change.
-A click on a key presses it, as on the Footer.
+A click on a key presses it, and the key under the mouse is lit, as on the Footer.
 """
 
 from __future__ import annotations
@@ -43,17 +43,20 @@ class KeyBar(Widget):
             background: $footer-description-background;
         }
         & > .key-bar--edge { color: $foreground 20%; }  /* blended in render */
+        & > .key-bar--hover { background: $block-hover-background; }  /* the same */
     }
     """
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "key-bar--key",
         "key-bar--description",
         "key-bar--edge",
+        "key-bar--hover",
     }
 
     def __init__(self) -> None:
         super().__init__()
         self._spans: list[tuple[int, int, str, bool]] = []  # start, end, key, enabled
+        self._hovered: str | None = None  # the key under the mouse
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -67,30 +70,31 @@ class KeyBar(Widget):
     def shown_keys(self) -> list[tuple[Binding, bool]]:
         """The keys shown, left to right (the palette's last): each binding and whether
         it is enabled. One key per action, as the Footer shows them."""
-        shown: dict[str, tuple[Binding, bool]] = {}
-        for _, binding, enabled, _ in self.screen.active_bindings.values():
-            if binding.show and binding.action not in shown:
-                shown[binding.action] = (binding, enabled)
-        keys = list(shown.values())
-        palette = self._palette_key()
+        keys, palette = self._keys()
         return [*keys, palette] if palette is not None else keys
 
-    def _palette_key(self) -> tuple[Binding, bool] | None:
+    def _keys(self) -> tuple[list[tuple[Binding, bool]], tuple[Binding, bool] | None]:
+        """The screen's keys, and the command palette's when it has one."""
         app = self.app
-        if not app.ENABLE_COMMAND_PALETTE:
-            return None
-        active = self.screen.active_bindings.get(app.COMMAND_PALETTE_BINDING)
-        return None if active is None else (active.binding, active.enabled)
+        active = self.screen.active_bindings
+        shown: dict[str, tuple[Binding, bool]] = {}
+        for _, binding, enabled, _ in active.values():
+            if binding.show and binding.action not in shown:
+                shown[binding.action] = (binding, enabled)
+        palette = active.get(app.COMMAND_PALETTE_BINDING) if app.ENABLE_COMMAND_PALETTE else None
+        if palette is None:
+            return list(shown.values()), None
+        return list(shown.values()), (palette.binding, palette.enabled)
 
     def render(self) -> Content:
         app = self.app
         key_style = self.get_visual_style("key-bar--key")
         description_style = self.get_visual_style("key-bar--description")
         dim = Style(dim=True)  # a disabled key, as the Footer's `-disabled` keys
-        keys = self.shown_keys()
-        palette = self._palette_key()
-        if palette is not None:
-            keys = keys[:-1]
+        # Component styles take no translucent colour: blended over the bar here.
+        bar = self.background_colors[1]
+        lit = Style(background=bar + self.get_component_styles("key-bar--hover").background)
+        keys, palette = self._keys()
         spans: list[tuple[int, int, str, bool]] = []
         parts: list[tuple[str, Style]] = []
         x = 0
@@ -99,6 +103,8 @@ class KeyBar(Widget):
             nonlocal x
             key = app.get_key_display(binding)
             base = Style() if enabled else dim
+            if binding.key == self._hovered:
+                base += lit
             width = cell_len(text_start) + cell_len(key) + 1 + cell_len(binding.description) + 1
             parts.extend(
                 [
@@ -124,18 +130,35 @@ class KeyBar(Widget):
         room = max(self.size.width - width, 0)
         parts, x = [], room + 1
         add(binding, enabled, "")
-        # Component styles take no translucent colour: blend the edge's over the bar.
-        edge = self.background_colors[1] + self.get_component_styles("key-bar--edge").color
+        edge = bar + self.get_component_styles("key-bar--edge").color
         right = Content.assemble((PALETTE_EDGE, Style(foreground=edge)), *parts)
         self._spans = [span for span in spans[:-1] if span[1] <= room] + spans[-1:]
         return Content.assemble(left.truncate(room, pad=True), right)
 
-    def on_click(self, event: events.Click) -> None:
+    def _key_at(self, x: int) -> tuple[str, bool] | None:
         for start, end, key, enabled in self._spans:
-            if start <= event.x < end:
-                event.stop()
-                if enabled:
-                    self.app.simulate_key(key)
-                else:
-                    self.app.bell()
-                return
+            if start <= x < end:
+                return key, enabled
+        return None
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        found = self._key_at(event.x)
+        hovered = None if found is None else found[0]
+        if hovered != self._hovered:
+            self._hovered = hovered
+            self.refresh()
+
+    def on_leave(self, event: events.Leave) -> None:
+        if self._hovered is not None:
+            self._hovered = None
+            self.refresh()
+
+    def on_click(self, event: events.Click) -> None:
+        found = self._key_at(event.x)
+        if found is not None:
+            event.stop()
+            key, enabled = found
+            if enabled:
+                self.app.simulate_key(key)
+            else:
+                self.app.bell()
