@@ -107,43 +107,34 @@ async def test_the_menu_follows_the_users_record_and_a_logout_forgets_it(databas
         assert app.user is None and not app.may_manage_users and not app.is_admin
 
 
-async def test_the_title_bar_shows_who_is_logged_in_and_its_icon_opens_the_palette(
+async def test_the_title_and_key_bars_show_the_session_and_keys_and_answer_clicks(
     database, fixed_clock
 ):
     from textual.command import CommandPalette
 
+    from qmfa_tui.screens.users import UsersScreen
+    from qmfa_tui.widgets.key_bar import KeyBar
     from qmfa_tui.widgets.title_bar import TitleBar
 
     app = QmfaApp(database)
     async with app.run_test(size=SIZE) as pilot:
         await open_menu(pilot)
-        bar = app.screen.query_one(TitleBar)
-        assert str(bar.render()).split() == ["⭘", "qmfa", "—", "admin"]
+        assert str(app.screen.query_one(TitleBar).render()).split() == ["⭘", "qmfa", "—", "admin"]
+        keys = app.screen.query_one(KeyBar).shown_keys()
+        shown = [(binding.key, binding.description) for binding, _ in keys]
+        assert shown[0] == ("u", "Users") and shown[-1] == ("ctrl+p", "palette")
         await pilot.click(TitleBar, offset=(10, 0))  # the title: nothing happens
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
-        await pilot.click(TitleBar, offset=(1, 0))
-        await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))
-
-
-async def test_a_click_on_a_key_in_the_key_bar_presses_it(database, fixed_clock):
-    from textual.command import CommandPalette
-
-    from qmfa_tui.screens.users import UsersScreen
-    from qmfa_tui.widgets.key_bar import KeyBar
-
-    app = QmfaApp(database)
-    async with app.run_test(size=SIZE) as pilot:
-        await open_menu(pilot)
-        bar = app.screen.query_one(KeyBar)
-        shown = [(binding.key, binding.description) for binding, _ in bar.shown_keys()]
-        assert shown[0] == ("u", "Users") and shown[-1] == ("ctrl+p", "palette")
         await pilot.click(KeyBar, offset=(3, 0))  # " u Users ": on "Users"
         await wait_until(pilot, lambda: isinstance(app.screen, UsersScreen))
         await pilot.press("escape")
-        await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
-        await pilot.click(KeyBar, offset=(SIZE[0] - 3, 0))  # the palette, on the right
-        await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        # The palette opens from the title bar's icon and from its key on the right.
+        for bar, x in ((TitleBar, 1), (KeyBar, SIZE[0] - 3)):
+            await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
+            await pilot.click(bar, offset=(x, 0))
+            await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))
+            await pilot.press("escape")
 
 
 async def test_the_key_under_the_mouse_is_lit(database, fixed_clock):
