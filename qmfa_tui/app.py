@@ -18,18 +18,13 @@ from textual.notifications import SeverityLevel
 from qmfa_tui import crash
 from qmfa_tui.screens.commands import NavigationCommands
 from qmfa_tui.screens.login import LoginScreen
-from qmfa_tui.screens.preparing import (
-    ScreensImported,
-    prepare_screens,
-    read_stylesheets,
-    settle_heap,
-)
 from qmfa_tui.text import visible
 from qmfa_tui.widgets.type_ahead import KeyHolder
 
 if TYPE_CHECKING:
     # Named for the type checker only: the login screen paints before the database (and
     # peewee, cryptography, argon2, pyotp) is loaded; see ``opener``.
+    from qmfa_tui.screens.preparing import ScreensImported
     from qmfa_tui.served import ServedLimits
     from qmfa_tui.services.accounts import UserInfo
     from qmfa_tui.services.session import Actor
@@ -216,6 +211,8 @@ class QmfaApp(KeyHolder):
         self.remove_mode("login")  # nothing of the login steps survives
         self.add_mode("login", LoginScreen)
         if not self._screens_prepared:  # once the menu is drawn, while it is read
+            from qmfa_tui.screens.preparing import prepare_screens
+
             self._screens_prepared = True
             self.call_after_refresh(prepare_screens, self)
         if notice:
@@ -226,6 +223,8 @@ class QmfaApp(KeyHolder):
             )
 
     def on_screens_imported(self, message: ScreensImported) -> None:
+        from qmfa_tui.screens.preparing import read_stylesheets, settle_heap
+
         read_stylesheets(self, message.modules)
         if self.settles_heap:
             settle_heap()

@@ -37,6 +37,7 @@ NOT_BEFORE_THE_FIRST_PAINT = (
     "segno",
     "qmfa_tui.storage",
     "qmfa_tui.services.login",
+    "qmfa_tui.screens.preparing",  # after login
 )
 
 FIRST_PAINT_PROBE = textwrap.dedent("""
