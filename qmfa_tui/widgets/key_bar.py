@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.cells import cell_len
 from textual import events
 from textual.binding import Binding
 from textual.content import Content
@@ -87,53 +86,45 @@ class KeyBar(Widget):
         return list(shown.values()), (palette.binding, palette.enabled)
 
     def render(self) -> Content:
-        app = self.app
-        key_style = self.get_visual_style("key-bar--key")
-        description_style = self.get_visual_style("key-bar--description")
-        dim = Style(dim=True)  # a disabled key, as the Footer's `-disabled` keys
-        # Component styles take no translucent colour: blended over the bar here.
-        bar = self.background_colors[1]
-        lit = Style(background=bar + self.get_component_styles("key-bar--hover").background)
         keys, palette = self._keys()
+        drawn: list[Content] = []
         spans: list[tuple[int, int, str, bool]] = []
-        parts: list[tuple[str, Style]] = []
         x = 0
-
-        def add(binding: Binding, enabled: bool, text_start: str) -> None:
-            nonlocal x
-            key = app.get_key_display(binding)
-            base = Style() if enabled else dim
-            if binding.key == self._hovered:
-                base += lit
-            width = cell_len(text_start) + cell_len(key) + 1 + cell_len(binding.description) + 1
-            parts.extend(
-                [
-                    (text_start, base),
-                    (key, key_style + base),
-                    (" ", base),
-                    (binding.description, description_style + base),
-                    (" ", base),
-                ]
-            )
-            spans.append((x, x + width, binding.key, enabled))
-            x += width
-
         for binding, enabled in keys:
-            add(binding, enabled, " ")
-        left = Content.assemble(*parts)
+            key = self._draw_key(binding, enabled, lead=" ")
+            spans.append((x, x + key.cell_length, binding.key, enabled))
+            drawn.append(key)
+            x += key.cell_length
+        left = Content.assemble(*drawn)
         if palette is None:
             self._spans = spans
             return left
         # On the right, after a thin edge: the palette's key, over what does not fit.
         binding, enabled = palette
-        width = 1 + cell_len(app.get_key_display(binding)) + 1 + cell_len(binding.description) + 1
-        room = max(self.size.width - width, 0)
-        parts, x = [], room + 1
-        add(binding, enabled, "")
-        edge = bar + self.get_component_styles("key-bar--edge").color
-        right = Content.assemble((PALETTE_EDGE, Style(foreground=edge)), *parts)
-        self._spans = [span for span in spans[:-1] if span[1] <= room] + spans[-1:]
-        return Content.assemble(left.truncate(room, pad=True), right)
+        key = self._draw_key(binding, enabled, lead="")
+        room = max(self.size.width - 1 - key.cell_length, 0)
+        start = room + 1
+        self._spans = [span for span in spans if span[1] <= room]
+        self._spans.append((start, start + key.cell_length, binding.key, enabled))
+        # Component styles take no translucent colour: the edge's is blended over the bar.
+        edge = self.background_colors[1] + self.get_component_styles("key-bar--edge").color
+        return Content.assemble(
+            left.truncate(room, pad=True), (PALETTE_EDGE, Style(foreground=edge)), key
+        )
+
+    def _draw_key(self, binding: Binding, enabled: bool, *, lead: str) -> Content:
+        """``lead``, the key, its description: dimmed when disabled, lit under the mouse."""
+        base = Style() if enabled else Style(dim=True)  # as the Footer's `-disabled` keys
+        if binding.key == self._hovered:
+            lit = self.get_component_styles("key-bar--hover").background
+            base += Style(background=self.background_colors[1] + lit)  # blended, as the edge
+        return Content.assemble(
+            (lead, base),
+            (self.app.get_key_display(binding), self.get_visual_style("key-bar--key") + base),
+            (" ", base),
+            (binding.description, self.get_visual_style("key-bar--description") + base),
+            (" ", base),
+        )
 
     def _key_at(self, x: int) -> tuple[str, bool] | None:
         for start, end, key, enabled in self._spans:
