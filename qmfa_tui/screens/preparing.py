@@ -86,9 +86,9 @@ def stylesheet_paths(modules: Iterable[str]) -> list[Path]:
     return paths
 
 
-def read_stylesheets(app: App[Any], modules: Iterable[str]) -> int:
+def read_stylesheets(app: App[Any], modules: Iterable[str]) -> None:
     """Read the screens' stylesheets the app has not read yet, then parse and restyle
-    once (few widgets are mounted at the main menu). How many files it read."""
+    once (few widgets are mounted at the main menu)."""
     stylesheet = app.stylesheet
     new = [path for path in stylesheet_paths(modules) if not stylesheet.has_source(str(path))]
     for path in new:
@@ -96,7 +96,6 @@ def read_stylesheets(app: App[Any], modules: Iterable[str]) -> int:
     if new:
         stylesheet.reparse()
         stylesheet.update(app)
-    return len(new)
 
 
 def settle_heap() -> None:
