@@ -7,6 +7,7 @@ paying for peewee (see ``skip_unused_drivers``).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -20,7 +21,11 @@ if TYPE_CHECKING:
 
 DATABASE_URL_ENV = "QMFA_DATABASE_URL"
 _BACKENDS = {"sqlite": "sqlite", "postgres": "postgresql", "postgresql": "postgresql"}
-_POSTGRESQL_DRIVERS = ("psycopg", "psycopg2")
+# In qmfa's order of preference: psycopg2 is the ``postgres`` extra's (peewee's own
+# PostgreSQL driver, 5 MiB in the process against psycopg 3's 11); psycopg 3 also works.
+_POSTGRESQL_DRIVERS = ("psycopg2", "psycopg")
+# What peewee imports for SQLite when it is first imported (pysqlite3 first, if installed).
+_SQLITE_DRIVERS = ("pysqlite3", "sqlite3")
 
 
 def data_dir() -> Path:
@@ -110,18 +115,34 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def skip_unused_drivers(url: str) -> None:
-    """Keep PostgreSQL drivers unimported in a process that will only open SQLite.
-
-    peewee imports every PostgreSQL driver it finds when it is first imported, even to
-    open SQLite: with the ``postgres`` extra installed that is ~140 ms and ~25 MiB of
-    psycopg before the login screen. The `qmfa` command opens one database per process,
-    so once it knows the URL is SQLite it marks the drivers absent (a ``None`` entry in
-    ``sys.modules`` makes ``import`` raise ImportError). Nothing happens if peewee is
-    already imported, and a PostgreSQL URL leaves everything as it is.
-    """
-    if backend_of(url) != "sqlite" or "peewee" in sys.modules:
-        return
+def postgresql_driver() -> str | None:
+    """The PostgreSQL driver qmfa uses ("psycopg2" or "psycopg"), found without importing
+    it; None when neither can be imported."""
     for name in _POSTGRESQL_DRIVERS:
+        if importlib.util.find_spec(name) is not None:  # None too for a name marked absent
+            return name
+    return None
+
+
+def skip_unused_drivers(url: str) -> None:
+    """Keep the database drivers a process will not use unimported.
+
+    peewee imports every driver it finds when it is first imported: psycopg2 (~5 MiB,
+    ~15 ms) or psycopg 3 (~11 MiB, ~140 ms) in a process that opens SQLite, or both in
+    one that opens PostgreSQL, and sqlite3 (~1 MiB) there too.
+    The `qmfa` command opens one database per process, so once it knows the URL it marks
+    the drivers it will not use absent (a ``None`` entry in ``sys.modules`` makes
+    ``import`` raise ImportError): for SQLite every PostgreSQL driver, for PostgreSQL
+    sqlite3 and any driver but the one ``postgresql_driver`` picks. Nothing happens if
+    peewee is already imported.
+    """
+    backend = backend_of(url)
+    if backend is None or "peewee" in sys.modules:
+        return
+    unused: tuple[str, ...] = _POSTGRESQL_DRIVERS
+    if backend == "postgresql":
+        chosen = postgresql_driver()
+        unused = _SQLITE_DRIVERS + tuple(name for name in _POSTGRESQL_DRIVERS if name != chosen)
+    for name in unused:
         # None is the documented "cannot be imported" entry, which typeshed does not allow.
         sys.modules.setdefault(name, None)  # type: ignore[arg-type]

@@ -37,8 +37,15 @@ def run_python(program: str) -> str:
     return done.stdout.strip()
 
 
+def needs_a_postgresql_driver() -> str:
+    driver = database_url.postgresql_driver()
+    if driver is None:
+        pytest.skip("no PostgreSQL driver installed (the postgres extra)")
+    return driver
+
+
 def test_the_qmfa_command_on_sqlite_never_imports_a_postgresql_driver(tmp_path):
-    pytest.importorskip("psycopg")
+    needs_a_postgresql_driver()
     url = f"sqlite:///{tmp_path / 'q.db'}"
     storage.open_database(url)  # `users list` opens an existing database only
     storage.close_database()
@@ -52,12 +59,23 @@ def test_the_qmfa_command_on_sqlite_never_imports_a_postgresql_driver(tmp_path):
     assert run_python(program).splitlines()[-1] == "[]"
 
 
-def test_a_postgresql_url_leaves_the_drivers_importable():
-    pytest.importorskip("psycopg")
+def test_a_postgresql_url_keeps_its_driver_and_no_other():
+    driver = needs_a_postgresql_driver()
     program = (
+        "import sys\n"
         "from qmfa_tui import database_url\n"
         "database_url.skip_unused_drivers('postgresql://qa@db/qmfa')\n"
         "import peewee\n"
-        "print(peewee.psycopg is not None)\n"
+        "print(sorted(name for name in ('psycopg', 'psycopg2', 'sqlite3')\n"
+        "             if getattr(peewee, name) is not None))\n"
     )
-    assert run_python(program) == "True"
+    assert run_python(program) == str([driver])
+
+
+def test_psycopg2_is_the_driver_when_both_are_installed():
+    pytest.importorskip("psycopg2")
+    pytest.importorskip("psycopg")
+    assert database_url.postgresql_driver() == "psycopg2"
+    from playhouse.pool import PooledPostgresqlDatabase
+
+    assert storage.database._postgresql_class() is PooledPostgresqlDatabase

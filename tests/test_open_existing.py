@@ -3,10 +3,14 @@ database opens; anything else is refused in one line and nothing is made."""
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from qmfa_tui import database_url as database_url_module
 from qmfa_tui import storage
 from qmfa_tui.database_url import data_dir
 from qmfa_tui.errors import StorageError
@@ -68,3 +72,68 @@ def test_a_missing_sqlite_file_is_refused_and_nothing_is_made(tmp_path):
         f"There is no database {path}: `qmfa init` creates one, `qmfa demo` one with demo users."
     )
     assert not path.parent.exists()
+
+
+# What `qmfa` must not load to open a database this version already migrated: the
+# migration runner, and the driver of the other backend.
+RUNNER_AND_DRIVERS = ("playhouse.migrations", "playhouse.migrate", "sqlite3", "psycopg", "psycopg2")
+
+
+def modules_loaded_by(program: str) -> list[str]:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            program + f"\nprint(sorted(name for name in {RUNNER_AND_DRIVERS!r}"
+            " if sys.modules.get(name) is not None))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return ast.literal_eval(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_qmfa_command_loads_one_driver_and_no_migration_runner(backend, database_url):
+    storage.open_database(database_url)  # made and migrated
+    storage.close_database()
+    program = (
+        "import sys\n"
+        "from qmfa_tui import cli\n"
+        f"assert cli.main(['--database', {database_url!r}, 'users', 'list']) == 0"
+    )
+    driver = "sqlite3" if backend == "sqlite" else database_url_module.postgresql_driver()
+    assert modules_loaded_by(program) == [driver]
+
+
+def test_a_database_with_a_migration_to_apply_still_gets_it(backend, database_url):
+    storage.open_database(database_url)
+    storage.db.execute_sql("DELETE FROM schema_migration WHERE name = '0010_key_check_hmac'")
+    storage.close_database()
+    storage.open_database(database_url, create=False)  # the runner applies it again
+    try:
+        applied = storage.db.execute_sql("SELECT name FROM schema_migration").fetchall()
+        assert ("0010_key_check_hmac",) in applied
+    finally:
+        storage.close_database()
+
+
+def test_psycopg_3_opens_postgresql_when_psycopg2_is_absent(backend, database_url):
+    if backend != "postgresql":
+        pytest.skip("a PostgreSQL driver")
+    pytest.importorskip("psycopg")
+    storage.open_database(database_url)
+    storage.close_database()
+    program = (
+        "import sys\n"
+        "sys.modules['psycopg2'] = None\n"
+        "from qmfa_tui import storage\n"
+        f"storage.open_database({database_url!r}, create=False)\n"
+        "print(type(storage.db.obj).__name__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "PooledPsycopg3Database"
