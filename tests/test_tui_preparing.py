@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import gc
+import subprocess
+import sys
+import textwrap
 
 from helpers import admin
 from textual.css.stylesheet import Stylesheet
@@ -21,7 +25,7 @@ def test_the_paths_are_the_ones_textual_reads_for_each_screen():
     paths = preparing.stylesheet_paths(preparing.AFTER_LOGIN)
     assert set(UsersScreen(shell_actor()).css_path) <= set(paths)  # Textual's own resolution
     names = {path.name for path in paths}
-    assert {"users.tcss", "user_edit.tcss", "settings.tcss", "confirm.tcss"} <= names
+    assert {"users.tcss", "user_edit.tcss"} <= names
     assert all(path.is_file() for path in paths)
 
 
@@ -87,3 +91,46 @@ async def test_an_app_in_a_shared_process_leaves_the_heap_alone(database, fixed_
 
 def preparing_users_css() -> str:
     return str(next(p for p in preparing.stylesheet_paths(["qmfa_tui.screens.users"])))
+
+
+AFTER_LOGIN_PROBE = textwrap.dedent("""
+    import asyncio, sys
+    from qmfa_tui import storage
+    from qmfa_tui.app import QmfaApp
+    from qmfa_tui.screens import preparing
+    from qmfa_tui.services.session import issue_actor
+
+    storage.open_database(sys.argv[1], create=False)
+    account = storage.Account.get(storage.Account.username == "admin")
+    app = QmfaApp(storage.current())
+
+    async def main():
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.log_in(issue_actor(account.id, "admin"))
+            users_css = str(preparing.stylesheet_paths([preparing.AFTER_LOGIN[0]])[0])
+            for _ in range(500):
+                await pilot.pause(0.01)
+                if app.stylesheet.has_source(users_css):
+                    break
+            await app.workers.wait_for_complete()
+
+    asyncio.run(main())
+    print(sorted(name.rsplit(".", 1)[1] for name in sys.modules if name.startswith(
+        "qmfa_tui.screens.") and name != "qmfa_tui.screens.preparing"))
+""")
+
+
+def test_after_login_only_the_users_screens_are_imported(database, fixed_clock):
+    """Settings & Audit, its modals and Register a device load when first opened:
+    a session that never opens them does not hold them."""
+    admin()
+    done = subprocess.run(
+        [sys.executable, "-c", AFTER_LOGIN_PROBE, database.url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = set(ast.literal_eval(done.stdout.strip().splitlines()[-1]))
+    assert {"users", "user_edit", "main"} <= loaded
+    assert not loaded & {"settings", "mandatory", "audit_event", "register_device"}, loaded
