@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from helpers import add_user, admin
 
-from qmfa_tui.storage import Account, Throttle
+from qmfa_tui.storage import Account, AuditEvent, Throttle
 from qmfa_tui.storage.prepared import Prepared
 
 
@@ -83,16 +83,38 @@ def test_an_argument_the_sql_never_uses_is_refused(database):
         unused.execute(5)
 
 
-def test_only_ints_floats_and_text_are_taken(database):
-    from datetime import datetime
+def test_only_ints_floats_text_and_datetimes_are_taken(database):
+    from datetime import date
 
-    with pytest.raises(TypeError, match="int, float and str"):
-        Prepared(lambda when: Account.select().where(Account.created_at == when), datetime).execute(
-            datetime(2027, 1, 1)  # type: ignore[arg-type]  # the wrong type is the point
+    with pytest.raises(TypeError, match="int, float, str and datetime"):
+        Prepared(lambda day: Account.select().where(Account.created_at == day), date).execute(
+            date(2027, 1, 1)  # type: ignore[arg-type]  # the wrong type is the point
         )
     by_id = Prepared(lambda account_id: Account.select().where(Account.id == account_id), int)
     with pytest.raises(TypeError, match="expected 1 arguments"):
         by_id.execute()
+
+
+def test_a_datetime_and_a_null_are_stored_as_peewee_stores_them(database):
+    from datetime import datetime
+
+    insert = Prepared(
+        lambda at, actor, target, action: AuditEvent.insert(
+            at=at, actor=actor, target=target, action=action
+        ),
+        datetime,
+        str,
+        str,
+        str,
+    )
+    at = datetime(2027, 3, 4, 5, 6, 7, 890)
+    insert.execute(at, "alice", None, "test.prepared")
+    AuditEvent.insert(at=at, actor="bob", target=None, action="test.peewee").execute()
+    stored = {
+        event.actor: (event.at, event.target)
+        for event in AuditEvent.select().where(AuditEvent.action.startswith("test."))
+    }
+    assert stored == {"alice": (at, None), "bob": (at, None)}
 
 
 def test_a_float_argument_lands_where_its_placeholder_did(database):

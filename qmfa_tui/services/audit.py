@@ -22,10 +22,36 @@ from qmfa_tui.errors import NotPermitted
 from qmfa_tui.kinds import Role
 from qmfa_tui.services import clock, identity
 from qmfa_tui.services.session import Actor, shell_actor
-from qmfa_tui.storage import Account, AuditEvent, db, translate_errors
+from qmfa_tui.storage import Account, AuditEvent, Prepared, db, translate_errors
 
 PERSON = "person"
 OPERATOR = "operator"
+
+# Every login step writes one; rendered by peewee each time it was ~0.15 ms of a code check.
+_INSERT_EVENT = Prepared(
+    lambda at, actor, actor_id, target, target_id, action, detail, actor_kind, origin: (
+        AuditEvent.insert(
+            at=at,
+            actor=actor,
+            actor_id=actor_id,
+            target=target,
+            target_id=target_id,
+            action=action,
+            detail=detail,
+            actor_kind=actor_kind,
+            origin=origin,
+        )
+    ),
+    datetime,
+    str,
+    int,
+    str,
+    int,
+    str,
+    str,
+    str,
+    str,
+)
 
 
 @dataclass(frozen=True)
@@ -135,19 +161,19 @@ def record(
     else:
         actor_name, actor_id = actor.username, actor.id
     operator = isinstance(actor, Actor) and actor.is_shell
-    AuditEvent.insert(
-        at=clock.utc(clock.now()),
-        actor=actor_name,
-        actor_id=actor_id,
-        target=target.username if target is not None else None,
-        target_id=target.id if target is not None else None,
-        action=action,
-        detail=detail,
-        actor_kind=OPERATOR if operator else PERSON,
-        origin=origin
-        if origin is not None
-        else (operator_origin() if operator else person_origin()),
-    ).execute()
+    if origin is None:
+        origin = operator_origin() if operator else person_origin()
+    _INSERT_EVENT.execute(
+        clock.utc(clock.now()),
+        actor_name,
+        actor_id,
+        target.username if target is not None else None,
+        target.id if target is not None else None,
+        action,
+        detail,
+        OPERATOR if operator else PERSON,
+        origin,
+    )
 
 
 @translate_errors

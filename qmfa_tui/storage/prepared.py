@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import peewee
@@ -12,16 +13,23 @@ from qmfa_tui.storage.models import db
 # Values no real row holds, so each can be found again among the rendered parameters.
 _INT_PLACEHOLDER_BASE = -(2**53)
 _FLOAT_PLACEHOLDER_BASE = -(10.0**15) - 0.25  # exact: floats near 1e15 are 1/8 apart
+_DATETIME_PLACEHOLDER_BASE = datetime(1, 1, 1, 0, 0, 1)
+
+Argument = int | float | str | datetime | None
 
 
-def _placeholder(kind: type, index: int) -> int | float | str:
+def _placeholder(kind: type, index: int) -> int | float | str | datetime:
     if kind is int:
         return _INT_PLACEHOLDER_BASE - index
     if kind is float:
         return _FLOAT_PLACEHOLDER_BASE - index
     if kind is str:
         return f"\x00qmfa placeholder {index}\x00"
-    raise TypeError(f"a prepared statement takes int, float and str arguments, not {kind.__name__}")
+    if kind is datetime:
+        return _DATETIME_PLACEHOLDER_BASE + timedelta(microseconds=index)
+    raise TypeError(
+        f"a prepared statement takes int, float, str and datetime arguments, not {kind.__name__}"
+    )
 
 
 class Prepared:
@@ -31,8 +39,10 @@ class Prepared:
     most of a security-code check. ``build`` receives one placeholder per argument (of
     the types in ``kinds``) and returns the query; each call puts its arguments where the
     placeholders landed among the rendered parameters. Arguments reach the driver as
-    they are, so they must be what the column stores (ints, floats and text, no
-    conversion).
+    they are, so they must be what the column stores: ints, floats, text and naive
+    datetimes, as peewee hands them on (no conversion). None stores NULL; it belongs
+    only where the statement stores a value (an INSERT's or an UPDATE's), since a
+    comparison with NULL matches nothing where peewee would have written IS NULL.
     """
 
     def __init__(self, build: Callable[..., peewee.Query], *kinds: type) -> None:
@@ -40,7 +50,7 @@ class Prepared:
         self._kinds = kinds
         self._rendered: dict[type, tuple[str, list[Any], list[int | None]]] = {}
 
-    def execute(self, *args: int | float | str) -> Any:
+    def execute(self, *args: Argument) -> Any:
         """Run the statement with ``args``; returns the driver's cursor."""
         if len(args) != len(self._kinds):
             raise TypeError(f"expected {len(self._kinds)} arguments, got {len(args)}")
@@ -48,7 +58,7 @@ class Prepared:
         params = [rendered[i] if slot is None else args[slot] for i, slot in enumerate(slots)]
         return db.execute_sql(sql, params)
 
-    def rows_affected(self, *args: int | float | str) -> int:
+    def rows_affected(self, *args: Argument) -> int:
         """Run an UPDATE or DELETE with ``args``; returns how many rows it changed."""
         changed: int = db.rows_affected(self.execute(*args))
         return changed
@@ -71,7 +81,7 @@ class Prepared:
         return rendered
 
 
-def _slot_of(value: Any, placeholders: list[int | float | str]) -> int | None:
+def _slot_of(value: Any, placeholders: list[int | float | str | datetime]) -> int | None:
     for index, placeholder in enumerate(placeholders):
         if type(value) is type(placeholder) and value == placeholder:
             return index
