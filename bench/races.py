@@ -16,7 +16,7 @@ import tempfile
 import time
 from collections import Counter
 from multiprocessing.queues import Queue
-from multiprocessing.synchronize import Barrier
+from multiprocessing.synchronize import Barrier, Lock
 from pathlib import Path
 from typing import Any, cast
 
@@ -33,12 +33,15 @@ PASSWORD = "race password"
 USERS = 125  # x 8 recovery codes = 1,000 rounds without re-registering
 
 
-def worker(url: str, tasks: Queue[Any], barrier: Barrier, results: Queue[Any]) -> None:
+def worker(
+    url: str, tasks: Queue[Any], password_turn: Lock, barrier: Barrier, results: Queue[Any]
+) -> None:
     storage.open_database(url)
     while (task := tasks.get()) is not None:
         kind, username, code = task
         try:
-            pending = log_in(username)
+            with password_turn:  # the password steps one at a time; the race is the code's
+                pending = log_in(username)
             barrier.wait(timeout=60)
             if kind == "recovery":
                 login.with_recovery_code(pending, code)
@@ -52,8 +55,9 @@ def worker(url: str, tasks: Queue[Any], barrier: Barrier, results: Queue[Any]) -
 
 
 def log_in(username: str) -> PendingLogin:
-    """The password step, waiting as told when 8 at once throttle each other (the
-    throttle counts an attempt as a failure until it succeeds)."""
+    """The password step, waiting as told if throttled. Taken in turns: eight at once
+    throttle each other (an attempt counts as a failure until it succeeds), and the
+    seconds they then wait made a round take 1-1.7 s and could age its code out."""
     while True:
         try:
             return login.with_password(username, PASSWORD)
@@ -82,9 +86,13 @@ def prepare(url: str) -> dict[str, tuple[str, list[str]]]:
 def race(url: str, kind: str, rounds: int, users: dict[str, tuple[str, list[str]]]) -> Counter:
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(PROCESSES)
+    password_turn = context.Lock()
     results = context.Queue()
     queues = [context.Queue() for _ in range(PROCESSES)]
-    workers = [context.Process(target=worker, args=(url, q, barrier, results)) for q in queues]
+    workers = [
+        context.Process(target=worker, args=(url, q, password_turn, barrier, results))
+        for q in queues
+    ]
     for process in workers:
         process.start()
     storage.open_database(url)
@@ -104,8 +112,10 @@ def race(url: str, kind: str, rounds: int, users: dict[str, tuple[str, list[str]
                 .tuples()
                 .get(),
             )
-            # The step the phone shows now, or the next unused one if that was used already.
-            step = max(last + 1, int(time.time()) // 30 + drift)
+            # The step the phone shows now. Once this user has used it, wait for the next:
+            # a code of a step to come is refused, so it would race for nothing.
+            while (step := int(time.time()) // 30 + drift) <= last:
+                time.sleep(30 - time.time() % 30 + 0.01)
             code = pyotp.TOTP(secret).generate_otp(step)
         for queue in queues:
             queue.put((kind, name, code))
