@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import dataclass
 
 import pyotp
@@ -11,6 +13,17 @@ from qmfa_tui.services import login as login_service
 from qmfa_tui.services.session import Actor, NextStep, PendingLogin
 
 PASSWORD = "correct horse"
+
+
+def run_python(program: str, *args: str, timeout: float = 120) -> str:
+    """What ``program`` prints, run in a fresh interpreter with ``args`` (it must succeed)."""
+    done = subprocess.run(
+        [sys.executable, "-c", program, *args], capture_output=True, text=True, timeout=timeout
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
 # 2027-01-15 08:00:00 UTC, on a 30 s boundary, so time steps are easy to reason about.
 START = 1_800_000_000.0
 

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import run_python
 
 from qmfa_tui import database_url, storage
 
@@ -27,14 +26,6 @@ def test_both_postgresql_schemes_reach_libpq_as_postgresql():
     assert database_url.postgresql_conninfo("postgres://qa:pw@db:5433/qmfa?sslmode=require") == (
         "postgresql://qa:pw@db:5433/qmfa?sslmode=require"
     )
-
-
-def run_python(program: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
 
 
 def needs_a_postgresql_driver() -> str:

@@ -4,11 +4,10 @@ database opens; anything else is refused in one line and nothing is made."""
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import run_python
 
 from qmfa_tui import database_url as database_url_module
 from qmfa_tui import storage
@@ -80,19 +79,11 @@ RUNNER_AND_DRIVERS = ("playhouse.migrations", "playhouse.migrate", "sqlite3", "p
 
 
 def modules_loaded_by(program: str) -> list[str]:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            program + f"\nprint(sorted(name for name in {RUNNER_AND_DRIVERS!r}"
-            " if sys.modules.get(name) is not None))",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    printed = run_python(
+        program + f"\nprint(sorted(name for name in {RUNNER_AND_DRIVERS!r}"
+        " if sys.modules.get(name) is not None))"
     )
-    assert done.returncode == 0, done.stderr
-    return ast.literal_eval(done.stdout.strip().splitlines()[-1])
+    return ast.literal_eval(printed.splitlines()[-1])
 
 
 def test_the_qmfa_command_loads_one_driver_and_no_migration_runner(backend, database_url):
@@ -132,8 +123,4 @@ def test_psycopg_3_opens_postgresql_when_psycopg2_is_absent(backend, database_ur
         f"storage.open_database({database_url!r}, create=False)\n"
         "print(type(storage.db.obj).__name__)"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "PooledPsycopg3Database"
+    assert run_python(program) == "PooledPsycopg3Database"

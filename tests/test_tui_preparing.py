@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import ast
 import gc
-import subprocess
-import sys
 import textwrap
 
-from helpers import admin
+from helpers import admin, run_python
 from textual.css.stylesheet import Stylesheet
 from tui import SIZE, settle, wait_until
 
@@ -124,13 +122,7 @@ def test_after_login_only_the_users_screens_are_imported(database, fixed_clock):
     """Settings & Audit, its modals and Register a device load when first opened:
     a session that never opens them does not hold them."""
     admin()
-    done = subprocess.run(
-        [sys.executable, "-c", AFTER_LOGIN_PROBE, database.url],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    loaded = set(ast.literal_eval(done.stdout.strip().splitlines()[-1]))
+    printed = run_python(AFTER_LOGIN_PROBE, database.url)
+    loaded = set(ast.literal_eval(printed.splitlines()[-1]))
     assert {"users", "user_edit", "main"} <= loaded
     assert not loaded & {"settings", "mandatory", "audit_event", "register_device"}, loaded
