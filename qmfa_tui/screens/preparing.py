@@ -45,15 +45,14 @@ class ScreensImported(Message):
     modules: tuple[str, ...]
 
 
-def prepare_screens(app: App[Any], modules: Iterable[str] = AFTER_LOGIN) -> None:
-    """Import ``modules`` in a thread worker; the app then reads their stylesheets
-    (``read_stylesheets``, on its own thread) when it handles ScreensImported."""
-    wanted = tuple(modules)
+def prepare_screens(app: App[Any]) -> None:
+    """Import the AFTER_LOGIN modules in a thread worker; the app then reads their
+    stylesheets (``read_stylesheets``, on its own thread) when it handles ScreensImported."""
 
     def import_all() -> None:
-        for name in wanted:
+        for name in AFTER_LOGIN:
             importlib.import_module(name)
-        app.post_message(ScreensImported(wanted))
+        app.post_message(ScreensImported(AFTER_LOGIN))
 
     app.run_worker(import_all, thread=True, group="prepare-screens", exit_on_error=False)
 
