@@ -46,6 +46,10 @@ def main() -> int:
         fingerprint, public_key = run([*QMFA, "serve", "--fingerprint", "--database", url])
         limits = ["--max-sessions", str(args.sessions)]
         limits += ["--connections-per-minute", str(args.runs + args.sessions + 10)]
+        # Every session comes from 127.0.0.1: let them all start at once.
+        limits += ["--connection-burst", str(args.runs + args.sessions + 10)]
+        limits += ["--startups-per-address", str(args.sessions)]
+        limits += ["--max-startups", f"{args.sessions + 1}:30:{2 * args.sessions + 2}"]
         server = subprocess.Popen(
             [*QMFA, "serve", "--database", url, "--listen", "127.0.0.1:0", *limits],
             stdin=subprocess.DEVNULL,

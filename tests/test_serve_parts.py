@@ -190,3 +190,25 @@ def test_the_app_tells_the_server_through_a_pipe_and_never_writes_to_another_fil
         limits = ServedLimits.from_environment(env)
         assert limits is not None and limits.status_fd is None
     assert (tmp_path / "file").read_text() == ""
+
+
+def test_a_served_app_inherits_no_textual_variable_that_writes_files_or_types_keys():
+    from qmfa_tui.cli.serve import served_environment
+
+    environ = {
+        "PATH": "/usr/bin",
+        "TEXTUAL": "devtools,debug",
+        "TEXTUAL_LOG": "/tmp/keys.log",
+        "TEXTUAL_SCREENSHOT": "1",
+        "TEXTUAL_SCREENSHOT_LOCATION": "/tmp",
+        "TEXTUAL_PRESS": "enter",
+        "TEXTUAL_DRIVER": "x:Y",
+        "TEXTUAL_DEVTOOLS_HOST": "192.0.2.1",
+        "TEXTUAL_COLOR_SYSTEM": "standard",
+        "TEXTUAL_ANIMATIONS": "none",
+    }
+    assert served_environment(environ) == {
+        "PATH": "/usr/bin",
+        "TEXTUAL_COLOR_SYSTEM": "standard",
+        "TEXTUAL_ANIMATIONS": "none",
+    }

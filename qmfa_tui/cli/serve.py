@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from qmfa_tui.cli.common import UsageError, open_from_args, whole_number
@@ -12,6 +13,13 @@ from qmfa_tui.errors import BadInput
 DEFAULT_LISTEN = "127.0.0.1:2222"
 MAX_SESSIONS = 1000
 MAX_TIMEOUT_SECONDS = 7 * 24 * 3600
+MAX_STARTUPS = 10_000
+MAX_WINDOW = 10_000  # columns or rows (a pty holds up to 65535)
+MAX_APP_MEMORY_MIB = 64 * 1024
+# Kept in step with serve/server.py's defaults (this module may not import asyncssh).
+DEFAULT_KEX_ALGS = "mlkem768x25519-sha256,curve25519-sha256,curve25519-sha256@libssh.org"
+DEFAULT_CIPHERS = "chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes128-gcm@openssh.com"
+DEFAULT_MACS = "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com"
 
 
 def add_command(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -77,6 +85,71 @@ def add_command(commands: Any, common: argparse.ArgumentParser) -> None:
         help="new connections from one client address per minute (default: 30)",
     )
     serve.add_argument(
+        "--connection-burst",
+        type=whole_number(10_000),
+        default=10,
+        metavar="N",
+        help="new connections from one address at once, before --connections-per-minute "
+        "refills them; counted (with every refused request) before the key exchange "
+        "(default: 10)",
+    )
+    serve.add_argument(
+        "--login-grace",
+        type=_seconds,
+        default=30.0,
+        metavar="S",
+        help="close a connection that has not reached the login screen after S seconds "
+        "(default: 30)",
+    )
+    serve.add_argument(
+        "--max-startups",
+        type=_startups,
+        default=(10, 30, 100),
+        metavar="START:RATE:FULL",
+        help="connections not yet at the login screen: from START on, drop a new one with "
+        "RATE%% chance, rising to all at FULL (default: 10:30:100)",
+    )
+    serve.add_argument(
+        "--startups-per-address",
+        type=whole_number(MAX_STARTUPS),
+        default=4,
+        metavar="N",
+        help="connections not yet at the login screen from one address (default: 4)",
+    )
+    serve.add_argument(
+        "--max-window",
+        type=_window,
+        default=(1000, 500),
+        metavar="COLSxROWS",
+        help="a larger window is served at this size (default: 1000x500)",
+    )
+    serve.add_argument(
+        "--app-memory",
+        type=whole_number(MAX_APP_MEMORY_MIB),
+        default=1024,
+        metavar="MIB",
+        help="address space of each session's app, in MiB (default: 1024)",
+    )
+    serve.add_argument(
+        "--kex-algs",
+        default=DEFAULT_KEX_ALGS,
+        metavar="LIST",
+        help="key exchange algorithms offered, comma-separated; +LIST adds to the "
+        f"defaults, -LIST takes away, ^LIST puts first (default: {DEFAULT_KEX_ALGS})",
+    )
+    serve.add_argument(
+        "--ciphers",
+        default=DEFAULT_CIPHERS,
+        metavar="LIST",
+        help=f"ciphers offered (default: {DEFAULT_CIPHERS})",
+    )
+    serve.add_argument(
+        "--macs",
+        default=DEFAULT_MACS,
+        metavar="LIST",
+        help=f"MACs offered (default: {DEFAULT_MACS})",
+    )
+    serve.add_argument(
         "--fingerprint",
         action="store_true",
         help="print the host key's fingerprint and public key, then exit",
@@ -94,6 +167,52 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _startups(text: str) -> tuple[int, int, int]:
+    parts = text.split(":")
+    if len(parts) != 3 or not all(part.isdigit() for part in parts):
+        raise argparse.ArgumentTypeError(f"{text!r}: give START:RATE:FULL, such as 10:30:100")
+    start, rate, full = (int(part) for part in parts)
+    if not (1 <= start <= full <= MAX_STARTUPS and rate <= 100):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: START from 1 to FULL, FULL at most {MAX_STARTUPS:,}, RATE at most 100"
+        )
+    return start, rate, full
+
+
+def _window(text: str) -> tuple[int, int]:
+    columns, x, rows = text.lower().partition("x")
+    if not (x and columns.isdigit() and rows.isdigit()):
+        raise argparse.ArgumentTypeError(f"{text!r}: give COLSxROWS, such as 1000x500")
+    if not (20 <= int(columns) <= MAX_WINDOW and 10 <= int(rows) <= MAX_WINDOW):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: columns and rows from 20 and 10 up to {MAX_WINDOW:,}"
+        )
+    return int(columns), int(rows)
+
+
+def _algorithms(option: str, text: str, default: str, known: list[bytes]) -> list[str]:
+    """A comma list of algorithms asyncssh knows; as in OpenSSH, ``+A,B`` adds to the
+    defaults, ``-A`` takes from them and ``^A`` puts A first."""
+    defaults = default.split(",")
+    names = [name.strip() for name in text.lstrip("+-^").split(",") if name.strip()]
+    if text.startswith("+"):
+        names = defaults + [name for name in names if name not in defaults]
+    elif text.startswith("-"):
+        names = [name for name in defaults if name not in names]
+    elif text.startswith("^"):
+        names = names + [name for name in defaults if name not in names]
+    known_names = {alg.decode("ascii") for alg in known}
+    # A default this asyncssh lacks (ML-KEM with an older cryptography) is left out.
+    names = [name for name in names if name in known_names or name not in defaults]
+    unknown = [name for name in names if name not in known_names]
+    if not names or unknown:
+        raise UsageError(
+            f"{option} {text!r}: unknown algorithm {', '.join(unknown) or '(none left)'}; "
+            f"known: {', '.join(sorted(known_names))}."
+        )
+    return names
+
+
 def parse_listen(text: str) -> tuple[str, int]:
     """``HOST:PORT`` or ``[V6]:PORT``; the host may not be left out."""
     host, colon, port_text = text.strip().rpartition(":")
@@ -102,6 +221,33 @@ def parse_listen(text: str) -> tuple[str, int]:
     if not colon or not host or not port_text.isdigit() or int(port_text) > 65535:
         raise UsageError(f"--listen {text!r}: give HOST:PORT, such as {DEFAULT_LISTEN}.")
     return host, int(port_text)
+
+
+# Textual's variables a served app may inherit: how it draws. The others write files on
+# the server (TEXTUAL_LOG, TEXTUAL_SCREENSHOT*), reach out to devtools (TEXTUAL,
+# TEXTUAL_DEVTOOLS_*), type keys (TEXTUAL_PRESS) or change the driver: an operator's
+# debugging setting must not reach every stranger's session.
+_DRAWING_VARIABLES = frozenset(
+    {
+        "TEXTUAL_ANIMATIONS",
+        "TEXTUAL_COLOR_SYSTEM",
+        "TEXTUAL_DIM_FACTOR",
+        "TEXTUAL_DISABLE_KITTY_KEY",
+        "TEXTUAL_FPS",
+        "TEXTUAL_SMOOTH_SCROLL",
+        "TEXTUAL_THEME",
+    }
+)
+
+
+def served_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment a session's app starts from: this server's, less Textual's
+    variables that do more than choose how to draw."""
+    return {
+        name: value
+        for name, value in environ.items()
+        if not name.startswith("TEXTUAL") or name in _DRAWING_VARIABLES
+    }
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -118,6 +264,11 @@ def run_serve(args: argparse.Namespace) -> int:
         )
     from qmfa_tui.database_url import DATABASE_URL_ENV, data_dir
     from qmfa_tui.serve import host_key, server
+
+    algorithms = server.known_algorithms()
+    kex_algs = _algorithms("--kex-algs", args.kex_algs, DEFAULT_KEX_ALGS, algorithms["kex"])
+    ciphers = _algorithms("--ciphers", args.ciphers, DEFAULT_CIPHERS, algorithms["encryption"])
+    macs = _algorithms("--macs", args.macs, DEFAULT_MACS, algorithms["mac"])
     from qmfa_tui.storage.sealing import KEY_FILE_ENV, SECRET_KEY_ENV
 
     key_path = (
@@ -137,7 +288,7 @@ def run_serve(args: argparse.Namespace) -> int:
         host_key.check_authorized_keys(authorized_keys)
 
     # Each session's app opens the database this server opened, with its key.
-    tui_env = dict(os.environ)
+    tui_env = served_environment(os.environ)
     tui_env[DATABASE_URL_ENV] = opened.url
     if opened.key_file is not None:
         tui_env[KEY_FILE_ENV] = str(opened.key_file)
@@ -153,6 +304,15 @@ def run_serve(args: argparse.Namespace) -> int:
         idle_timeout=args.idle_timeout,
         authorized_keys=authorized_keys,
         connections_per_minute=args.connections_per_minute,
+        connection_burst=args.connection_burst,
+        login_grace=args.login_grace,
+        max_startups=args.max_startups,
+        startups_per_address=args.startups_per_address,
+        max_window=args.max_window,
+        app_memory_mib=args.app_memory,
+        kex_algs=kex_algs,
+        encryption_algs=ciphers,
+        mac_algs=macs,
         audit=audit.record_ssh_session,
     )
 

@@ -14,6 +14,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import resource
 import signal
 import struct
 import termios
@@ -32,10 +33,21 @@ def set_window_size(fd: int, columns: int, rows: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
 
 
+def _echo_off(fd: int) -> None:
+    """Typed-ahead bytes stay unechoed until the program sets the modes it wants: the pty
+    would otherwise send them (a password) back to the client before the app draws."""
+    attributes = termios.tcgetattr(fd)
+    attributes[3] &= ~(termios.ECHO | termios.ECHONL)
+    termios.tcsetattr(fd, termios.TCSANOW, attributes)
+
+
 class TerminalProcess:
     """``argv`` on a new pty; ``on_output`` gets what it writes, ``on_exit`` its exit code.
 
     Output is read only while ``reading`` (flow control: the SSH channel's buffer is full).
+    Input the program has not read yet waits in ``pending_input``; ``on_input_drained``
+    is called when all of it went in (flow control the other way). ``memory_limit``
+    (bytes) is the program's address-space limit (RLIMIT_AS), set as it starts.
     """
 
     def __init__(
@@ -47,9 +59,13 @@ class TerminalProcess:
         on_output: Callable[[bytes], None],
         on_exit: Callable[[int], None],
         on_status: Callable[[bytes], None] | None = None,
+        *,
+        memory_limit: int | None = None,
+        on_input_drained: Callable[[], None] | None = None,
     ) -> None:
         self._loop = asyncio.get_running_loop()
         self._on_output = on_output
+        self._on_input_drained = on_input_drained
         self._on_exit = on_exit
         self._on_status = on_status
         self._pending = bytearray()  # input the program has not read yet
@@ -69,6 +85,7 @@ class TerminalProcess:
         self.master, slave = os.openpty()
         try:
             set_window_size(slave, max(columns, 1), max(rows, 1))
+            _echo_off(slave)
             self.pid = os.posix_spawn(
                 argv[0],
                 list(argv),
@@ -93,6 +110,11 @@ class TerminalProcess:
             os.close(slave)
             if status_write >= 0:
                 os.close(status_write)
+        if memory_limit is not None:
+            # Python takes a while to start: the limit is in place well before the app
+            # allocates anything that counts.
+            with contextlib.suppress(ProcessLookupError):
+                resource.prlimit(self.pid, resource.RLIMIT_AS, (memory_limit, memory_limit))
         os.set_blocking(self.master, False)
         self._pidfd = os.pidfd_open(self.pid)
         self._loop.add_reader(self._pidfd, self._reap)
@@ -123,6 +145,11 @@ class TerminalProcess:
     def running(self) -> bool:
         return self.returncode is None
 
+    @property
+    def pending_input(self) -> int:
+        """Bytes written to the program that its pty has not taken yet."""
+        return len(self._pending)
+
     def write(self, data: bytes) -> None:
         if self.master < 0:
             return
@@ -147,6 +174,8 @@ class TerminalProcess:
         del self._pending[: self._write_some(self._pending)]
         if not self._pending:
             self._loop.remove_writer(self.master)
+            if self._on_input_drained is not None:
+                self._on_input_drained()
 
     def resize(self, columns: int, rows: int) -> None:
         if self.master >= 0:
