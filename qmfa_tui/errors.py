@@ -6,6 +6,8 @@ the command line can all raise and catch it without importing upwards.
 
 from __future__ import annotations
 
+import math
+
 
 class QmfaError(Exception):
     """An error whose ``message`` can be shown to a person unchanged."""
@@ -40,12 +42,52 @@ class NoRecoveryCodesLeft(AuthenticationFailed):
 
 
 class Throttled(QmfaError):
-    """Too many failures in a row: the next try must wait."""
+    """Too many failures in a row: the next try must wait.
 
-    def __init__(self, retry_after: int) -> None:
-        self.retry_after = retry_after
-        unit = "second" if retry_after == 1 else "seconds"
-        super().__init__(f"Too many failed attempts. Try again in {retry_after} {unit}.")
+    The wait is told rounded up (to 10 seconds under a minute, to whole minutes above),
+    never to the second: the exact second would tell a guesser when to try again.
+    ``retry_after`` is that rounded wait, so a countdown ends at or after the real one.
+    """
+
+    def __init__(self, wait_seconds: int) -> None:
+        self.retry_after = rounded_wait(wait_seconds)
+        super().__init__(wait_message(self.retry_after))
+
+
+class LockedOut(Throttled):
+    """Too many failures from places this account never logged in from: no wait ends it.
+
+    It lasts until the owner logs in from a place they logged in from lately, an admin
+    unlocks the account, or no attempt comes for a long while (services.throttle).
+    """
+
+    def __init__(self) -> None:
+        QmfaError.__init__(
+            self,
+            "Too many failed attempts. Log in from where you last did, or ask an admin "
+            "to unlock the account.",
+        )
+        self.retry_after = 0
+
+
+def rounded_wait(seconds: float) -> int:
+    """``seconds`` rounded up: to 10 s up to a minute, to whole minutes above."""
+    if seconds <= 60:
+        return max(10, math.ceil(seconds / 10) * 10)
+    return math.ceil(seconds / 60) * 60
+
+
+def wait_message(seconds: int) -> str:
+    """The refusal's words for a wait of ``seconds``, told no finer than ``rounded_wait``:
+    "Too many failed attempts. Try again in about N minutes." """
+    wait = rounded_wait(seconds)
+    if wait < 60:
+        when = f"in about {wait} seconds"
+    elif wait == 60:
+        when = "in a minute"
+    else:
+        when = f"in about {wait // 60} minutes"
+    return f"Too many failed attempts. Try again {when}."
 
 
 class Conflict(QmfaError):

@@ -104,18 +104,23 @@ def test_a_throttled_burst_is_one_audit_event_with_its_count(people, fixed_clock
     fixed_clock.advance(1)
     refusal("alice", "not the password")  # let through: the burst is over
     [event] = audit.list_events(people, action="login.throttled")
-    assert (event.target, event.detail) == ("alice", "5 password attempts refused while locked")
+    source = throttle.this_source()[:8]
+    assert (event.target, event.detail) == (
+        "alice",
+        f"5 password attempts refused while locked, from 1 source ({source})",
+    )
     # The next burst (2 s now) is its own event, written by the success that ends it.
     with pytest.raises(Throttled) as caught:
         login.with_password("alice", PASSWORD)
-    assert caught.value.retry_after == 2
+    assert caught.value.retry_after == 10  # 2 s, told rounded up
     fixed_clock.advance(2)
     assert login.with_password("alice", PASSWORD).actor is not None
     assert [e.detail for e in audit.list_events(people, action="login.throttled")] == [
-        "1 password attempt refused while locked",
-        "5 password attempts refused while locked",
+        f"1 password attempt refused while locked, from 1 source ({source})",
+        f"5 password attempts refused while locked, from 1 source ({source})",
     ]
-    assert storage.Throttle.get(storage.Throttle.kind == "password").throttled == 0
+    rows = storage.Throttle.select().where(storage.Throttle.kind == "password")
+    assert {row.throttled for row in rows} == {0}  # the sources' and the ceilings'
 
 
 def test_code_bursts_are_audited_and_a_success_resets(database, fixed_clock):
@@ -202,8 +207,10 @@ def test_guesses_from_many_processes_get_exactly_the_free_ones_through(
     else:
         start_login("admin")
     [event] = storage.AuditEvent.select().where(storage.AuditEvent.action == "login.throttled")
-    noun = "code" if kind == "code" else "password"
-    assert event.detail == f"{PROCESSES * TRIES - allowed} {noun} attempts refused while locked"
+    refused = f"{PROCESSES * TRIES - allowed} {kind} attempts refused while locked"
+    if kind == "password":
+        refused += f", from 1 source ({throttle.this_source()[:8]})"
+    assert event.detail == refused
 
 
 def answers(username: str, password: str, tries: int) -> list[tuple[type, str]]:
@@ -233,7 +240,7 @@ def test_unknown_names_are_counted_by_key_and_stored_only_as_a_digest(people):
     full_width = "".join(chr(ord(letter) + 0xFEE0) for letter in "NOBODY")
     assert answers(full_width, PASSWORD, 1)[0][0] is Throttled  # the same name
     assert answers("somebody-else", PASSWORD, 1)[0][0] is AuthenticationFailed
-    stored = [row.name_digest for row in storage.NameThrottle.select()]
+    stored = {row.name_digest for row in storage.NameThrottle.select()}
     assert len(stored) == 2 and not any("body" in digest.lower() for digest in stored)
 
 
@@ -241,4 +248,5 @@ def test_unknown_names_are_forgotten_a_while_after_their_last_attempt(people, fi
     answers("nobody", PASSWORD, throttle.FREE_FAILURES + 2)
     fixed_clock.advance(throttle.FORGET_UNKNOWN_NAME_SECONDS + 1)
     answers("somebody-else", PASSWORD, 1)  # an attempt on any name sweeps the old ones
-    assert [row.failures for row in storage.NameThrottle.select()] == [1]
+    # Left: somebody-else's rows, this source's and the one for every source.
+    assert [row.failures for row in storage.NameThrottle.select()] == [1, 1]

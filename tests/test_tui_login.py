@@ -142,7 +142,7 @@ async def test_wrong_replayed_and_throttled_codes(database, fixed_clock):
         await type_into(pilot, "#code", code_at(device.secret, fixed_clock.t + 900))
         # Third failure (replay, wrong, wrong): even the right code must wait now.
         await type_into(pilot, "#code", code_at(device.secret, fixed_clock.t + 30))
-        assert "Too many failed attempts. Try again in 1 second." in screen_text(app)
+        assert "Too many failed attempts. Try again in about 10 seconds." in screen_text(app)
         assert isinstance(app.screen, SecurityCodeScreen) and app.session is None
 
 
@@ -154,10 +154,14 @@ async def test_the_throttle_message_counts_down(database, fixed_clock):
     app = QmfaApp(database)
     async with app.run_test(size=SIZE):
         status = app.screen.query_one(StatusLine)
-        status.show_error(Throttled(2))
-        assert "2 seconds" in str(status.render())
-        status._tick()  # what the 1 s interval timer calls
-        assert "1 second." in str(status.render())
+        status.show_error(Throttled(62))  # told rounded up to whole minutes, never the second
+        assert "Try again in about 2 minutes." in str(status.render())
+        for _ in range(60):
+            status._tick()  # what the 1 s interval timer calls
+        assert "Try again in a minute." in str(status.render())
+        for _ in range(59):
+            status._tick()
+        assert "in about 10 seconds." in str(status.render())
         status._tick()
         assert "You can try again now." in str(status.render())
         assert status._countdown is None

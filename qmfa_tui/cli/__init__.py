@@ -39,6 +39,9 @@ examples:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if (undecodable := _not_utf8(sys.argv[1:] if argv is None else argv)) is not None:
+        print(f"qmfa: an argument is not valid UTF-8: {undecodable!r}", file=sys.stderr)
+        return 2
     args = parse_arguments(argv)
     try:
         code = args.handler(args)
@@ -72,6 +75,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
     return code
+
+
+def _not_utf8(words: Sequence[str]) -> bytes | None:
+    """The first argument that is not UTF-8 (Python holds its bytes as lone surrogates,
+    which fail later wherever the text is written or encoded), as bytes; else None."""
+    for word in words:
+        try:
+            word.encode("utf-8")
+        except UnicodeEncodeError:
+            return word.encode("utf-8", "surrogateescape" if _escaped_bytes(word) else "replace")
+    return None
+
+
+def _escaped_bytes(word: str) -> bool:
+    return all(not 0xD800 <= ord(c) < 0xDC80 for c in word)
 
 
 _APP_OPTIONS = ("--database", "--key-file")
@@ -274,6 +292,9 @@ def _open_for_login(args: argparse.Namespace, url: str) -> OpenDatabase:
             f"{opened.display_url} has no users yet: run `qmfa init` to create the "
             "first admin, or `qmfa demo` to try qmfa on demo users."
         )
+    # One argon2 verify for every name from the first attempt on: made here, after the
+    # first paint and before Log in can go on (it waits for the opener).
+    accounts.prepare_dummy_hash()
     if not storage.db.is_closed():
         storage.db.close()  # back to the pool: the worker that opened it ends here
     return opened

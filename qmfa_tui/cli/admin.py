@@ -148,6 +148,16 @@ def _add_users(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     set_role.set_defaults(handler=users_set_role)
 
+    unlock = _parser(
+        group,
+        "unlock",
+        common,
+        "Clear a user's login throttles: every place's wait and the account-wide limit (audited)",
+        "qmfa users unlock bob",
+    )
+    unlock.add_argument("user", metavar="USER")
+    unlock.set_defaults(handler=users_unlock)
+
     remove = _parser(
         group,
         "remove-2fa",
@@ -347,6 +357,18 @@ def users_set_role(args: argparse.Namespace) -> int:
             f"{info.username} is a user {'with' if info.users_module else 'without'} "
             "the Users module."
         )
+    return 0
+
+
+def users_unlock(args: argparse.Namespace) -> int:
+    open_from_args(args)
+    from qmfa_tui.services import throttle
+
+    unlocked = throttle.unlock(_shell(), args.user)
+    if unlocked.cleared:
+        print(f"Cleared the login throttles of {unlocked.username}: no place is held now.")
+    else:
+        print(f"{unlocked.username} was not throttled; nothing to clear.")
     return 0
 
 

@@ -66,6 +66,7 @@ def open_user_edit(host: DOMNode, actor: Actor, username: str) -> None:
 
 
 class UserEditScreen(StyledOnMount, SavesRecoveryCodes, Screen[None]):
+    SHOWS_SECRETS = True  # Show reveals recovery codes: no screenshot (QmfaApp.screenshot_refusal)
     CSS_PATH = "user_edit.tcss"
     AUTO_FOCUS = "#two-factor"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
@@ -227,6 +228,29 @@ class UserEditScreen(StyledOnMount, SavesRecoveryCodes, Screen[None]):
         if removal.registration_required_next_login:
             notice += " The next login will require registering a device."
         self.post_message(self.Done(notice, warning=removal.registration_required_next_login))
+
+    @on(Button.Pressed, "#unlock")
+    def ask_unlock(self) -> None:
+        self.unlock()
+
+    @work(thread=True, exclusive=True, group="change")
+    def unlock(self) -> None:
+        """Clear the user's login throttles (audited by the service)."""
+        from qmfa_tui.services import throttle
+
+        try:
+            unlocked = throttle.unlock(self.actor, self.username)
+        except QmfaError as error:
+            self.post_message(self.Failed(error, by_action=True))
+            return
+        name = unlocked.username
+        self.post_message(
+            self.Done(
+                f"Failed logins cleared for {name}: no place is held now."
+                if unlocked.cleared
+                else f"{name} was not throttled; nothing to clear."
+            )
+        )
 
     @on(Button.Pressed, "#resync")
     def ask_resync(self) -> None:

@@ -40,13 +40,21 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def burn_a_verify(password: str) -> None:
-    """Spend what a real check costs, so unknown usernames take as long as known ones."""
+def prepare_dummy_hash() -> str:
+    """Make the hash ``burn_a_verify`` checks against, before the first login can be
+    tried (the opener calls it): made on first use, it cost a fresh process's first
+    unknown or LDAP/SSO name one argon2 hash more than a local name's."""
     global _dummy_hash
     if _dummy_hash is None:
         _dummy_hash = _hasher.hash("qmfa: no such user")
+    return _dummy_hash
+
+
+def burn_a_verify(password: str) -> None:
+    """Spend what a real check costs, so unknown usernames take as long as known ones."""
+    dummy_hash = prepare_dummy_hash()
     with contextlib.suppress(VerificationError):
-        _hasher.verify(_dummy_hash, password)
+        _hasher.verify(dummy_hash, password)
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,9 @@ class UserInfo:
     manage_refusal: str | None = None
     # Set by get_user: the reader is this user (only they register their own device).
     is_reader: bool = False
+    # Set by get_user for a reader who may unlock this user: consecutive failed logins,
+    # or None when no throttle holds anything (throttle.failed_in_a_row).
+    failed_logins: int | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -119,6 +130,9 @@ def user_info(account: Account) -> UserInfo:
 
 def validate_username(username: str) -> str:
     username = identity.as_typed(username)
+    found = forbidden_character(username)
+    if found is not None:  # `ad\u200bmin` reads as `admin`: say why, not just what is allowed
+        raise BadInput(f"A username cannot hold control or invisible characters (found {found}).")
     if not USERNAME_PATTERN.fullmatch(username):
         raise BadInput(
             "A username is 1 to 150 letters, digits or . _ @ + - and starts with a letter or digit."
@@ -130,14 +144,15 @@ def validate_text(value: str, what: str, max_length: int) -> str:
     """A name or email: one line of at most `max_length` characters, no control characters.
 
     A control character reaches every terminal that lists the user (ESC can set an
-    admin's clipboard or wipe the screen) and a bidi override turns the text around.
+    admin's clipboard or wipe the screen), a bidi override turns the text around, and an
+    invisible one (a zero-width space or joiner, a soft hyphen) makes it look like another.
     """
     value = value.strip()
     found = forbidden_character(value)
     if found is not None:
         raise BadInput(
-            f"The {what} cannot hold control characters, line breaks or "
-            f"bidirectional overrides (found {found})."
+            f"The {what} cannot hold control characters, line breaks, "
+            f"bidirectional overrides or invisible characters (found {found})."
         )
     if len(value) > max_length:
         raise BadInput(f"The {what} has at most {max_length} characters.")
@@ -286,10 +301,18 @@ def get_user(actor: Actor, username: str) -> UserInfo:
     keeps ``actor`` from their codes, device and status (None for oneself)."""
     target = policy.find_account(username)
     acting = policy.require_self_or_users_module(actor, target)
+    refusal = policy.refusal_for(acting, target)
+    is_reader = acting is not None and acting.id == target.id
+    failed_logins = None
+    if refusal is None and not is_reader:  # what Unlock (User Edit) would clear
+        from qmfa_tui.services import throttle
+
+        failed_logins = throttle.failed_in_a_row(target.id)
     return replace(
         user_info(target),
-        manage_refusal=policy.refusal_for(acting, target),
-        is_reader=acting is not None and acting.id == target.id,
+        manage_refusal=refusal,
+        is_reader=is_reader,
+        failed_logins=failed_logins,
     )
 
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import sys
 from dataclasses import dataclass
 from datetime import datetime
 
 from peewee import Expression
 
+from qmfa_tui import served
 from qmfa_tui.errors import NotPermitted
 from qmfa_tui.kinds import Role
 from qmfa_tui.services import clock, identity
@@ -133,6 +135,42 @@ def person_origin() -> str:
     """Where a person's event came from: the SSH client's address (a served session's, or
     that of the SSH login a local `qmfa` runs in), else nothing."""
     return _ssh_client() or ""
+
+
+def attempt_source() -> str:
+    """Where a login attempt comes from, as the password throttle counts it.
+
+    In a session `qmfa serve` started: the client's address (the server sets
+    $SSH_CLIENT per session), an IPv6 address by its /64, which one host holds whole.
+    Anywhere else: the OS account and the terminal, and the SSH client's address when
+    the shell came over SSH.
+    """
+    address = _ssh_client()
+    if served.LOGIN_TIMEOUT_ENV in os.environ or served.IDLE_TIMEOUT_ENV in os.environ:
+        return f"address {_network_of(address) if address else 'unknown'}"
+    local = f"local {_os_account()} on {_terminal()}"
+    return f"{local} from {_network_of(address)}" if address else local
+
+
+def _network_of(address: str) -> str:
+    try:
+        ip = ipaddress.ip_address(address)
+        if isinstance(ip, ipaddress.IPv6Address):
+            if ip.ipv4_mapped is not None:
+                return str(ip.ipv4_mapped)
+            return str(ipaddress.ip_network(f"{ip.exploded}/64", strict=False))
+    except ValueError:
+        pass
+    return address
+
+
+def _terminal() -> str:
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        try:
+            return _one_line(os.ttyname(stream.fileno()), 64)
+        except (AttributeError, OSError, ValueError):
+            continue
+    return "no terminal"
 
 
 def record(

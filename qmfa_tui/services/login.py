@@ -48,16 +48,17 @@ def with_password(username: str, password: str) -> PendingLogin:
     """The first login step. The result says what comes next; only DONE carries an actor."""
     now = clock.now()
     username = identity.as_typed(username)
+    source = throttle.this_source()
     account = None
     if accounts.USERNAME_PATTERN.fullmatch(username):
         account = identity.account_named(username)
     if account is None:
         # Throttled like an account, so the answer never tells which names exist.
-        throttle.admit_unknown_name(identity.username_key(username), now)
+        throttle.admit_unknown_name(identity.username_key(username), source, now)
         accounts.burn_a_verify(password)
         raise AuthenticationFailed(_LOGIN_REFUSED)
     # Counted before the verdict: guesses from many processes at once cannot outrun it.
-    throttle.admit(account, throttle.PASSWORD, now)
+    throttle.admit_password(account, source, now)
     if not accounts.password_matches(account, password):
         # An LDAP or SSO user has no password here: refused, audited and counted like a
         # wrong password, so that nothing tells such an account from a local one.
@@ -85,13 +86,15 @@ def with_password(username: str, password: str) -> PendingLogin:
     # hashing before the transaction so no write lock is held for it.
     new_hash = accounts.rehash_if_outdated(account, password)
     with db.atomic():
-        throttle.reset(account, throttle.PASSWORD)
+        burst = throttle.password_succeeded(account, source, now)
         if new_hash is not None:
             _replace_hash(account, new_hash)
         if next_step is NextStep.DONE:
             audit.record(account, "login.succeeded", target=account, detail="password only")
         elif next_step is NextStep.REGISTER_DEVICE:
             grace_deadline = _start_grace(account, now)
+    if burst:
+        throttle.end_password_burst(account)
     return issue_pending(account.id, account.username, next_step, now, grace_deadline)
 
 

@@ -133,6 +133,12 @@ class Throttle(BaseModel):
     ``failures`` counts attempts let through and not (yet) succeeded: an attempt is
     counted before its verdict. ``throttled`` counts attempts refused while locked that
     are not yet in the audit log (migration 0005).
+
+    Passwords are counted per source (migration 0011): a row per ``source`` (a keyed
+    digest of where the attempts come from: services.throttle) holds that source's
+    growing delay and when it last logged in (``last_success``); the row whose source
+    is "" counts the failures from every source, for the account-wide ceiling. Codes
+    have the one row, source "". ``last_attempt`` lets password rows be forgotten.
     """
 
     id = AutoField()
@@ -140,26 +146,37 @@ class Throttle(BaseModel):
     if TYPE_CHECKING:
         account_id: ClassVar[IntegerField[int]]
     kind = CharField(max_length=10)
+    source = CharField(max_length=64, default="", constraints=[SQL("DEFAULT ''")])
     failures = IntegerField(default=0)
     locked_until = DoubleField(default=0.0)
     throttled = IntegerField(default=0)
+    last_attempt = DoubleField(default=0.0, index=True)
+    last_success = DoubleField(default=0.0)
 
     class Meta:
-        indexes = ((("account", "kind"), True),)
+        indexes = ((("account", "kind", "source"), True),)
 
 
 class NameThrottle(BaseModel):
     """The password throttle of a name that is nobody's account (migration 0007).
 
     Keyed by a keyed digest of the name (``Sealer.digest``): the typed name, which may
-    be a password typed into the wrong field, is never stored.
+    be a password typed into the wrong field, is never stored. Shaped as an account's
+    password rows (migration 0011: a row per source and the "" row for the ceiling), so
+    that a name that is nobody's answers as an account would; ``last_success`` stays 0.
     """
 
     id = AutoField()
-    name_digest = CharField(max_length=64, unique=True)
+    name_digest = CharField(max_length=64)
+    source = CharField(max_length=64, default="", constraints=[SQL("DEFAULT ''")])
     failures = IntegerField(default=0)
     locked_until = DoubleField(default=0.0)
+    throttled = IntegerField(default=0)
     last_attempt = DoubleField(index=True)
+    last_success = DoubleField(default=0.0)
+
+    class Meta:
+        indexes = ((("name_digest", "source"), True),)
 
 
 ALL_MODELS: tuple[type[BaseModel], ...] = (

@@ -1,5 +1,6 @@
 """User Edit's Security tab: the Two-step Verification toggle, Register or Remove/Resync,
-the recovery codes left with Show and Download .txt, or why the reader may not.
+the recovery codes left with Show and Download .txt, Unlock for the login throttles, or
+why the reader may not.
 
 Composed from the user's state and recomposed on change; only the widgets that
 state calls for are built (hidden ones would still cost a millisecond or more each).
@@ -64,6 +65,10 @@ class SecurityPanel(Vertical):
                         yield Button(
                             "Download .txt", id="download-codes", compact=True, disabled=left == 0
                         )
+        if user.failed_logins is not None:  # set for a reader who may unlock, when held
+            with Horizontal(id="unlock-row"):
+                yield Static(f"Failed logins: {user.failed_logins} in a row", id="failed-logins")
+                yield Button("Unlock logins", id="unlock", compact=True)
         if self.refusal is not None:
             yield Static(self.refusal, id="manage-refusal", markup=False)
         elif self.codes is not None:

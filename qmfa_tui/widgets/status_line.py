@@ -9,7 +9,7 @@ from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import Static
 
-from qmfa_tui.errors import QmfaError, Throttled
+from qmfa_tui.errors import QmfaError, Throttled, wait_message
 from qmfa_tui.widgets.literal import literal
 
 
@@ -32,7 +32,7 @@ class StatusLine(Static):
         self._stop_countdown()
         self.set_class(True, "-error")
         self.remove_class("-success")
-        if isinstance(error, Throttled):
+        if isinstance(error, Throttled) and error.retry_after > 0:
             self._seconds_left = error.retry_after
             self._show_wait()
             self._countdown = self.set_interval(1, self._tick)
@@ -53,8 +53,7 @@ class StatusLine(Static):
         self.show_info("")
 
     def _show_wait(self) -> None:
-        unit = "second" if self._seconds_left == 1 else "seconds"
-        self._show(f"Too many failed attempts. Try again in {self._seconds_left} {unit}.")
+        self._show(wait_message(self._seconds_left))
 
     def _tick(self) -> None:
         self._seconds_left -= 1
