@@ -13,6 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.content import Content
 from textual.css.stylesheet import Stylesheet
+from textual.driver import Driver
 from textual.notifications import SeverityLevel
 
 from qmfa_tui import crash
@@ -24,6 +25,12 @@ from qmfa_tui.widgets.type_ahead import KeyHolder
 if TYPE_CHECKING:
     # Named for the type checker only: the login screen paints before the database (and
     # peewee, cryptography, argon2, pyotp) is loaded; see ``opener``.
+    from collections.abc import Iterable
+    from typing import BinaryIO, Literal, TextIO
+
+    from textual.app import SystemCommand
+    from textual.screen import Screen
+
     from qmfa_tui.screens.preparing import ScreensImported
     from qmfa_tui.served import ServedLimits
     from qmfa_tui.services.accounts import UserInfo
@@ -55,6 +62,9 @@ class _ParsedOnce(Stylesheet):
         # parse() builds the rules aside and keeps the old ones if a source is invalid,
         # which is why Textual's reparse used a fresh stylesheet.
         self.parse()
+
+
+NO_SCREENSHOT_OF_SECRETS = "No screenshot of this screen: it shows a secret (a key or codes)."
 
 
 class QmfaApp(KeyHolder):
@@ -174,10 +184,29 @@ class QmfaApp(KeyHolder):
         """Textual's report shows every frame's locals (passwords, codes, secrets) on the
         terminal: keep its handling (exit, re-raise under a test), replace its report with
         one line (`crash_message`, printed by whoever ran the app) and a private file."""
+        if self.crash_message is None:  # the first failure is the one reported
+            self.crash_message = crash.one_line(
+                error, crash.write_report(error), remote=self.served is not None
+            )
         super()._handle_exception(error)
         self._exit_renderables.clear()
         self._return_code = crash.EXIT_CRASH
-        self.crash_message = crash.one_line(error, crash.write_report(error))
+
+    def _fatal_error(self) -> None:
+        # Textual's renders a traceback with locals (from sys.exc_info: none when the input
+        # thread's failure arrives); the one line above replaces it. Only the exit is kept.
+        self._close_messages_no_wait()
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver, or on Linux/macOS one that no byte from stdin can crash."""
+        driver_class = super().get_driver_class()
+        from textual.drivers.linux_driver import LinuxDriver
+
+        if driver_class is LinuxDriver:
+            from qmfa_tui.widgets.terminal_input import TolerantDriver
+
+            return TolerantDriver
+        return driver_class
 
     def notify(
         self,
@@ -302,11 +331,107 @@ class QmfaApp(KeyHolder):
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         return directory
 
+    def screenshot_refusal(self) -> str | None:
+        """Why no screenshot may be taken now, or None: over `qmfa serve` it would be a file
+        on the server; a screen that shows a secret (``SHOWS_SECRETS``: the key and QR code,
+        recovery codes), under a modal or not, is never written to a file, locally either."""
+        if not self.saves_files:
+            from qmfa_tui.screens.save_file import NO_FILES_OVER_SSH
+
+            return NO_FILES_OVER_SSH
+        if any(getattr(screen, "SHOWS_SECRETS", False) for screen in self.screen_stack):
+            return NO_SCREENSHOT_OF_SECRETS
+        return None
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Textual's palette commands, less Screenshot where it would be refused."""
+        refused = self.screenshot_refusal() is not None
+        for command in super().get_system_commands(screen):
+            if not (refused and command.title == "Screenshot"):
+                yield command
+
+    def action_help_quit(self) -> None:
+        """Textual's Ctrl+C hint, in plain words: every notice here is literal text, so
+        Textual's own ("Press [b]ctrl+q[/b]") showed its brackets."""
+        for key, active in self.active_bindings.items():
+            if active.binding.action in ("quit", "app.quit"):
+                self.notify(f"Press {key} to quit", title="Do you want to quit?")
+                return
+
+    def _refuses_files(self) -> bool:
+        """Over `qmfa serve`, say so and refuse: a delivered file is written on the server."""
+        if self.saves_files:
+            return False
+        from qmfa_tui.screens.save_file import NO_FILES_OVER_SSH
+
+        self.notify(NO_FILES_OVER_SSH, severity="warning")
+        return True
+
+    def deliver_text(
+        self,
+        path_or_file: str | Path | TextIO,
+        *,
+        save_directory: str | Path | None = None,
+        save_filename: str | None = None,
+        open_method: Literal["browser", "download"] = "download",
+        encoding: str | None = None,
+        mime_type: str | None = None,
+        name: str | None = None,
+    ) -> str | None:
+        if self._refuses_files():  # before Textual opens a path: nothing read either
+            return None
+        return super().deliver_text(
+            path_or_file,
+            save_directory=save_directory,
+            save_filename=save_filename,
+            open_method=open_method,
+            encoding=encoding,
+            mime_type=mime_type,
+            name=name,
+        )
+
+    def deliver_binary(
+        self,
+        path_or_file: str | Path | BinaryIO,
+        *,
+        save_directory: str | Path | None = None,
+        save_filename: str | None = None,
+        open_method: Literal["browser", "download"] = "download",
+        mime_type: str | None = None,
+        name: str | None = None,
+    ) -> str | None:
+        if self._refuses_files():
+            return None
+        return super().deliver_binary(
+            path_or_file,
+            save_directory=save_directory,
+            save_filename=save_filename,
+            open_method=open_method,
+            mime_type=mime_type,
+            name=name,
+        )
+
+    def save_screenshot(
+        self, filename: str | None = None, path: str | None = None, time_format: str | None = None
+    ) -> str:
+        """Textual's direct save (TEXTUAL_SCREENSHOT), refused as the palette's is: the
+        empty name when nothing was written."""
+        refusal = self.screenshot_refusal()
+        if refusal is not None:
+            self.notify(refusal, severity="warning")
+            return ""
+        return super().save_screenshot(filename, path, time_format)
+
     def deliver_screenshot(
         self, filename: str | None = None, path: str | None = None, time_format: str | None = None
     ) -> str | None:
         """The palette's Screenshot, saved as the recovery codes are (it may show them):
-        a new file, 0600 from its first byte (Textual's own writes with the umask)."""
+        a new file, 0600 from its first byte (Textual's own writes with the umask); refused
+        over `qmfa serve` and on a screen showing a secret (``screenshot_refusal``)."""
+        refusal = self.screenshot_refusal()
+        if refusal is not None:
+            self.notify(refusal, severity="warning")
+            return None
         from datetime import datetime
 
         stamp = datetime.now().strftime(time_format or "%Y-%m-%dT%H_%M_%S")

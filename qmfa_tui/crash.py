@@ -59,9 +59,16 @@ def _report_directories() -> list[Path]:
     return [*preferred, Path(tempfile.gettempdir())]
 
 
-def one_line(error: BaseException, report: Path | None) -> str:
-    """What the person is told: what kind of failure, and where the details are."""
-    where = f"the details are in {report}" if report else "no crash file could be written"
+def one_line(error: BaseException, report: Path | None, *, remote: bool = False) -> str:
+    """What the person is told: what kind of failure, and where the details are (for a
+    ``remote`` person, over `qmfa serve`, the file's name only: the server's paths are
+    not theirs to know)."""
+    if report is None:
+        where = "no crash file could be written"
+    elif remote:
+        where = f"the server's operator finds the details in {report.name}"
+    else:
+        where = f"the details are in {report}"
     return (
         f"qmfa: internal error ({type(error).__name__}); {where}. "
         "Nothing was shown on screen; please report it."

@@ -93,3 +93,79 @@ async def test_both_resync_codes_in_one_burst(database, fixed_clock):
         await burst(pilot, f"{first}\n{second}\n")
         await wait_until(pilot, lambda: isinstance(app.screen, UserEditScreen))
         assert "your app's clock is 4 min ahead" in screen_text(app)
+
+
+async def keys_at_once(pilot, *keys: str) -> None:
+    """Each key (a name such as "backspace", or characters typed one by one) sent to the
+    app at once, as one read from the terminal would."""
+    from textual import events
+
+    driver = pilot.app._driver
+    assert driver is not None
+    characters = {"enter": "\r", "tab": "\t", "backspace": "\x7f"}
+    for key in keys:
+        named = key in characters or "+" in key or key in ("left", "right", "home", "end")
+        for name in [key] if named else list(key):
+            event = events.Key(name, characters.get(name, None if named else name))
+            event.set_sender(pilot.app)
+            driver.send_message(event)
+
+
+async def test_a_typo_fixed_in_a_burst_logs_in(database, fixed_clock):
+    add_user(admin(), "bao")
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        wrong = PASSWORD[:-1] + "x"
+        await keys_at_once(pilot, "bai", "backspace", "o", "tab", wrong, "backspace")
+        await keys_at_once(pilot, PASSWORD[-1], "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
+        assert app.session is not None and app.session.username == "bao"
+
+
+async def test_editing_keys_typed_during_the_password_check_land_in_the_code_in_order(
+    database, fixed_clock
+):
+    device = register(admin(), fixed_clock)
+    code = code_at(device.secret, fixed_clock.t)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        # Typed while the password is checked: held, then replayed into the code field.
+        typed = [code[:4], code[5], "left", code[4], "end", "9", "backspace", "enter"]
+        await keys_at_once(pilot, "admin", "enter", PASSWORD, "enter", *typed)
+        await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
+        assert app.session is not None and app.session.username == "admin"
+
+
+async def test_a_path_edited_in_a_burst_is_where_the_save_dialog_saves(
+    database, fixed_clock, tmp_path
+):
+    from test_tui_save_file import open_dialog, show_codes_screen
+
+    from qmfa_tui.screens.save_file import SaveFileScreen
+
+    boss = admin()
+    device = register(boss, fixed_clock)
+    app = QmfaApp(database, downloads_dir=tmp_path / "Downloads")
+    async with app.run_test(size=SIZE) as pilot:
+        await show_codes_screen(pilot, boss, device.codes)
+        await open_dialog(pilot)
+        typed = str(tmp_path / "codes.txx")
+        await keys_at_once(pilot, "ctrl+u", typed, "backspace", "t", "enter")
+        await wait_until(pilot, lambda: not isinstance(app.screen, SaveFileScreen))
+        assert (tmp_path / "codes.txt").exists()
+        assert not (tmp_path / "codes.txx").exists()
+
+
+def test_every_text_field_of_every_screen_applies_keys_in_order():
+    """A field made with Textual's Input would apply Backspace & co. after later keys."""
+    import ast
+    from pathlib import Path
+
+    import qmfa_tui
+
+    made_with_input = []
+    for source in sorted(Path(qmfa_tui.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Input":
+                made_with_input.append(f"{source.name}:{node.lineno}")
+    assert made_with_input == []

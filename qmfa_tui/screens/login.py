@@ -15,6 +15,7 @@ from textual.widgets import Input, Label, Static
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.widgets.form_button import FormButton
 from qmfa_tui.widgets.key_bar import KeyBar
+from qmfa_tui.widgets.ordered_input import OrderedInput
 from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.title_bar import TitleBar
@@ -40,9 +41,9 @@ class LoginScreen(FormScreen[None]):
         with Vertical(id="form"):  # centred by the screen's own align
             yield Static("Log in to qmfa", classes="title")
             yield Label("Username")
-            yield Input(id="username", placeholder="username")
+            yield OrderedInput(id="username", placeholder="username")
             yield Label("Password")
-            yield Input(id="password", password=True, placeholder="password")
+            yield OrderedInput(id="password", password=True, placeholder="password")
             yield FormButton("Log in", id="submit")
             yield StatusLine(id="status")
         yield KeyBar()

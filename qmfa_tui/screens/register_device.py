@@ -26,6 +26,7 @@ from qmfa_tui.services.session import Actor, PendingLogin
 from qmfa_tui.services.twofactor import Enrollment, PendingRegistration
 from qmfa_tui.widgets.key_bar import KeyBar
 from qmfa_tui.widgets.literal import literal
+from qmfa_tui.widgets.ordered_input import OrderedInput
 from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.qr_code import QRCode, half_block_lines
 from qmfa_tui.widgets.status_line import StatusLine
@@ -65,6 +66,7 @@ class RegisterDeviceScreen(FormScreen[bool]):
     screen says how large a terminal it needs and the key is there to type.
     """
 
+    SHOWS_SECRETS = True  # the key and QR code: no screenshot (QmfaApp.screenshot_refusal)
     CSS_PATH = "register_device.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
@@ -114,7 +116,7 @@ class RegisterDeviceScreen(FormScreen[bool]):
                     yield Static("", id="account")
                     yield Static("", id="secret")
                 with Vertical(id="form"):
-                    yield Input(
+                    yield OrderedInput(
                         id="code",
                         placeholder="6-digit code from the app",
                         max_length=16,

@@ -18,6 +18,7 @@ from qmfa_tui.services import twofactor
 from qmfa_tui.services.session import Actor
 from qmfa_tui.services.twofactor import ResyncResult
 from qmfa_tui.widgets.key_bar import KeyBar
+from qmfa_tui.widgets.ordered_input import OrderedInput
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.type_ahead import FormModal
 
@@ -46,8 +47,8 @@ class ResyncScreen(FormModal[ResyncResult | None]):
                 "Type the code your app shows now, wait for it to change, then type the next one.",
                 id="body",
             )
-            yield Input(id="first", placeholder="first code", max_length=16)
-            yield Input(id="second", placeholder="next code", max_length=16)
+            yield OrderedInput(id="first", placeholder="first code", max_length=16)
+            yield OrderedInput(id="second", placeholder="next code", max_length=16)
             yield StatusLine(id="status")
             with Horizontal(id="buttons"):
                 yield Button("Resync", id="resync", variant="primary")

@@ -32,6 +32,7 @@ from qmfa_tui.private_files import create_private_file, create_private_file_in, 
 from qmfa_tui.text import SAFE_TEXT_PATTERN
 from qmfa_tui.widgets.key_bar import KeyBar
 from qmfa_tui.widgets.literal import literal
+from qmfa_tui.widgets.ordered_input import OrderedInput
 from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.status_line import StatusLine
 
@@ -71,7 +72,7 @@ class SaveFileScreen(ModalScreen[Path | None]):
                 classes="hint",
             )
             # Input draws its value raw: a pasted ESC would reach the terminal.
-            yield Input(
+            yield OrderedInput(
                 str(self.default),
                 id="path",
                 restrict=SAFE_TEXT_PATTERN,
@@ -101,8 +102,8 @@ class SaveFileScreen(ModalScreen[Path | None]):
     def action_save(self) -> None:
         if self.focused is self.query_one("#cancel"):
             self.action_cancel()
-        else:
-            self.save()
+        else:  # once the field has applied the keys typed before this Enter
+            self.query_one("#path", Input).call_later(self.save)
 
     @on(Button.Pressed, "#save")
     def save(self) -> None:

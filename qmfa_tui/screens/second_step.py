@@ -18,6 +18,7 @@ from qmfa_tui.errors import QmfaError
 from qmfa_tui.services.session import PendingLogin
 from qmfa_tui.widgets.form_button import FormButton
 from qmfa_tui.widgets.key_bar import KeyBar
+from qmfa_tui.widgets.ordered_input import OrderedInput
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.title_bar import TitleBar
 from qmfa_tui.widgets.type_ahead import FormScreen
@@ -51,7 +52,7 @@ class SecondStepScreen(FormScreen[None]):
         with Vertical(id="form"):  # centred by the screen's own align
             yield Static(self.TITLE_TEXT, classes="title")
             yield Static(self.prompt(), classes="prompt")
-            yield Input(id="code", placeholder=self.PLACEHOLDER, max_length=self.MAX_LENGTH)
+            yield OrderedInput(id="code", placeholder=self.PLACEHOLDER, max_length=self.MAX_LENGTH)
             yield FormButton("Verify", id="submit")
             yield StatusLine(id="status")
             yield from self.compose_extra()

@@ -37,6 +37,7 @@ from qmfa_tui.text import SAFE_TEXT_PATTERN, counted
 from qmfa_tui.widgets.action_link import ActionLink
 from qmfa_tui.widgets.key_bar import KeyBar
 from qmfa_tui.widgets.literal import literal, literal_cell
+from qmfa_tui.widgets.ordered_input import OrderedInput
 from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.styled_once import StyledOnMount
@@ -136,26 +137,26 @@ class SettingsScreen(StyledOnMount, Screen[None]):
                 yield ActionLink("My Account > Security", id="my-account")
                 with Horizontal(classes="row"):
                     yield Static("Grace period (hours)", classes="label")
-                    yield Input(id="grace", restrict=r"[0-9]*", max_length=4, compact=True)
+                    yield OrderedInput(id="grace", restrict=r"[0-9]*", max_length=4, compact=True)
                     yield Button("Save", id="save-grace", compact=True)
                 yield StatusLine(id="status")
             with Vertical(id="audit"):
                 with Horizontal(id="audit-filters"):
                     # Enter applies; an empty field does not filter.
-                    yield Input(
+                    yield OrderedInput(
                         placeholder="User",
                         id="audit-user",
                         compact=True,
                         restrict=SAFE_TEXT_PATTERN,
                     )
-                    yield Input(
+                    yield OrderedInput(
                         placeholder="Action",
                         id="audit-action",
                         compact=True,
                         restrict=SAFE_TEXT_PATTERN,
                         suggester=SeenActions(self.seen_actions),
                     )
-                    yield Input(
+                    yield OrderedInput(
                         placeholder="Since YYYY-MM-DD",
                         id="audit-since",
                         compact=True,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -33,6 +34,7 @@ from qmfa_tui.text import SAFE_TEXT_PATTERN, counted
 from qmfa_tui.widgets.cycle_button import CycleButton
 from qmfa_tui.widgets.key_bar import KeyBar
 from qmfa_tui.widgets.literal import literal
+from qmfa_tui.widgets.ordered_input import OrderedInput
 from qmfa_tui.widgets.styled_once import StyledOnMount
 from qmfa_tui.widgets.title_bar import TitleBar
 from qmfa_tui.widgets.user_table import UserTable
@@ -89,7 +91,8 @@ class UsersScreen(StyledOnMount, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "next_page", "Next page"),
         Binding("p", "previous_page", "Prev page"),
-        Binding("slash", "search", "Search"),
+        # Priority: the focus moves before the keys typed after "/" are forwarded.
+        Binding("slash", "search", "Search", priority=True),
         Binding("escape", "back", "Back"),
     ]
 
@@ -149,7 +152,7 @@ class UsersScreen(StyledOnMount, Screen[None]):
             yield CycleButton("Source", SOURCE_OPTIONS, f.auth_source or "any", id="source")
             yield CycleButton("Codes", CODES_OPTIONS, f.codes, id="codes")
         # Input draws its value raw: a pasted ESC would reach the terminal.
-        yield Input(
+        yield OrderedInput(
             f.search,
             placeholder="Search name, username, email",
             compact=True,
@@ -289,7 +292,10 @@ class UsersScreen(StyledOnMount, Screen[None]):
         self.query_one("#users").focus()
 
     def action_search(self) -> None:
-        self.query_one("#search").focus()
+        search = self.query_one("#search")
+        if self.focused is search:
+            raise SkipAction()  # a "/" typed into the search
+        self.set_focus(search)
 
     def action_next_page(self) -> None:
         if self.page is not None and self.page.has_next and self.page.rows:

@@ -30,8 +30,12 @@ from textual.widget import Widget
 
 from qmfa_tui.widgets.styled_once import StyledOnMount
 
-# Keys that type or move between fields; commands (Escape, Ctrl+Q, arrows) are never held.
-_FIELD_KEYS = frozenset({"enter", "tab", "shift+tab", "backspace", "delete"})
+# Keys that type, edit or move between fields (an OrderedInput's, in the order typed);
+# commands (Escape, Ctrl+Q, Up/Down) are never held.
+_FIELD_KEYS = frozenset(
+    {"enter", "tab", "shift+tab", "backspace", "delete", "left", "right", "home", "end"}
+    | {"ctrl+u", "ctrl+w"}
+)
 
 
 def _is_typing(event: events.Event) -> bool:
