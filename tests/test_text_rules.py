@@ -28,6 +28,9 @@ FORBIDDEN = {
     "pop directional isolate": ("\u2069", "\\u2069"),
     "line separator": ("\u2028", "\\u2028"),
     "paragraph separator": ("\u2029", "\\u2029"),
+    "zero-width space": ("\u200b", "\\u200b"),
+    "soft hyphen": ("\xad", "\\xad"),
+    "byte order mark": ("\ufeff", "\\ufeff"),
 }
 
 
@@ -41,8 +44,8 @@ def test_names_and_emails_refuse_control_characters(database, field, kind):
         accounts.create_user(boss, "ann", password=PASSWORD, **{field: value})  # type: ignore[arg-type]
     what = "name" if field == "display_name" else "email"
     assert refused.value.message == (
-        f"The {what} cannot hold control characters, line breaks or bidirectional "
-        f"overrides (found {shown})."
+        f"The {what} cannot hold control characters, line breaks, bidirectional "
+        f"overrides or invisible characters (found {shown})."
     )
     assert not Account.select().where(Account.username == "ann").exists()
 
@@ -66,7 +69,8 @@ def test_names_and_emails_are_bounded_with_a_clear_message(database, field, limi
 
 def test_markup_and_other_scripts_are_fine_in_names(database):
     boss = admin()
-    name = "Smith [contractor] [/] [@click=app.quit]x 李小龍 José 👩‍💻 O'Brien"
+    # Whole emoji: a ZWJ sequence (woman, U+200D, laptop) holds a zero-width joiner, refused.
+    name = "Smith [contractor] [/] [@click=app.quit]x 李小龍 José 👩 💻 O'Brien"
     info = accounts.create_user(
         boss, "smith", password=PASSWORD, display_name=f"  {name}  ", email="[b]smith@example.com"
     )

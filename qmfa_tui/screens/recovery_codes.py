@@ -61,6 +61,7 @@ COPY_OVER_SSH = (
 
 
 class RecoveryCodesScreen(StyledOnMount, SavesRecoveryCodes, Screen[None]):
+    SHOWS_SECRETS = True  # no screenshot (QmfaApp.screenshot_refusal)
     CSS_PATH = "recovery_codes.tcss"
     AUTO_FOCUS = "#download"
     BINDINGS: ClassVar[list[BindingType]] = [
