@@ -35,6 +35,7 @@ from qmfa_tui.screens import user_edit
 from qmfa_tui.screens import users as users_module
 from qmfa_tui.screens.users import UsersScreen
 from qmfa_tui.services import demo
+from qmfa_tui.services.directory import SortColumn, UserSort
 from qmfa_tui.services.session import Actor, shell_actor
 from qmfa_tui.widgets.cycle_button import CycleButton
 from qmfa_tui.widgets.user_table import UserTable
@@ -161,7 +162,19 @@ async def open_users_screen(app: QmfaApp, actor: Actor) -> tuple[TimedUsersScree
     return screen, (await until_drawn(screen, page=1, count=1) - start) * 1000
 
 
-ACTIONS = ("open", "filter", "next page", "previous page", "open a user", "show codes", "search")
+ACTIONS = (
+    "open",
+    "filter",
+    "next page",
+    "previous page",
+    "open a user",
+    "show codes",
+    "search",
+    "sort 2FA",
+    "sort Created",
+    "sort Codes",
+    "sorted next",
+)
 
 
 async def measure(
@@ -195,6 +208,19 @@ async def measure(
             results["search"].append(
                 await act(screen, partial(screen._set_filter, search=text), counts=True)
             )
+            screen._set_filter(search="")
+            sorts: tuple[tuple[SortColumn, str], ...] = (
+                ("two_factor", "2FA"),
+                ("created", "Created"),
+                ("codes", "Codes"),
+            )
+            for column, label in sorts:
+                sort = UserSort(column, descending=bool(run % 2))
+                results[f"sort {label}"].append(
+                    await act(screen, partial(screen._set_sort, sort), counts=False)
+                )
+            results["sorted next"].append(await act(screen, screen.action_next_page, counts=False))
+            screen._set_sort(UserSort())
             app.pop_screen()
             await pilot.pause()
     return results

@@ -135,13 +135,13 @@ async def test_markup_in_the_search_box_is_searched_for_not_parsed(database, fix
         await pilot.pause(0.4)  # the search waits for typing to stop
         await settle(pilot)
         assert shown(screen.query_one("#summary", Static)).startswith(
-            "Active users matching '[/]': 0 users"
+            "Active users matching '[/]': 0 · page 1 of 1"
         )
         screen.query_one("#search", Input).value = "[contractor]"
         await pilot.press("enter")
         await settle(pilot)
         text = assert_nothing_raw(app)
-        assert "matching '[contractor]': 1 user ·" in text
+        assert "matching '[contractor]': 1 · page 1 of 1" in text
         assert " u1 " in text and fit("Sm [contractor]", name_width(app)) in text
 
 

@@ -105,7 +105,8 @@ async def test_2fa_filter_lists_exactly_the_matching_users(
         app.screen.query_one("#two-factor", CycleButton).value = value
         await settle(pilot)
         wanted = direct(db_path, where)
-        assert f"{len(wanted):,} users" in screen_text(app)
+        page_count = -(-len(wanted) // 50)
+        assert f": {len(wanted):,} · page 1 of {page_count}" in screen_text(app)
         names = await all_pages(pilot)
         assert names == wanted  # every page in order: no gaps, no repeats
         pages = [wanted[i : i + 50] for i in range(0, len(wanted), 50)]
@@ -135,7 +136,7 @@ async def test_the_codes_filter_cycles_through_none_few_and_more(database, db_pa
             assert screen.user_filter.codes == value
             wanted = direct(db_path, f"a.active AND d.id IS NOT NULL AND {CODES_LEFT} {condition}")
             assert wanted and screen.total == len(wanted)
-            assert f": {len(wanted):,} user" in screen_text(app)  # "1 user" or "9 users"
+            assert f": {len(wanted):,} · page 1 of 1" in screen_text(app)
             assert await all_pages(pilot) == wanted
         button.focus()
         await pilot.press("enter")  # back to All
@@ -240,8 +241,9 @@ async def test_the_users_key_draws_rows_count_and_width_in_the_first_drawing(
         await log_in_and_press(pilot, demo_admin, "u")
         assert isinstance(app.screen, UsersScreen)
     summary, rows, classes = drawings[0]
-    assert "counting" not in summary and " users" in summary, summary
-    assert f"{total:,} users" in summary and rows == 50 and width_class in classes
+    assert "counting" not in summary, summary
+    assert f"Active users: {total:,} · page 1 of 3" == summary
+    assert rows == 50 and width_class in classes
 
 
 async def test_the_users_key_opens_the_screen_even_if_reading_fails(
@@ -364,13 +366,13 @@ async def test_the_table_moves_scrolls_and_opens_with_the_keyboard(database, dem
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_users(pilot, demo_admin)
         table = screen.query_one("#users", UserTable)
-        assert table.render_line(0).text.split()[:3] == ["Username", "2FA", "Codes"]
+        assert table.render_line(0).text.split()[:4] == ["Username", "▲", "2FA", "Codes"]
         await pilot.press("end")
         await settle(pilot)
         last = table.rows[-1]
         assert table.cursor_row == len(table.rows) - 1
         assert table.scroll_offset.y > 0  # scrolled, and the header still heads the view
-        assert table.render_line(0).text.split()[0] == "Username"
+        assert table.render_line(0).text.split()[:2] == ["Username", "▲"]
         bottom = table.scrollable_content_region.height - 1  # above the horizontal scrollbar
         assert last.username in table.render_line(bottom).text
         await pilot.press("enter")

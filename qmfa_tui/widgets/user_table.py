@@ -9,6 +9,10 @@ The columns fit the widget's width, with no horizontal scrolling: each has a
 least and a preferred width; a narrow table first drops the columns that matter
 least (Source, Active, Email, Name), then the rest share the room, a cut cell
 ending in an ellipsis. Username, 2FA and Codes come first and always show.
+
+The header marks the column the list is sorted by (▲ ascending, ▼ descending); a click
+on a header asks for a sort by it (``SortClicked``). Down on the last row and Up on the
+first ask for the next and the previous page (``PageEdge``): the table holds one page.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ class Column:
 COLUMNS: tuple[Column, ...] = (
     Column("Username", 12, 18, 0),
     Column("2FA", 8, 8, 0),
-    Column("Codes", 5, 5, 0),
+    Column("Codes", 7, 7, 0),  # room for "Codes ▲"
     Column("Name", 10, 16, 1),
     Column("Source", 6, 6, 4),
     Column("Active", 6, 6, 3),
@@ -144,6 +148,28 @@ class UserTable(ScrollView, can_focus=True):
         def control(self) -> UserTable:
             return self.table
 
+    @dataclass
+    class SortClicked(Message):
+        """A click on a column's header: ``label`` is the column's."""
+
+        table: UserTable
+        label: str
+
+        @property
+        def control(self) -> UserTable:
+            return self.table
+
+    @dataclass
+    class PageEdge(Message):
+        """Down on the last row (``step`` 1) or Up on the first (``step`` -1)."""
+
+        table: UserTable
+        step: int
+
+        @property
+        def control(self) -> UserTable:
+            return self.table
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.rows: list[UserRow] = []
@@ -151,13 +177,24 @@ class UserTable(ScrollView, can_focus=True):
         self._layout_width = -1
         self._layout: list[tuple[int, int]] = []
         self._header = ""
+        self._sorted_by: tuple[str, bool] | None = None
 
-    def set_rows(self, rows: list[UserRow]) -> None:
+    def set_rows(self, rows: list[UserRow], *, cursor: int | None = None) -> None:
+        """Show ``rows``; the cursor goes to row ``cursor`` (-1: the last), or stays where
+        it was."""
         self.rows = rows
         self._cells = [cells(row) for row in rows]
         self.virtual_size = Size(0, len(rows) + 1)  # the columns fit: no horizontal scroll
-        self.cursor_row = min(self.cursor_row, max(0, len(rows) - 1))
+        wanted = self.cursor_row if cursor is None else cursor % max(1, len(rows))
+        self.cursor_row = min(wanted, max(0, len(rows) - 1))
         self.refresh()
+
+    def show_sort(self, label: str, descending: bool) -> None:
+        """Mark the column ``label`` as the one the rows are sorted by."""
+        if self._sorted_by != (label, descending):
+            self._sorted_by = (label, descending)
+            self._layout_width = -1  # the header is made again
+            self.refresh()
 
     def validate_cursor_row(self, row: int) -> int:
         return max(0, min(row, len(self.rows) - 1))
@@ -171,25 +208,48 @@ class UserTable(ScrollView, can_focus=True):
         self.refresh()
 
     def action_move(self, delta: int) -> None:
-        self.cursor_row += delta
+        if delta == 1 and self.rows and self.cursor_row == len(self.rows) - 1:
+            self.post_message(self.PageEdge(self, 1))
+        elif delta == -1 and self.rows and self.cursor_row == 0:
+            self.post_message(self.PageEdge(self, -1))
+        else:
+            self.cursor_row += delta
 
     def action_open(self) -> None:
         if self.rows:
             self.post_message(self.Selected(self, self.rows[self.cursor_row].username))
 
     def on_click(self, event: events.Click) -> None:
+        if event.y == 0:  # the header stays on the top line
+            self._header_clicked(event.x)
+            return
         row = event.y + self.scroll_offset.y - 1
         if 0 <= row < len(self.rows):
             if row == self.cursor_row:
                 self.action_open()
             self.cursor_row = row
 
+    def _header_clicked(self, x: int) -> None:
+        start = 1  # a line is a leading space, then each cell followed by a space
+        for column, width in self.columns():
+            if start <= x < start + width + 1:
+                self.post_message(self.SortClicked(self, COLUMNS[column].label))
+                return
+            start += width + 1
+
+    def _header_label(self, label: str) -> str:
+        if self._sorted_by is None or self._sorted_by[0] != label:
+            return label
+        return f"{label} {'▼' if self._sorted_by[1] else '▲'}"
+
     def columns(self) -> list[tuple[int, int]]:
         """(column index, width) of the columns shown at the current width."""
         width = self.size.width
         if width != self._layout_width:
             self._layout_width, self._layout = width, column_widths(width)
-            self._header = " " + "".join(fit(COLUMNS[i].label, w) + " " for i, w in self._layout)
+            self._header = " " + "".join(
+                fit(self._header_label(COLUMNS[i].label), w) + " " for i, w in self._layout
+            )
         return self._layout
 
     def width_of(self, label: str) -> int | None:
