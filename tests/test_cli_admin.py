@@ -105,7 +105,9 @@ def test_fix_a_locked_out_admin_with_one_command(url, db):
 def test_mandatory_from_the_shell(url):
     refused = qmfa("--database", url, "settings", "mandatory", "on", stdin="")
     assert refused.returncode == 2 and "add --yes" in refused.stderr
-    assert "active local users have no two-step verification" in refused.stdout
+    assert "active local users without two-step verification will have to register" in (
+        refused.stdout
+    )
     on = qmfa("--database", url, "settings", "mandatory", "on", "--yes")
     assert on.returncode == 0 and "is on" in on.stdout
     assert "mandatory:    on" in qmfa("--database", url, "settings", "show").stdout

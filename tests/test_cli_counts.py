@@ -21,6 +21,6 @@ def test_one_of_each_is_singular(tmp_path):
     assert "without 2FA:  1 active local user\n" in shown  # zed (the demo admin has 2FA)
     asked = qmfa("--database", url, "settings", "mandatory", "on", stdin="")
     assert (
-        "1 active local user has no two-step verification; they will not be able to "
-        "log in until they set it up (grace period: 1 hour)."
+        "1 active local user without two-step verification will have to register a device "
+        "within 1 hour of their next login."
     ) in asked.stdout

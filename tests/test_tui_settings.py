@@ -7,10 +7,18 @@ from datetime import datetime
 
 import pytest
 from helpers import PASSWORD, add_user, admin, login, register
-from textual.widgets import DataTable, Input, Switch
-from tui import SIZE, log_in_password, screen_text, settle, table_usernames, wait_until
+from textual.widgets import ContentSwitcher, DataTable, Input, Static, Switch
+from tui import (
+    SIZE,
+    log_in_password,
+    screen_text,
+    settle,
+    table_usernames,
+    wait_until,
+)
 
 from qmfa_tui.app import QmfaApp
+from qmfa_tui.errors import AuthenticationFailed
 from qmfa_tui.screens.main import MainScreen
 from qmfa_tui.screens.mandatory import MandatoryModal
 from qmfa_tui.screens.register_device import RegisterDeviceScreen
@@ -79,7 +87,7 @@ async def test_turning_mandatory_on_through_the_modal(database, db_path, demo_ad
         await pilot.click("#mandatory")
         await wait_until(pilot, counted)
         assert f"{len(wanted):,} active" in screen_text(app)
-        assert "will not be able to log in" in screen_text(app)
+        assert "will have to register a device at their next login." in screen_text(app)
         assert table_usernames_in(app, "#affected") == wanted[:50]
         await pilot.click("#cancel")
         await wait_until(pilot, lambda: isinstance(app.screen, SettingsScreen))
@@ -137,7 +145,7 @@ async def test_with_nobody_affected_the_modal_says_so(database, fixed_clock):
         await open_settings(pilot, boss)
         await pilot.click("#mandatory")
         await settle(pilot)
-        assert "nobody will be locked out" in screen_text(app)
+        assert "nobody has to register a device" in screen_text(app)
         await pilot.click("#confirm")
         await settle(pilot)
     assert policy.instance_info().mandatory
@@ -283,3 +291,130 @@ async def test_plain_users_and_users_module_holders_have_no_settings(database, f
         await pilot.press("g")
         await settle(pilot)
         assert not isinstance(app.screen, SettingsScreen)
+
+
+def audit_actions(screen: SettingsScreen) -> list[tuple[str, str]]:
+    table = screen.query_one("#events", DataTable)
+    return [
+        (str(table.get_row_at(i)[2]), str(table.get_row_at(i)[3])) for i in range(table.row_count)
+    ]
+
+
+async def show_audit_tab(pilot, screen: SettingsScreen) -> None:
+    await pilot.click("#tabs", offset=(22, 0))  # the "Audit log" tab
+    await settle(pilot)
+    assert screen.query_one(ContentSwitcher).current == "audit"
+
+
+async def test_enter_in_the_action_field_accepts_the_suggestion_shown(database, fixed_clock):
+    """`log` shows `login.` in grey (what every login action starts with): Enter searches
+    for that, and finds every login event, as the grey text said it would."""
+    boss = admin()
+    add_user(boss, "alice")
+    with pytest.raises(AuthenticationFailed):
+        login_service.with_password("alice", "not the password")
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_settings(pilot, boss)
+        await show_audit_tab(pilot, screen)
+        field = screen.query_one("#audit-action", Input)
+        field.focus()
+        await pilot.press(*"log")
+        await wait_until(pilot, lambda: field._suggestion == "login.")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert field.value == "login."
+        assert audit_actions(screen) == [
+            ("login.failed", "alice"),
+            ("login.succeeded", "alice"),
+            ("login.succeeded", "admin"),
+        ]
+        await pilot.press(*"f")
+        await wait_until(pilot, lambda: field._suggestion == "login.failed")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert field.value == "login.failed"
+        assert audit_actions(screen) == [("login.failed", "alice")]
+
+
+async def test_the_audit_log_refreshes_when_its_tab_is_shown_and_on_r(database, fixed_clock):
+    boss = admin()
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_settings(pilot, boss)
+        add_user(boss, "bob")  # while the General tab is shown
+        await show_audit_tab(pilot, screen)
+        assert ("user.created", "bob") in audit_actions(screen)
+        screen.query_one("#events", DataTable).focus()
+        add_user(boss, "carol")
+        await pilot.press("r")
+        await settle(pilot)
+        assert audit_actions(screen)[:2] == [
+            ("login.succeeded", "carol"),
+            ("user.created", "carol"),
+        ]
+        assert app.screen.active_bindings["r"].binding.description == "Refresh"
+        assert "r: refresh." in screen_text(app)  # said where the key bar has no room
+
+
+async def test_shortening_the_grace_period_says_deadlines_given_are_kept(database, fixed_clock):
+    boss = admin()
+    register(boss, fixed_clock)
+    accounts.create_user(boss, "bob", password=PASSWORD)
+    policy.set_grace_period(boss, 24)
+    policy.set_mandatory(boss, True)
+    told = login_service.with_password("bob", PASSWORD).grace_deadline
+    assert told is not None
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_settings(pilot, boss)
+        screen.query_one("#grace", Input).value = "0"
+        await pilot.click("#save-grace")
+        await settle(pilot)
+        said = "Grace period set to 0 hours. People already told a deadline keep it."
+        assert said in screen_text(app)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in_password(pilot, "bob", PASSWORD)
+        assert isinstance(app.screen, RegisterDeviceScreen)
+        assert f"You can skip it until {told:%Y-%m-%d %H:%M} UTC." in screen_text(app)
+
+
+@pytest.mark.parametrize(
+    ("grace_hours", "consequence"),
+    [
+        (0, "will have to register a device at their next login."),
+        (24, "will have to register a device within 24 hours of their next login."),
+        (1, "will have to register a device within 1 hour of their next login."),
+    ],
+)
+async def test_the_mandatory_modal_says_what_will_happen(
+    database, fixed_clock, grace_hours, consequence
+):
+    boss = admin()
+    register(boss, fixed_clock)
+    for name in ("alice", "bob"):
+        add_user(boss, name)
+    policy.set_grace_period(boss, grace_hours)
+    app = QmfaApp(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_settings(pilot, boss)
+        await pilot.click("#mandatory")
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, MandatoryModal) and app.screen.total is not None
+        )
+        modal = app.screen
+        sentence = "".join(str(part.render()) for part in modal.query("#sentence > *"))
+        assert sentence == "2 active users without two-step verification"
+        assert str(modal.query_one("#until", Static).render()) == consequence
+        text = screen_text(app)
+        assert "will not be able to log in" not in text and "locked out" not in text
+        # Everything the modal says, and its key bar, fit in 80x24.
+        assert modal.query_one("#until").region.bottom <= SIZE[1]
+        await pilot.press("u")
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, UsersScreen) and app.screen.page is not None
+        )
+        title = str(app.screen.query_one("#summary", Static).render())
+        assert "(who will have to register a device)" in title
+        assert "locked out" not in title

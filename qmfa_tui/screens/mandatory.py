@@ -1,4 +1,5 @@
-"""The modal before Mandatory Two-step Authentication is switched on: who it locks out.
+"""The modal before Mandatory Two-step Authentication is switched on: who will have to
+register a device, and when (at their next login, or within the grace period from it).
 
 "users" in the sentence opens Customization > Users filtered to exactly those
 users (active, local, 2FA disabled); Escape there comes back to this modal. Export
@@ -24,12 +25,12 @@ from textual.widgets import Button, DataTable, Static
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.services import directory
 from qmfa_tui.services.directory import UserPage
-from qmfa_tui.services.policy import AFFECTED_BY_MANDATORY
+from qmfa_tui.services.policy import AFFECTED_BY_MANDATORY, mandatory_consequence
 from qmfa_tui.services.session import Actor
 from qmfa_tui.services.user_filter import UserFilter
 from qmfa_tui.text import counted
 from qmfa_tui.widgets.action_link import ActionLink
-from qmfa_tui.widgets.key_bar import KeyBar
+from qmfa_tui.widgets.key_bar import MODAL_HELP_KEY, KeyBar
 from qmfa_tui.widgets.literal import literal_cell
 from qmfa_tui.widgets.qmfa_app import qmfa_app
 
@@ -51,6 +52,9 @@ def users_list_command(user_filter: UserFilter) -> str:
 
 
 EXPORT_COMMAND = users_list_command(AFFECTED_BY_MANDATORY)
+# The Users list the modal's "users" opens says why they are listed, in the modal's words:
+# "Active local users with 2FA disabled (who will have to register a device)".
+AFFECTED_TITLE = "who will have to register a device"
 
 
 def _cell(text: str) -> Text:
@@ -66,6 +70,10 @@ class MandatoryModal(ModalScreen[bool]):
     """
 
     CSS_PATH = "mandatory.tcss"
+    HELP = (
+        "Before making two-step verification mandatory: the active users it affects, "
+        "to open in Users or export as CSV."
+    )
     AUTO_FOCUS = "#cancel"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
@@ -73,6 +81,7 @@ class MandatoryModal(ModalScreen[bool]):
         Binding("x", "export", "Export CSV"),
         Binding("n", "next_page", "Next page"),
         Binding("p", "previous_page", "Prev page"),
+        MODAL_HELP_KEY,
     ]
 
     @dataclass
@@ -97,8 +106,8 @@ class MandatoryModal(ModalScreen[bool]):
             with Horizontal(id="sentence"):
                 yield Static("Counting", id="count")
                 yield ActionLink("users", id="users-link")
-                yield Static(" will not be able to log in", id="rest")
-            yield Static("until they set up two-step verification.", id="until")
+                yield Static(" without two-step verification", id="rest")
+            yield Static(mandatory_consequence(self.grace_period_hours), id="until")
             yield Static(self._grace_text(), id="grace")
             table: DataTable[Text] = DataTable(id="affected", cursor_type="row")
             yield table
@@ -113,11 +122,8 @@ class MandatoryModal(ModalScreen[bool]):
 
     def _grace_text(self) -> str:
         if self.grace_period_hours:
-            return (
-                f"Each may skip registering for {counted(self.grace_period_hours, 'hour')} "
-                "(the grace period); after that, login requires it."
-            )
-        return "There is no grace period: their next login requires a device."
+            return "They may skip it until then; after that, login requires a device."
+        return "There is no grace period: their next login asks for a device first."
 
     def on_mount(self) -> None:
         self._fit_columns()
@@ -180,7 +186,7 @@ class MandatoryModal(ModalScreen[bool]):
                 empty.display = False
             self.query_one("#until", Static).update(
                 "Every active, locally authenticated user already uses two-step "
-                "verification: nobody will be locked out."
+                "verification: nobody has to register a device."
             )
             return
         # "1 active user", "2 active users": the noun is the link to the Users screen.
@@ -208,9 +214,7 @@ class MandatoryModal(ModalScreen[bool]):
         from qmfa_tui.screens.users import open_users
 
         if self.total:
-            open_users(
-                self, self.actor, AFFECTED_BY_MANDATORY, origin="locked out by mandatory 2FA"
-            )
+            open_users(self, self.actor, AFFECTED_BY_MANDATORY, origin=AFFECTED_TITLE)
 
     @on(Button.Pressed, "#export-csv")
     def action_export(self) -> None:

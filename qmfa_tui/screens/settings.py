@@ -33,7 +33,7 @@ from qmfa_tui.services import audit, policy
 from qmfa_tui.services.audit import AuditEntry
 from qmfa_tui.services.policy import InstanceInfo, MandatoryRefusal, Refusal
 from qmfa_tui.services.session import Actor
-from qmfa_tui.text import SAFE_TEXT_PATTERN, counted
+from qmfa_tui.text import SAFE_TEXT_PATTERN
 from qmfa_tui.widgets.action_link import ActionLink
 from qmfa_tui.widgets.key_bar import KeyBar
 from qmfa_tui.widgets.literal import literal, literal_cell
@@ -45,7 +45,7 @@ from qmfa_tui.widgets.tab_strip import TabStrip
 from qmfa_tui.widgets.title_bar import TitleBar
 
 AUDIT_PAGE = 100
-AUDIT_HELP = "Newest first. n/p: older/newer. Enter: the whole event."
+AUDIT_HELP = "Newest first. n/p: older/newer. r: refresh. Enter: the whole event."
 
 
 @dataclass(frozen=True)
@@ -72,22 +72,44 @@ def cut_cell(text: str) -> Text:
 
 
 class SeenActions(Suggester):
-    """Completes an action name from those seen in the log so far (Right accepts)."""
+    """Completes an action from those seen in the log so far (Right or Enter accepts).
+
+    The suggestion is what every seen action starting with the text shares (``log`` ->
+    ``login.``), so accepting it never leaves out an action the text would have found:
+    the filter matches actions by their start.
+    """
 
     def __init__(self, seen: set[str]) -> None:
         super().__init__(use_cache=False, case_sensitive=False)
         self.seen = seen
 
     async def get_suggestion(self, value: str) -> str | None:
-        return next((action for action in sorted(self.seen) if action.startswith(value)), None)
+        return shared_completion(value, self.seen)
+
+
+def shared_completion(value: str, actions: set[str]) -> str | None:
+    """The longest text longer than ``value`` that starts every action starting with it."""
+    found = [action for action in actions if action.casefold().startswith(value.casefold())]
+    if not found:
+        return None
+    first, last = min(found), max(found)  # what these two share, every one between shares
+    length = next(
+        (at for at, (a, b) in enumerate(zip(first, last, strict=False)) if a != b), len(first)
+    )
+    return first[:length] if length > len(value) else None
 
 
 class SettingsScreen(StyledOnMount, Screen[None]):
     CSS_PATH = "settings.tcss"
+    HELP = (
+        "General Settings & Audit: make two-step verification mandatory, set the grace "
+        "period, and read the audit log (its tab: filter by user, action and date)."
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
-        Binding("n", "next_events", "Older events", show=False),
-        Binding("p", "previous_events", "Newer events", show=False),
+        Binding("n", "next_events", "Older events"),
+        Binding("p", "previous_events", "Newer events"),
+        Binding("r", "refresh", "Refresh"),
     ]
 
     @dataclass
@@ -150,10 +172,11 @@ class SettingsScreen(StyledOnMount, Screen[None]):
                         restrict=SAFE_TEXT_PATTERN,
                     )
                     yield OrderedInput(
-                        placeholder="Action",
+                        placeholder="Action starts with",
                         id="audit-action",
                         compact=True,
                         restrict=SAFE_TEXT_PATTERN,
+                        max_length=audit.MAX_ACTION_LENGTH,
                         suggester=SeenActions(self.seen_actions),
                     )
                     yield OrderedInput(
@@ -183,6 +206,13 @@ class SettingsScreen(StyledOnMount, Screen[None]):
     @on(TabStrip.Changed, "#tabs")
     def switch_tab(self, event: TabStrip.Changed) -> None:
         self.query_one(ContentSwitcher).current = event.tab_id
+        if event.tab_id == "audit":
+            self.load_events(self.audit_offset)  # what happened since it was last shown
+
+    def action_refresh(self) -> None:
+        """The settings and the audit log's page read again (r)."""
+        self.load()
+        self.load_events(self.audit_offset)
 
     def on_mount(self) -> None:
         self.query_one("#my-account").display = False
@@ -286,11 +316,12 @@ class SettingsScreen(StyledOnMount, Screen[None]):
     @work(thread=True, exclusive=True, group="change")
     def set_grace(self, hours: int) -> None:
         try:
+            previous = policy.instance_info().grace_period_hours
             policy.set_grace_period(self.actor, hours)
         except QmfaError as error:
             self.post_message(self.Failed(error))
             return
-        self.post_message(self.Changed(f"Grace period set to {counted(hours, 'hour')}."))
+        self.post_message(self.Changed(policy.grace_change_notice(previous, hours)))
 
     def on_settings_screen_changed(self, message: Changed) -> None:
         self.query_one(StatusLine).show_info(message.notice, success=True)
@@ -347,7 +378,9 @@ class SettingsScreen(StyledOnMount, Screen[None]):
             help_line.show_info("No events match these filters.")
 
     @on(Input.Submitted, "#audit-user, #audit-action, #audit-since")
-    def filter_events(self) -> None:
+    def filter_events(self, event: Input.Submitted) -> None:
+        if event.input.id == "audit-action":
+            accept_suggestion(event.input)
         text = {
             field: self.query_one(f"#audit-{field}", Input).value.strip()
             for field in ("user", "action", "since")
@@ -380,3 +413,12 @@ class SettingsScreen(StyledOnMount, Screen[None]):
 
     def action_back(self) -> None:
         self.dismiss()
+
+
+def accept_suggestion(field: Input) -> None:
+    """The completion shown in grey becomes the text, as Right would make it: Enter
+    searches for what the field shows (with NO_COLOR the two look alike)."""
+    suggestion = field._suggestion  # Textual's: only the one for the current text is kept
+    if len(suggestion) > len(field.value) and field.has_focus:
+        field.value = suggestion
+        field.cursor_position = len(suggestion)

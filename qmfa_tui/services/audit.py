@@ -20,7 +20,7 @@ from datetime import datetime
 from peewee import Expression
 
 from qmfa_tui import served
-from qmfa_tui.errors import NotPermitted
+from qmfa_tui.errors import BadInput, NotPermitted
 from qmfa_tui.kinds import Role
 from qmfa_tui.services import clock, identity
 from qmfa_tui.services.session import Actor, shell_actor
@@ -220,6 +220,10 @@ def record_ssh_session(action: str, address: str, ssh_username: str, detail: str
         )
 
 
+# The longest action stored (AuditEvent.action): a longer filter cannot match.
+MAX_ACTION_LENGTH = 50
+
+
 @translate_errors
 def list_events(
     viewer: Actor,
@@ -233,19 +237,24 @@ def list_events(
     """Events newest first, filtered; only admins and the shell may read the log.
 
     ``username`` selects the events by or about that user, spelt in any case; the
-    operator's name ("shell") selects the operator commands too.
+    operator's name ("shell") selects the operator commands too. ``action`` selects the
+    actions that start with it, in any case (``login`` and ``login.`` find login.failed,
+    login.recovery_code, ...); ``%`` and ``_`` in it are plain characters.
     """
     if not viewer.is_shell:
         account = Account.get_or_none(Account.id == viewer.user_id)
         if account is None or not account.active or account.role != Role.ADMIN:
             raise NotPermitted("Only admins can read the audit log.")
+    if action is not None and len(action) > MAX_ACTION_LENGTH:
+        raise BadInput(f"An action is at most {MAX_ACTION_LENGTH} characters.")
     query = AuditEvent.select()
     if since is not None:
         query = query.where(AuditEvent.at >= since)
     if username is not None:
         query = query.where(_about(username))
-    if action is not None:
-        query = query.where(AuditEvent.action == action)
+    if action:
+        # A LIKE 'text%' whose text peewee escapes (ESCAPE '\\'): no wildcard of the user's.
+        query = query.where(AuditEvent.action.startswith(action))
     query = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit).offset(offset)
     return [
         AuditEntry(e.at, e.actor, e.target, e.action, e.detail, e.actor_kind, e.origin)

@@ -8,9 +8,9 @@ from enum import Enum
 
 from peewee import ColumnBase, ModelSelect, fn
 
-from qmfa_tui.errors import BadInput, NotFound, NotPermitted
+from qmfa_tui.errors import BadInput, Conflict, NotFound, NotPermitted
 from qmfa_tui.kinds import AuthSource, Deployment, Role, one_of
-from qmfa_tui.services import audit, clock, identity
+from qmfa_tui.services import audit, identity
 from qmfa_tui.services.session import Actor
 from qmfa_tui.services.user_filter import UserFilter, conditions
 from qmfa_tui.storage import (
@@ -178,16 +178,21 @@ MAX_GRACE_HOURS = 24 * 90
 
 
 def grace_deadline(account: Account, settings: InstanceSettings | None = None) -> datetime | None:
-    """Until when this user may still skip registering, or None if they may not (any more)."""
+    """Until when this user may still skip registering, or None if they may not (any more).
+
+    Their grace begins at their first login that asks for a device (``login._start_grace``,
+    where they are told the deadline); it lasts the hours they were promised when the
+    period was shortened since, else the instance's current period (``set_grace_period``).
+    """
     settings = settings or instance()
-    if (
-        not settings.mandatory
-        or settings.grace_period_hours <= 0
-        or account.grace_started_at is None
-        or account.two_factor
-    ):
+    if not settings.mandatory or account.grace_started_at is None or account.two_factor:
         return None
-    return account.grace_started_at + timedelta(hours=settings.grace_period_hours)
+    hours = account.promised_grace_hours
+    if hours is None:
+        hours = settings.grace_period_hours
+    if hours <= 0:
+        return None
+    return account.grace_started_at + timedelta(hours=hours)
 
 
 class MandatoryRefusal(Enum):
@@ -225,12 +230,21 @@ def mandatory_refusal(actor: Actor) -> Refusal | None:
     return Refusal(reason, reason.value.format(super_admin=super_admin))
 
 
-# Who mandatory 2FA locks out: active local users without a device. The one definition:
-# the modal counts, lists and exports these users, and switching mandatory on starts
-# their grace periods (the expression below is built from it).
+# Whom mandatory 2FA asks to register a device at their next login: active local users
+# without one. The one definition: the modal counts, lists and exports these users, and
+# `settings show` counts them (the expression below is built from it).
 AFFECTED_BY_MANDATORY = UserFilter(
     two_factor="disabled", status="active", auth_source=AuthSource.LOCAL
 )
+
+
+def mandatory_consequence(grace_period_hours: int) -> str:
+    """What mandatory 2FA will ask of the users it affects, the end of the sentence
+    "9 active users without two-step verification ..." (the modal's, the CLI's)."""
+    if grace_period_hours:
+        within = f"within {counted(grace_period_hours, 'hour')} of their next login"
+        return f"will have to register a device {within}."
+    return "will have to register a device at their next login."
 
 
 def _affected() -> list[ColumnBase]:
@@ -243,7 +257,8 @@ def _affected_query() -> ModelSelect[Account]:
 
 @translate_errors
 def count_affected() -> int:
-    """Active, locally authenticated users without a device: locked out if 2FA becomes mandatory."""
+    """Active, locally authenticated users without a device: asked to register one at their
+    next login if 2FA becomes mandatory."""
     count: int = _affected_query().count()
     return count
 
@@ -260,13 +275,13 @@ def set_mandatory(actor: Actor, enabled: bool) -> InstanceInfo:
             .execute()
         )
         if changed and enabled:
-            # Everyone it locks out starts their grace period now.
-            Account.update(grace_started_at=clock.utc(clock.now())).where(*_affected()).execute()
+            # Each grace period begins at that user's next login, where they are told their
+            # deadline: someone who logs in a week from now still gets the whole period.
             audit.record(
                 actor, "settings.mandatory_on", detail=f"affected users: {count_affected()}"
             )
         elif changed:
-            Account.update(grace_started_at=None).where(
+            Account.update(grace_started_at=None, promised_grace_hours=None).where(
                 Account.grace_started_at.is_null(False)
             ).execute()
             audit.record(actor, "settings.mandatory_off")
@@ -275,20 +290,51 @@ def set_mandatory(actor: Actor, enabled: bool) -> InstanceInfo:
 
 @translate_errors
 def set_grace_period(actor: Actor, hours: int) -> InstanceInfo:
-    """Hours a user may skip registration once 2FA is mandatory (0: none). Moves all deadlines."""
+    """Hours a user may skip registration once 2FA is mandatory (0: none), from their first
+    login that asks for a device.
+
+    A deadline already given only ever moves later: a shorter period applies to the users
+    whose grace has not begun, those whose grace has begun keep the hours they had (stored
+    in ``promised_grace_hours``); a longer period lengthens everyone's.
+    """
     refusal = mandatory_refusal(actor)
     if refusal is not None:
         raise NotPermitted(refusal.message)
     if not 0 <= hours <= MAX_GRACE_HOURS:
         raise BadInput(f"The grace period is 0 to {MAX_GRACE_HOURS} hours.")
     with db.atomic():
+        previous = instance().grace_period_hours
+        if previous == hours:
+            return instance_info()
+        # Conditional on the period the promises below are made from.
         if (
             InstanceSettings.update(grace_period_hours=hours)
-            .where(InstanceSettings.id == 1, InstanceSettings.grace_period_hours != hours)
+            .where(InstanceSettings.id == 1, InstanceSettings.grace_period_hours == previous)
             .execute()
         ):
+            begun = Account.grace_started_at.is_null(False)
+            if hours < previous:  # those on the current period keep the previous one
+                Account.update(promised_grace_hours=previous).where(
+                    begun, Account.promised_grace_hours.is_null()
+                ).execute()
+            # A promise no longer than the period now in force is that period again.
+            Account.update(promised_grace_hours=None).where(
+                Account.promised_grace_hours <= hours
+            ).execute()
             audit.record(actor, "settings.grace_period", detail=counted(hours, "hour"))
+        else:
+            raise Conflict("The grace period was changed meanwhile: look again, then retry.")
     return instance_info()
+
+
+def grace_change_notice(previous_hours: int, hours: int) -> str:
+    """What setting the grace period did, in words fit to show to the admin who set it."""
+    said = f"Grace period set to {counted(hours, 'hour')}."
+    if hours < previous_hours:
+        return f"{said} People already told a deadline keep it."
+    if hours > previous_hours:
+        return f"{said} Deadlines already given move later to match."
+    return said
 
 
 @translate_errors

@@ -1,5 +1,6 @@
 """Which users a filter means: the Users screen's filters, the CLI's `users list`, and
-the users mandatory two-step verification would lock out (policy.AFFECTED_BY_MANDATORY).
+the users mandatory two-step verification would ask to register a device at their next
+login (policy.AFFECTED_BY_MANDATORY).
 """
 
 from __future__ import annotations
