@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from qmfa_tui.services.audit import AuditEntry
-from qmfa_tui.widgets.key_bar import KeyBar
+from qmfa_tui.widgets.key_bar import MODAL_HELP_KEY, KeyBar
 from qmfa_tui.widgets.literal import literal
 
 
@@ -34,9 +34,11 @@ class AuditEventScreen(ModalScreen[None]):
     """Scrolls with the arrow keys when the event is taller than the terminal."""
 
     CSS_PATH = "audit_event.tcss"
+    HELP = "One audit event, every field whole."
     AUTO_FOCUS = "#dialog"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,enter", "close", "Close"),
+        MODAL_HELP_KEY,
     ]
 
     def __init__(self, event: AuditEntry) -> None:

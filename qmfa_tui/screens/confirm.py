@@ -12,7 +12,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from qmfa_tui.widgets.key_bar import KeyBar
+from qmfa_tui.widgets.key_bar import MODAL_HELP_KEY, KeyBar
 from qmfa_tui.widgets.literal import literal
 
 
@@ -21,8 +21,9 @@ class ConfirmScreen(ModalScreen[bool]):
     widgets.literal for any person's string in it) for a body of several lines."""
 
     CSS_PATH = "confirm.tcss"
+    HELP = "A question before a change: Cancel (or Esc) leaves everything as it was."
     AUTO_FOCUS = "#cancel"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel"), MODAL_HELP_KEY]
 
     def __init__(
         self,

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 class LoginScreen(FormScreen[None]):
     AUTO_FOCUS = "#username"
+    HELP = "The first login step: your username and password. Tab moves between fields."
 
     @dataclass
     class Passed(Message):

@@ -36,9 +36,13 @@ def menu_options(may_manage_users: bool, is_admin: bool) -> list[Option]:
 class MainScreen(StyledOnMount, Screen[None]):
     CSS_PATH = "main.tcss"
     AUTO_FOCUS = "#menu"
+    HELP = (
+        "The main menu: choose an entry with the arrows and Enter, or press its key. "
+        "What you may open follows your role."
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("u", "users", "Users"),
-        Binding("g", "settings", "Settings & Audit"),
+        Binding("g", "settings", "Settings"),
         Binding("a", "my_account", "My Account"),
         Binding("ctrl+l", "log_out", "Log out"),
     ]

@@ -63,6 +63,10 @@ COPY_OVER_SSH = (
 class RecoveryCodesScreen(StyledOnMount, SavesRecoveryCodes, Screen[None]):
     SHOWS_SECRETS = True  # no screenshot (QmfaApp.screenshot_refusal)
     CSS_PATH = "recovery_codes.tcss"
+    HELP = (
+        "Your recovery codes, shown once: keep them where you can find them without "
+        "your phone. Each logs you in once."
+    )
     AUTO_FOCUS = "#download"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("d", "download", "Download .txt"),

@@ -17,6 +17,7 @@ from qmfa_tui.widgets.qmfa_app import qmfa_app
 
 class RecoveryLoginScreen(SecondStepScreen):
     TITLE_TEXT = "Login with Recovery Code"
+    HELP = "The second login step with one of your saved recovery codes: each works once."
     PLACEHOLDER = "xxxxx-xxxxx"
     MAX_LENGTH = 24
 

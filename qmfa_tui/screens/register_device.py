@@ -68,6 +68,10 @@ class RegisterDeviceScreen(FormScreen[bool]):
 
     SHOWS_SECRETS = True  # the key and QR code: no screenshot (QmfaApp.screenshot_refusal)
     CSS_PATH = "register_device.tcss"
+    HELP = (
+        "Register an authenticator app: scan the QR code (or type the key), then enter "
+        "the code the app shows to confirm."
+    )
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     @dataclass

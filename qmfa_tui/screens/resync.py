@@ -17,7 +17,7 @@ from qmfa_tui.errors import QmfaError
 from qmfa_tui.services import twofactor
 from qmfa_tui.services.session import Actor
 from qmfa_tui.services.twofactor import ResyncResult
-from qmfa_tui.widgets.key_bar import KeyBar
+from qmfa_tui.widgets.key_bar import MODAL_HELP_KEY, KeyBar
 from qmfa_tui.widgets.ordered_input import OrderedInput
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.type_ahead import FormModal
@@ -25,8 +25,12 @@ from qmfa_tui.widgets.type_ahead import FormModal
 
 class ResyncScreen(FormModal[ResyncResult | None]):
     CSS_PATH = "resync.tcss"
+    HELP = (
+        "Resync: type two codes in a row from your authenticator app, so the server "
+        "learns its clock."
+    )
     AUTO_FOCUS = "#first"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel"), MODAL_HELP_KEY]
 
     @dataclass
     class Refused(Message):

@@ -30,7 +30,7 @@ from textual.widgets import Button, Input, Static
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.private_files import create_private_file, create_private_file_in, what_is_at
 from qmfa_tui.text import SAFE_TEXT_PATTERN
-from qmfa_tui.widgets.key_bar import KeyBar
+from qmfa_tui.widgets.key_bar import MODAL_HELP_KEY, KeyBar
 from qmfa_tui.widgets.literal import literal
 from qmfa_tui.widgets.ordered_input import OrderedInput
 from qmfa_tui.widgets.qmfa_app import qmfa_app
@@ -46,11 +46,13 @@ class SaveFileScreen(ModalScreen[Path | None]):
     database: revealing codes is audited, so it happens only for a file written)."""
 
     CSS_PATH = "save_file.tcss"
+    HELP = "Where to save the file: a path (the downloads folder is offered). Enter saves."
     AUTO_FOCUS = "#path"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         # Before the field's own Enter, so that the footer shows it; on Cancel it cancels.
         Binding("enter", "save", "Save", priority=True),
+        MODAL_HELP_KEY,
     ]
 
     @dataclass

@@ -21,6 +21,10 @@ from qmfa_tui.widgets.qmfa_app import qmfa_app
 
 class SecurityCodeScreen(SecondStepScreen):
     TITLE_TEXT = "Two-step verification"
+    HELP = (
+        "The second login step: the 6-digit code your authenticator app shows now. "
+        "Without your phone, log in with a recovery code."
+    )
     PLACEHOLDER = "security code"
     MAX_LENGTH = 16
     BINDINGS: ClassVar[list[BindingType]] = [
