@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from textual.screen import Screen
 
     from qmfa_tui.screens.preparing import ScreensImported
+    from qmfa_tui.screens.users import UsersView
     from qmfa_tui.served import ServedLimits
     from qmfa_tui.services.accounts import UserInfo
     from qmfa_tui.services.session import Actor
@@ -80,6 +81,9 @@ class QmfaApp(KeyHolder):
     COMMANDS: ClassVar = KeyHolder.COMMANDS | {NavigationCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
+        # Not a priority: a text field takes `?` as a character first; F1 works there too.
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("f1", "help", "Help", key_display="F1", priority=True),
     ]
 
     def __init__(
@@ -114,6 +118,8 @@ class QmfaApp(KeyHolder):
         # The logged-in user as the services last described them (MainScreen reads them
         # after login and on each return); the services check every permission again anyway.
         self.user: UserInfo | None = None
+        # What the Users screen showed last in this session (filters, sort, page).
+        self.users_view: UsersView | None = None
         self.crash_message: str | None = None
         self._screens_prepared = False
         self.settles_heap = settles_heap
@@ -227,6 +233,12 @@ class QmfaApp(KeyHolder):
         return super().format_title(visible(title), visible(sub_title))
 
     def log_in(self, actor: Actor, *, notice: str | None = None, warning: bool = False) -> None:
+        if actor.password_change_due:  # a reset password: the user's own before anything else
+            from qmfa_tui.screens.password import ChooseNewPasswordScreen
+
+            self.drop_keys()
+            self.push_screen(ChooseNewPasswordScreen(actor, notice=notice, warning=warning))
+            return
         self.drop_keys()  # typed ahead of the main menu: never its hotkeys
         self.clear_notifications()  # a session starts with its own notices only
         self.session = actor
@@ -281,6 +293,7 @@ class QmfaApp(KeyHolder):
         self.drop_keys()
         self.session = None
         self.user = None
+        self.users_view = None
         self.sub_title = self.SUB_TITLE
         if self.served is not None:
             self.served.start(time.monotonic())  # the login timeout counts again
@@ -347,8 +360,22 @@ class QmfaApp(KeyHolder):
         """Textual's palette commands, less Screenshot where it would be refused."""
         refused = self.screenshot_refusal() is not None
         for command in super().get_system_commands(screen):
-            if not (refused and command.title == "Screenshot"):
+            if command.title == "Keys":  # Textual's panel, which Esc did not close: our help
+                yield command._replace(
+                    help="This screen's keys and what it is for (also ? or F1)",
+                    callback=self.action_help,
+                )
+            elif not (refused and command.title == "Screenshot"):
                 yield command
+
+    def action_help(self) -> None:
+        """The help of the screen on top (its purpose and its keys); again, closes it."""
+        from qmfa_tui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+        else:
+            self.push_screen(HelpScreen.of(self.screen))
 
     def action_help_quit(self) -> None:
         """Textual's Ctrl+C hint, in plain words: every notice here is literal text, so

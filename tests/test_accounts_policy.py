@@ -205,8 +205,8 @@ def test_only_admins_read_the_audit_log(database):
 def test_change_password(database):
     boss = admin()
     with pytest.raises(AuthenticationFailed):
-        accounts.change_password(boss, "wrong", "new password 1")
-    accounts.change_password(boss, PASSWORD, "new password 1")
+        accounts.change_own_password(boss, "wrong", "new password 1")
+    accounts.change_own_password(boss, PASSWORD, "new password 1")
     assert login("admin", "new password 1").username == "admin"
 
 

@@ -66,3 +66,19 @@ async def test_the_opener_makes_the_dummy_hash_after_the_first_paint(people_url)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: app.database_is_open)
         assert accounts._dummy_hash is not None
+
+
+def test_with_the_default_parameters_the_dummy_hash_is_ready_without_hashing(monkeypatch):
+    """A session's opener makes no argon2 hash (64 MiB, ~0.1 s) with the default
+    parameters: the dummy is one made before, with exactly those parameters."""
+    from argon2 import PasswordHasher
+    from argon2.exceptions import VerifyMismatchError
+
+    default = PasswordHasher()
+    accounts.set_password_hasher(default)  # the cheap_hasher fixture puts its own back
+    monkeypatch.setattr(PasswordHasher, "hash", lambda *args, **kwargs: pytest.fail("hashed"))
+    dummy = accounts.prepare_dummy_hash()
+    monkeypatch.undo()
+    assert not default.check_needs_rehash(dummy)  # the same cost as a real check
+    with pytest.raises(VerifyMismatchError):
+        default.verify(dummy, PASSWORD)

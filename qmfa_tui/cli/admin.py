@@ -14,7 +14,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qmfa_tui.cli.common import confirm, open_from_args, read_password, whole_number
+from qmfa_tui.cli.common import (
+    UsageError,
+    confirm,
+    open_from_args,
+    read_password,
+    whole_number,
+)
 from qmfa_tui.csv_export import USER_COLUMNS, csv_lines, plain, user_record
 from qmfa_tui.kinds import AuthSource, Role
 from qmfa_tui.text import counted, visible
@@ -116,6 +122,49 @@ def _add_users(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     deactivate.add_argument("user", metavar="USER")
     deactivate.set_defaults(handler=users_deactivate)
+
+    activate = _parser(
+        group,
+        "activate",
+        common,
+        "Activate a user again (they can log in; audited)",
+        "qmfa users activate alice",
+    )
+    activate.add_argument("user", metavar="USER")
+    activate.set_defaults(handler=users_activate)
+
+    edit = _parser(
+        group,
+        "edit",
+        common,
+        "Change a local user's name and/or email (audited)",
+        "qmfa users edit alice --name 'Alice Archer' --email alice@example.com",
+    )
+    edit.add_argument("user", metavar="USER")
+    edit.add_argument("--name", help="full name ('' clears it)")
+    edit.add_argument("--email", help="email ('' clears it)")
+    edit.set_defaults(handler=users_edit)
+
+    set_password = _parser(
+        group,
+        "set-password",
+        common,
+        "Reset a local user's password; they choose a new one at the next login (audited)",
+        "qmfa users set-password bob --temporary",
+    )
+    set_password.add_argument("user", metavar="USER")
+    given = set_password.add_mutually_exclusive_group()
+    given.add_argument(
+        "--temporary",
+        action="store_true",
+        help="generate a strong password and print it once, on standard output",
+    )
+    given.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input instead of prompting",
+    )
+    set_password.set_defaults(handler=users_set_password)
 
     set_role = _parser(
         group,
@@ -233,7 +282,11 @@ def _add_audit(commands: Any, common: argparse.ArgumentParser) -> None:
     audit.add_argument(
         "--user", metavar="USER", help="events by or about USER (shell: the operator commands)"
     )
-    audit.add_argument("--action", metavar="ACTION", help="e.g. device.removed")
+    audit.add_argument(
+        "--action",
+        metavar="ACTION",
+        help="actions starting with ACTION: login finds login.failed, login.recovery_code...",
+    )
     audit.add_argument(
         "--limit",
         type=whole_number(MAX_AUDIT_LIMIT),
@@ -342,6 +395,55 @@ def users_deactivate(args: argparse.Namespace) -> int:
 
     info = accounts.set_active(_shell(), args.user, False)
     print(f"{info.username} is inactive.")
+    return 0
+
+
+def users_activate(args: argparse.Namespace) -> int:
+    open_from_args(args)
+    from qmfa_tui.services import accounts
+
+    info = accounts.set_active(_shell(), args.user, True)
+    print(f"{visible(info.username)} is active.")
+    return 0
+
+
+def users_edit(args: argparse.Namespace) -> int:
+    if args.name is None and args.email is None:
+        raise UsageError("users edit: give --name, --email, or both.")
+    open_from_args(args)
+    from qmfa_tui.services import accounts
+
+    info = accounts.edit_profile(_shell(), args.user, display_name=args.name, email=args.email)
+    print(
+        f"{visible(info.username)}: name {visible(info.display_name) or '-'}, "
+        f"email {visible(info.email) or '-'}."
+    )
+    return 0
+
+
+def users_set_password(args: argparse.Namespace) -> int:
+    open_from_args(args)
+    from qmfa_tui.errors import NotPermitted
+    from qmfa_tui.services import accounts
+
+    # Said before asking for a password that could not be used.
+    user = accounts.get_user(_shell(), args.user)
+    refusal = accounts.managed_elsewhere_refusal(user.username, user.auth_source, "password is")
+    if refusal is not None:
+        raise NotPermitted(refusal)
+    password = None
+    if not args.temporary:
+        password = read_password(args.password_stdin, f"Temporary password for {args.user}: ")
+    done = accounts.set_password(_shell(), args.user, password)
+    name = visible(done.username)
+    if done.generated is not None:
+        print(done.generated)  # alone on standard output, for a script to pass on
+        print(f"The temporary password of {name} above is shown this once.", file=sys.stderr)
+    print(
+        f"{name} must choose a new password at the next login (after the security code, "
+        "if they have two-step verification).",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -456,11 +558,9 @@ def settings_mandatory(args: argparse.Namespace) -> int:
     if enabled:
         affected = policy.count_affected()
         grace = policy.instance_info().grace_period_hours
-        have = "has" if affected == 1 else "have"
         print(
-            f"{counted(affected, 'active local user')} {have} no two-step verification; "
-            "they will not be able to log in until they set it up"
-            + (f" (grace period: {counted(grace, 'hour')})." if grace else ".")
+            f"{counted(affected, 'active local user')} without two-step verification "
+            + policy.mandatory_consequence(grace)
         )
         if not confirm("Make two-step verification mandatory?", args.yes):
             print("Nothing changed.")
@@ -474,8 +574,11 @@ def settings_grace_period(args: argparse.Namespace) -> int:
     open_from_args(args)
     from qmfa_tui.services import policy
 
+    previous = policy.instance_info().grace_period_hours
     info = policy.set_grace_period(_shell(), args.hours)
     print(f"Grace period: {counted(info.grace_period_hours, 'hour')}.")
+    if info.grace_period_hours < previous:
+        print("People already told a deadline keep it.")
     return 0
 
 
@@ -486,6 +589,8 @@ def audit_list(args: argparse.Namespace) -> int:
     events = audit.list_events(
         _shell(), since=args.since, username=args.user, action=args.action, limit=args.limit
     )
+    if not events:  # said aside from the output, which stays a well-formed (empty) table
+        print("No audit events match.", file=sys.stderr)
     if args.format == "table":
         _write_wrapped(
             (

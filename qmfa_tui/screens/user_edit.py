@@ -12,6 +12,7 @@ more each to build and style.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -33,8 +34,10 @@ from qmfa_tui.services.accounts import UserInfo
 from qmfa_tui.services.policy import InstanceInfo
 from qmfa_tui.services.session import Actor
 from qmfa_tui.text import visible
-from qmfa_tui.widgets.key_bar import KeyBar
+from qmfa_tui.widgets.key_bar import ButtonKeys, KeyBar
 from qmfa_tui.widgets.literal import literal
+from qmfa_tui.widgets.profile_panel import ProfilePanel
+from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.security_panel import SecurityPanel
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.styled_once import StyledOnMount
@@ -65,11 +68,36 @@ def open_user_edit(host: DOMNode, actor: Actor, username: str) -> None:
     )
 
 
-class UserEditScreen(StyledOnMount, SavesRecoveryCodes, Screen[None]):
+PROFILE_TAB = "profile-tab"  # "#profile" is its details, as before it had buttons
+
+
+class UserEditScreen(StyledOnMount, SavesRecoveryCodes, ButtonKeys, Screen[None]):
     SHOWS_SECRETS = True  # Show reveals recovery codes: no screenshot (QmfaApp.screenshot_refusal)
     CSS_PATH = "user_edit.tcss"
+    HELP = (
+        "User Edit (My Account for yourself): Profile shows the account; Security its "
+        "two-step verification. Enter on the toggle shows Remove and Resync; the keys "
+        "below press the buttons shown now."
+    )
     AUTO_FOCUS = "#two-factor"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        # Each presses its button, shown in the key bar while the button is (ButtonKeys).
+        Binding("e", "press_button('register')", "Register"),
+        Binding("x", "press_button('remove')", "Remove"),
+        Binding("r", "press_button('resync')", "Resync"),
+        Binding("s", "press_button('show-codes')", "Show codes"),
+        Binding("c", "press_button('copy-codes')", "Copy"),
+        Binding("d", "press_button('download-codes')", "Download .txt"),
+        Binding("u", "press_button('unlock')", "Unlock logins"),
+        # The Profile tab's (a key's two bindings: only the one whose button is shown acts).
+        Binding("a", "press_button('activate')", "Activate"),
+        Binding("a", "press_button('deactivate')", "Deactivate"),
+        Binding("n", "press_button('edit-profile')", "Edit name/email"),
+        Binding("p", "press_button('reset-password')", "Reset password"),
+        Binding("p", "press_button('change-password')", "Change password"),
+        Binding("o", "press_button('role')", "Role"),
+    ]
 
     @dataclass
     class Loaded(Message):
@@ -118,30 +146,28 @@ class UserEditScreen(StyledOnMount, SavesRecoveryCodes, Screen[None]):
             [("profile", "Profile"), ("security", "Security")], active="security", id="tabs"
         )
         with ContentSwitcher(initial="security"):
-            yield Static(self._details(), id="profile")
+            # Security first: its StatusLine is the screen's first (SavesRecoveryCodes').
             with VerticalScroll(id="security", can_focus=False):  # Tab goes to its controls
                 yield SecurityPanel(self.user, self.instance, is_self=self.is_self)
                 yield StatusLine(id="status")
+            with VerticalScroll(id=PROFILE_TAB, can_focus=False):  # Tab goes to its buttons
+                yield ProfilePanel(
+                    self.user, is_self=self.is_self, reader_is_admin=qmfa_app(self).is_admin
+                )
+                yield StatusLine(id="profile-status")
         yield KeyBar()
 
     @on(TabStrip.Changed, "#tabs")
     def switch_tab(self, event: TabStrip.Changed) -> None:
-        self.query_one(ContentSwitcher).current = event.tab_id
+        self.query_one(ContentSwitcher).current = (
+            PROFILE_TAB if event.tab_id == "profile" else event.tab_id
+        )
+        self.query_one(ProfilePanel).show_tab(event.tab_id == "profile")
 
-    def _details(self) -> Content:
-        user = self.user
-        fields = [  # each stored string escaped: its newline would pass for ours
-            ("Username", visible(user.username)),
-            ("Name", visible(user.display_name) or "-"),
-            ("Email", visible(user.email) or "-"),
-            ("Auth source", visible(user.auth_source)),
-            ("Role", visible(user.role)),
-            ("Users module", "yes" if user.users_module else "no"),
-            ("Status", "active" if user.active else "inactive"),
-            ("Created", f"{user.created_at:%Y-%m-%d %H:%M} UTC"),
-        ]
-        width = max(len(label) for label, _ in fields) + 2
-        return Content("\n".join(f"{label + ':':<{width}}{value}" for label, value in fields))
+    def _status(self) -> StatusLine:
+        """The status line of the tab shown now."""
+        shown = self.query_one(ContentSwitcher).current
+        return self.query_one("#profile-status" if shown == PROFILE_TAB else "#status", StatusLine)
 
     @work(thread=True, exclusive=True, group="load")
     def load(self) -> None:
@@ -152,7 +178,7 @@ class UserEditScreen(StyledOnMount, SavesRecoveryCodes, Screen[None]):
 
     async def on_user_edit_screen_loaded(self, message: Loaded) -> None:
         self.user, self.instance = message.user, message.instance
-        self.query_one("#profile", Static).update(self._details())
+        await self.query_one(ProfilePanel).show(message.user)
         await self.panel.show(user=message.user, instance=message.instance)
 
     @on(Switch.Changed, "#two-factor")
@@ -161,20 +187,18 @@ class UserEditScreen(StyledOnMount, SavesRecoveryCodes, Screen[None]):
         with self.prevent(Switch.Changed):
             event.switch.value = user.two_factor  # the toggle shows options, it changes nothing
         if user.two_factor and self.panel.refusal is not None:
-            self.query_one(StatusLine).show_info(self.panel.refusal)
+            self._status().show_info(self.panel.refusal)
         elif user.two_factor:
             showing = not self.panel.managing
             await self.panel.show(managing=showing)
             if showing and not self.is_self:
-                self.query_one(StatusLine).show_info(
+                self._status().show_info(
                     f"Resync needs codes from {user.username}'s phone: only they can do it."
                 )
         elif user.may_register:
             self.register()
         else:
-            self.query_one(StatusLine).show_info(
-                f"Only {user.username} can register their own device."
-            )
+            self._status().show_info(f"Only {user.username} can register their own device.")
 
     @on(Button.Pressed, "#register")
     def register(self) -> None:
@@ -189,6 +213,23 @@ class UserEditScreen(StyledOnMount, SavesRecoveryCodes, Screen[None]):
 
     @on(Button.Pressed, "#remove")
     def ask_remove(self) -> None:
+        self._after_password("remove your two-step verification", self._confirm_remove)
+
+    def _after_password(self, what: str, then: Callable[[], object]) -> None:
+        """Run ``then`` now, or, when it is something sensitive done to oneself, once the
+        password is given again ("sudo mode": accounts.confirm_password, a few minutes)."""
+        if not self.is_self or accounts.password_confirmed(self.actor):
+            then()
+            return
+        from qmfa_tui.screens.password import ConfirmPasswordModal
+
+        def confirmed(done: bool | None) -> None:
+            if done:
+                then()
+
+        self.app.push_screen(ConfirmPasswordModal(self.actor, what), confirmed)
+
+    def _confirm_remove(self) -> None:
         from qmfa_tui.screens.confirm import ConfirmScreen
 
         name = visible(self.username)
@@ -264,7 +305,7 @@ class UserEditScreen(StyledOnMount, SavesRecoveryCodes, Screen[None]):
 
     @on(Button.Pressed, "#show-codes")
     def show_codes(self) -> None:
-        self.reveal()
+        self._after_password("show your recovery codes", self.reveal)
 
     @work(thread=True, exclusive=True, group="change")
     def reveal(self) -> None:
@@ -277,32 +318,157 @@ class UserEditScreen(StyledOnMount, SavesRecoveryCodes, Screen[None]):
     def download_codes(self) -> None:
         actor, username, instance = self.actor, self.username, self.instance
         # The codes are read (an audited reveal) only when the file is written.
-        self.save_codes(
-            username, lambda: recovery.reveal_codes(actor, username), lambda: instance.instance_name
+        self._after_password(
+            "download your recovery codes",
+            lambda: self.save_codes(
+                username,
+                lambda: recovery.reveal_codes(actor, username),
+                lambda: instance.instance_name,
+            ),
         )
 
     @on(Button.Pressed, "#copy-codes")
     def copy_codes(self) -> None:
         if self.panel.codes:
             self.app.copy_to_clipboard("\n".join(self.panel.codes) + "\n")
-            self.query_one(StatusLine).show_info(
+            self._status().show_info(
                 "Copied to the clipboard (your terminal must allow OSC 52).", success=True
             )
 
     async def on_user_edit_screen_revealed(self, message: Revealed) -> None:
         await self.panel.reveal(message.codes)
-        self.query_one(StatusLine).show_info("Shown now (this view is in the audit log).")
+        self._status().show_info("Shown now (this view is in the audit log).")
 
     def on_user_edit_screen_done(self, message: Done) -> None:
         self.notify(message.notice, severity="warning" if message.warning else "information")
-        self.query_one(StatusLine).show_info(message.notice, success=True)
+        self._status().show_info(message.notice, success=True)
         self.load()
 
     def on_user_edit_screen_failed(self, message: Failed) -> None:
-        self.query_one(StatusLine).show_error(message.error)
+        self._status().show_error(message.error)
         if message.by_action and isinstance(message.error, NotFound | Conflict | NotPermitted):
             # The user changed meanwhile (device removed, made an admin elsewhere): show them now.
             self.load()
+
+    # --- the Profile tab ----------------------------------------------------------------
+
+    @on(Button.Pressed, "#activate, #deactivate")
+    def ask_active(self, event: Button.Pressed) -> None:
+        from qmfa_tui.screens.confirm import ConfirmScreen
+
+        active = event.button.id == "activate"
+        name = self.username
+        if active:
+            title, body = f"Activate {name}?", f"{name} can log in again."
+        else:
+            title = f"Deactivate {name}?"
+            body = f"{name} cannot log in until activated again; nothing else is removed."
+
+        def answered(confirmed: bool | None) -> None:
+            if confirmed:
+                self.change_active(active)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                title,
+                body,
+                confirm_label="Activate" if active else "Deactivate",
+                dangerous=not active,
+            ),
+            answered,
+        )
+
+    @work(thread=True, exclusive=True, group="change")
+    def change_active(self, active: bool) -> None:
+        try:
+            user = accounts.set_active(self.actor, self.username, active)
+        except QmfaError as error:
+            self.post_message(self.Failed(error, by_action=True))
+            return
+        self.post_message(
+            self.Done(f"{user.username} is {'active' if user.active else 'inactive'} now.")
+        )
+
+    @on(Button.Pressed, "#edit-profile")
+    def edit_profile(self) -> None:
+        from qmfa_tui.screens.profile import EditProfileModal
+
+        def saved(user: UserInfo | None) -> None:
+            if user is not None:
+                self.post_message(self.Done(f"Saved the name and email of {user.username}."))
+
+        self.app.push_screen(EditProfileModal(self.actor, self.user), saved)
+
+    @on(Button.Pressed, "#role")
+    def edit_role(self) -> None:
+        from qmfa_tui.screens.profile import RoleModal
+
+        def saved(user: UserInfo | None) -> None:
+            if user is not None:
+                module = "with" if user.users_module else "without"
+                role = "an admin" if user.is_admin else f"a user {module} the Users module"
+                self.post_message(self.Done(f"{user.username} is {role} now."))
+
+        self.app.push_screen(RoleModal(self.actor, self.user), saved)
+
+    @on(Button.Pressed, "#reset-password")
+    def ask_reset_password(self) -> None:
+        from qmfa_tui.screens.confirm import ConfirmScreen
+
+        name = self.username
+
+        def answered(confirmed: bool | None) -> None:
+            if confirmed:
+                self.reset_password()
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Reset the password of {name}?",
+                f"A temporary password is made and shown once, for you to give to {name}. "
+                f"{name}'s current password stops working now; at the next login {name} "
+                "must choose a new one.",
+                confirm_label="Reset",
+                dangerous=True,
+            ),
+            answered,
+        )
+
+    @dataclass
+    class PasswordReset(Message):
+        username: str
+        temporary: str
+
+    @work(thread=True, exclusive=True, group="change")
+    def reset_password(self) -> None:
+        try:
+            done = accounts.set_password(self.actor, self.username)
+        except QmfaError as error:
+            self.post_message(self.Failed(error, by_action=True))
+            return
+        assert done.generated is not None  # none was given: one was generated
+        self.post_message(self.PasswordReset(done.username, done.generated))
+
+    def on_user_edit_screen_password_reset(self, message: PasswordReset) -> None:
+        from qmfa_tui.screens.password import TemporaryPasswordModal
+
+        def closed(_: None) -> None:
+            self.post_message(
+                self.Done(
+                    f"Password reset: {message.username} chooses a new one at the next login."
+                )
+            )
+
+        self.app.push_screen(TemporaryPasswordModal(message.username, message.temporary), closed)
+
+    @on(Button.Pressed, "#change-password")
+    def change_password(self) -> None:
+        from qmfa_tui.screens.password import ChangePasswordModal
+
+        def changed(done: bool | None) -> None:
+            if done:
+                self.post_message(self.Done("Your password is changed."))
+
+        self.app.push_screen(ChangePasswordModal(self.actor), changed)
 
     def action_back(self) -> None:
         self.dismiss()

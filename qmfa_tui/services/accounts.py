@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import secrets
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -15,7 +16,7 @@ from peewee import IntegrityError
 from qmfa_tui.errors import AuthenticationFailed, BadInput, Conflict, NotPermitted
 from qmfa_tui.kinds import AuthSource, Deployment, Role, one_of
 from qmfa_tui.services import audit, clock, identity, policy
-from qmfa_tui.services.session import Actor, shell_actor
+from qmfa_tui.services.session import CONFIRMED_SECONDS, Actor, mark_confirmed, shell_actor
 from qmfa_tui.services.user_filter import FEW_LEFT
 from qmfa_tui.storage import Account, Device, InstanceSettings, RecoveryCode, db, translate_errors
 from qmfa_tui.text import forbidden_character
@@ -40,13 +41,27 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+# What ``burn_a_verify`` checks against with the default parameters: an argon2id hash of
+# a phrase that is nobody's password, made once. Verifying against it costs what a real
+# check costs; making it at start-up would cost every session an argon2 hash (and its
+# 64 MiB) before anyone typed a thing.
+_DEFAULT_DUMMY_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=4$2YbKdad6jIW1GsfD/rkCWA$"
+    "YuZAlNCyX4mTWkbPRnPHzRAQHz99AM7vMOi0/jkiM5w"
+)
+
+
 def prepare_dummy_hash() -> str:
-    """Make the hash ``burn_a_verify`` checks against, before the first login can be
-    tried (the opener calls it): made on first use, it cost a fresh process's first
-    unknown or LDAP/SSO name one argon2 hash more than a local name's."""
+    """The hash ``burn_a_verify`` checks against, ready before the first login can be
+    tried (the opener calls this): made on first use, it cost a fresh process's first
+    unknown or LDAP/SSO name one argon2 hash more than a local name's. With the default
+    parameters it is the one above; with others it is made here, once."""
     global _dummy_hash
     if _dummy_hash is None:
-        _dummy_hash = _hasher.hash("qmfa: no such user")
+        if _hasher.check_needs_rehash(_DEFAULT_DUMMY_HASH):
+            _dummy_hash = _hasher.hash("qmfa: no such user")
+        else:
+            _dummy_hash = _DEFAULT_DUMMY_HASH
     return _dummy_hash
 
 
@@ -83,6 +98,8 @@ class UserInfo:
     # Set by get_user for a reader who may unlock this user: consecutive failed logins,
     # or None when no throttle holds anything (throttle.failed_in_a_row).
     failed_logins: int | None = None
+    # The password was set by someone else: the next login chooses a new one.
+    must_change_password: bool = False
 
     @property
     def is_admin(self) -> bool:
@@ -125,6 +142,7 @@ def user_info(account: Account) -> UserInfo:
         policy.has_users_module(account),
         required,
         policy.grace_deadline(account) if required else None,
+        must_change_password=account.must_change_password,
     )
 
 
@@ -397,20 +415,200 @@ def _yes_no(value: bool) -> str:
     return "yes" if value else "no"
 
 
+def managed_elsewhere_refusal(username: str, auth_source: str, what: str) -> str | None:
+    """Why ``what`` of an LDAP or SSO user cannot be changed here, or None for a local user.
+    ``what`` is said with its verb: "password is", "name and email are"."""
+    if auth_source == AuthSource.LOCAL:
+        return None
+    source = AuthSource(auth_source).label
+    return f"{username} signs in through {source}: their {what} managed in {source}."
+
+
+# Temporary passwords: 4 groups of 5 from 31 letters and digits that no font confuses
+# (no 0/o, 1/l/i): about 99 bits, and readable aloud over a phone.
+TEMPORARY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+TEMPORARY_GROUPS, TEMPORARY_GROUP_LENGTH = 4, 5
+
+
+def temporary_password() -> str:
+    return "-".join(
+        "".join(secrets.choice(TEMPORARY_ALPHABET) for _ in range(TEMPORARY_GROUP_LENGTH))
+        for _ in range(TEMPORARY_GROUPS)
+    )
+
+
+@dataclass(frozen=True)
+class PasswordSet:
+    """What ``set_password`` did: the user (as stored) and the generated password, if any
+    (to show once: it is stored only as its hash)."""
+
+    username: str
+    generated: str | None
+
+
 @translate_errors
-def change_password(actor: Actor, current_password: str, new_password: str) -> None:
-    """A user changes their own password, proving the current one."""
+def set_password(actor: Actor, username: str, password: str | None = None) -> PasswordSet:
+    """Set another user's password (a reset): ``password``, or a generated one when None.
+
+    Who may: a Users-module holder of at least the user's standing (policy.refusal_for),
+    or the shell; a user changes their own with ``change_own_password`` (which asks for
+    the current one). Local users only. The user must choose a new password at their
+    next login, after the second factor (``login.choose_new_password``). Audited in the
+    change's transaction.
+    """
+    acting = policy.require_users_module(actor)
+    target = policy.find_account(username)
+    policy.require_standing(actor, target)
+    if acting is not None and acting.id == target.id:
+        raise NotPermitted("Change your own password in My Account (it asks for the current one).")
+    refusal = managed_elsewhere_refusal(target.username, target.auth_source, "password is")
+    if refusal is not None:
+        raise NotPermitted(refusal)
+    generated = temporary_password() if password is None else None
+    new_hash = hash_password(validate_password(generated or password or ""))
+    with db.atomic():
+        changed = (
+            Account.update(password_hash=new_hash, must_change_password=True)
+            .where(Account.id == target.id, Account.auth_source == AuthSource.LOCAL)
+            .execute()
+        )
+        if not changed:
+            raise Conflict(f"{target.username} changed meanwhile; look again and retry.")
+        audit.record(
+            actor,
+            "user.password_reset",
+            target=target,
+            detail="temporary password " + ("generated" if generated else "set"),
+        )
+    return PasswordSet(target.username, generated)
+
+
+@translate_errors
+def change_own_password(actor: Actor, current_password: str, new_password: str) -> None:
+    """A user changes their own password, proving the current one.
+
+    The current password is checked as at login: counted by the password throttle
+    (this source's growing delay, the account-wide ceiling) before its verdict, so this
+    form is no faster way to guess it; a wrong one is audited.
+    """
+    from qmfa_tui.services import throttle
+
     account = policy.acting_account(actor)
     if account is None or account.password_hash is None:
         raise NotPermitted("Only a local user can change their password here.")
-    try:
-        _hasher.verify(account.password_hash, current_password)
-    except (VerificationError, InvalidHashError):
-        raise AuthenticationFailed("The current password is wrong.") from None
-    new_hash = hash_password(validate_password(new_password))
+    new_password = validate_password(new_password)
+    if new_password == unicodedata.normalize("NFC", current_password):
+        raise BadInput("The new password is the current one: choose another.")
+    now = clock.now()
+    source = throttle.this_source()
+    throttle.admit_password(account, source, now)
+    if not password_matches(account, current_password):
+        with db.atomic():
+            audit.record(
+                actor, "user.password_change_failed", target=account, detail="wrong password"
+            )
+        raise AuthenticationFailed("The current password is wrong.")
+    new_hash = hash_password(new_password)
     with db.atomic():
-        Account.update(password_hash=new_hash).where(Account.id == account.id).execute()
+        burst = throttle.password_succeeded(account, source, now)
+        # Conditional on the hash just checked: a reset meanwhile is not overwritten.
+        if (
+            not Account.update(password_hash=new_hash, must_change_password=False)
+            .where(Account.id == account.id, Account.password_hash == account.password_hash)
+            .execute()
+        ):
+            raise Conflict("Your password was changed meanwhile; log in again.")
         audit.record(actor, "user.password_changed", target=account)
+    mark_confirmed(actor, now)  # the password was just given: no need to ask again
+    if burst:
+        throttle.end_password_burst(account)
+
+
+def password_confirmed(actor: Actor) -> bool:
+    """Whether ``actor`` gave their password again lately (``confirm_password``): the
+    sensitive things one does to oneself then go ahead without asking again."""
+    return actor.confirmed_recently(clock.now())
+
+
+@translate_errors
+def confirm_password(actor: Actor, password: str) -> None:
+    """The logged-in user gives their password again ("sudo mode"), before removing their
+    own device or revealing their own recovery codes: valid ``CONFIRMED_SECONDS``, kept
+    on the Actor (not in the database). Throttled and audited as ``change_own_password``."""
+    from qmfa_tui.services import throttle
+
+    account = policy.acting_account(actor)
+    if account is None:
+        return  # the shell: the break-glass is never asked
+    if account.password_hash is None:
+        raise NotPermitted("Only a local user has a password here to confirm.")
+    now = clock.now()
+    source = throttle.this_source()
+    throttle.admit_password(account, source, now)
+    if not password_matches(account, password):
+        with db.atomic():
+            audit.record(
+                actor, "user.password_confirm_failed", target=account, detail="wrong password"
+            )
+        raise AuthenticationFailed("That password is wrong.")
+    with db.atomic():
+        burst = throttle.password_succeeded(account, source, now)
+        audit.record(
+            actor,
+            "user.password_confirmed",
+            target=account,
+            detail=f"sensitive actions allowed for {CONFIRMED_SECONDS // 60} minutes",
+        )
+    mark_confirmed(actor, now)
+    if burst:
+        throttle.end_password_burst(account)
+
+
+@translate_errors
+def edit_profile(
+    actor: Actor, username: str, *, display_name: str | None = None, email: str | None = None
+) -> UserInfo:
+    """Change a local user's name and/or email (None leaves it): the user themselves, or a
+    Users-module holder of at least their standing. LDAP/SSO users' come from there."""
+    if display_name is None and email is None:
+        raise BadInput("Give a name, an email, or both.")
+    target = policy.find_account(username)
+    acting = policy.require_self_or_users_module(actor, target)
+    refusal = policy.refusal_for(acting, target)
+    if refusal is not None:
+        raise NotPermitted(refusal)
+    elsewhere = managed_elsewhere_refusal(target.username, target.auth_source, "name and email are")
+    if elsewhere is not None:
+        raise NotPermitted(elsewhere)
+    new_name = (
+        target.display_name
+        if display_name is None
+        else validate_text(display_name, "name", MAX_NAME_LENGTH)
+    )
+    new_email = target.email if email is None else validate_text(email, "email", MAX_EMAIL_LENGTH)
+    changes = [
+        what
+        for what, before, after in (
+            ("name", target.display_name, new_name),
+            ("email", target.email, new_email),
+        )
+        if before != after
+    ]
+    if changes:
+        with db.atomic():
+            # Conditional on the row as read: a change made meanwhile is not overwritten unseen.
+            if (
+                not Account.update(display_name=new_name, email=new_email)
+                .where(
+                    Account.id == target.id,
+                    Account.display_name == target.display_name,
+                    Account.email == target.email,
+                )
+                .execute()
+            ):
+                raise Conflict(f"{target.username} changed meanwhile; look again and retry.")
+            audit.record(actor, "user.profile_edited", target=target, detail=", ".join(changes))
+    return user_info(policy.find_account(username))
 
 
 def password_matches(account: Account, password: str) -> bool:

@@ -1,15 +1,18 @@
 """Logging in, every step: the password, then a security code, a recovery code, or
 (when 2FA is mandatory and the user has no device) registering one or, during the
-grace period, skipping that.
+grace period, skipping that; last, after a password reset, choosing a new password.
 
 The password step issues a ``PendingLogin`` naming the step due next; each later
 step takes it back, checks it is waiting for that step (``pending_account``,
-``code_step``) and issues the ``Actor`` once every step has passed.
+``code_step``) and issues the ``Actor`` once every step has passed. A user whose
+password was reset gets, once every factor passed, an Actor that can do nothing
+but ``choose_new_password`` (``session.issue_password_change``): the new password
+comes after the second factor, so a temporary password alone gives nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +20,7 @@ from peewee import JOIN, Field
 
 from qmfa_tui.errors import (
     AuthenticationFailed,
+    BadInput,
     CodeAlreadyUsed,
     Conflict,
     NoRecoveryCodesLeft,
@@ -34,7 +38,14 @@ from qmfa_tui.services import (
     throttle,
     twofactor,
 )
-from qmfa_tui.services.session import Actor, NextStep, PendingLogin, issue_actor, issue_pending
+from qmfa_tui.services.session import (
+    Actor,
+    NextStep,
+    PendingLogin,
+    issue_actor,
+    issue_password_change,
+    issue_pending,
+)
 from qmfa_tui.services.twofactor import Enrollment, PendingRegistration
 from qmfa_tui.services.user_filter import FEW_LEFT
 from qmfa_tui.storage import Account, Device, Prepared, db, translate_errors
@@ -95,7 +106,21 @@ def with_password(username: str, password: str) -> PendingLogin:
             grace_deadline = _start_grace(account, now)
     if burst:
         throttle.end_password_burst(account)
-    return issue_pending(account.id, account.username, next_step, now, grace_deadline)
+    pending = issue_pending(account.id, account.username, next_step, now, grace_deadline)
+    if next_step is NextStep.DONE and account.must_change_password:
+        return replace(pending, actor=_logged_in(account.id, account.username, True, pending))
+    return pending
+
+
+def _logged_in(
+    account_id: int, username: str, must_change_password: bool, pending: PendingLogin
+) -> Actor:
+    """The Actor of a login whose factors all passed (its password given when ``pending``
+    was issued): one that must choose a new password first when the password was set by
+    someone else."""
+    if must_change_password:
+        return issue_password_change(account_id, username, clock.now())
+    return issue_actor(account_id, username, password_at=pending.issued_at)
 
 
 def _replace_hash(account: Account, new_hash: str) -> None:
@@ -148,7 +173,13 @@ _DEVICE_COLUMNS: list[Field[Any]] = [
 _DEVICE_NAMES = [field.name for field in _DEVICE_COLUMNS]
 _CODE_STEP = Prepared(
     lambda account_id: (
-        Account.select(Account.id, Account.username, Account.active, *_DEVICE_COLUMNS)
+        Account.select(
+            Account.id,
+            Account.username,
+            Account.active,
+            Account.must_change_password,
+            *_DEVICE_COLUMNS,
+        )
         .join(Device, JOIN.LEFT_OUTER, on=(Device.account == Account.id))
         .where(Account.id == account_id)
     ),
@@ -175,11 +206,14 @@ def code_step(pending: PendingLogin, now: float) -> CodeStep:
     row = _CODE_STEP.execute(pending.user_id).fetchone()
     if row is None or not row[2]:
         raise AuthenticationFailed(INACTIVE_ACCOUNT)
-    account_id, username, _active, *device_values = row
+    account_id, username, _active, must_change_password, *device_values = row
     device = None
     if device_values[0] is not None:
         device = Device(account=account_id, **dict(zip(_DEVICE_NAMES, device_values, strict=True)))
-    return CodeStep(Account(id=account_id, username=username), device)
+    account = Account(
+        id=account_id, username=username, must_change_password=bool(must_change_password)
+    )
+    return CodeStep(account, device)
 
 
 # The replay guard: a step is accepted once, by whichever login updates the row first;
@@ -254,7 +288,7 @@ def with_security_code(pending: PendingLogin, raw_code: str) -> Actor:
         if found is not None:
             raise CodeAlreadyUsed("That code was already used. Wait for the next one.")
         raise AuthenticationFailed("That security code is not valid.")
-    return issue_actor(account.id, account.username)
+    return _logged_in(account.id, account.username, account.must_change_password, pending)
 
 
 @dataclass(frozen=True)
@@ -305,7 +339,8 @@ def with_recovery_code(pending: PendingLogin, raw_code: str) -> RecoveryLogin:
     if wait is not None:
         raise Throttled(wait)
     if used == 1 and remaining is not None:
-        return RecoveryLogin(issue_actor(account.id, account.username), remaining)
+        actor = _logged_in(account.id, account.username, account.must_change_password, pending)
+        return RecoveryLogin(actor, remaining)
     if remaining == 0:
         raise NoRecoveryCodesLeft(recovery.NO_CODES_LEFT)
     raise AuthenticationFailed("That recovery code is not valid or was already used.")
@@ -330,7 +365,9 @@ def confirm_registration(
     """The device confirmed during a login: its recovery codes, and the login done."""
     now = clock.now()
     account = pending_account(pending, NextStep.REGISTER_DEVICE, now)
-    return twofactor.enroll(account, registration, code, now)
+    enrollment = twofactor.enroll(account, registration, code, now)
+    actor = _logged_in(account.id, account.username, account.must_change_password, pending)
+    return replace(enrollment, actor=actor)
 
 
 @translate_errors
@@ -348,4 +385,38 @@ def skip_registration(pending: PendingLogin) -> Actor:
             target=account,
             detail=f"registration deferred until {deadline:%Y-%m-%d %H:%M} UTC",
         )
-    return issue_actor(account.id, account.username)
+    return _logged_in(account.id, account.username, account.must_change_password, pending)
+
+
+@translate_errors
+def choose_new_password(actor: Actor, new_password: str) -> Actor:
+    """The last login step after a reset: the user's own password replaces the one set for
+    them (it must differ from it). Returns the Actor of the finished login."""
+    pending = actor.password_change
+    if pending is None:
+        raise NotPermitted("This login is not waiting for a new password.")
+    now = clock.now()
+    account = pending_account(pending, NextStep.CHANGE_PASSWORD, now)
+    new_password = accounts.validate_password(new_password)
+    if accounts.password_matches(account, new_password):
+        raise BadInput("Choose a password of your own, not the one you were given.")
+    new_hash = accounts.hash_password(new_password)
+    with db.atomic():
+        # Conditional on the row as just read: a reset or change meanwhile wins.
+        if (
+            not Account.update(password_hash=new_hash, must_change_password=False)
+            .where(
+                Account.id == account.id,
+                Account.password_hash == account.password_hash,
+                Account.must_change_password,
+            )
+            .execute()
+        ):
+            raise Conflict("Your password was changed meanwhile; log in again.")
+        audit.record(
+            account,
+            "user.password_changed",
+            target=account,
+            detail="chosen at login after a reset",
+        )
+    return issue_actor(account.id, account.username, password_at=now)

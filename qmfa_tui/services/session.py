@@ -3,6 +3,11 @@
 The services take an Actor for anything that reads or changes user data, and a
 PendingLogin for the second step. Both can only be made here: constructing one
 by hand raises, so no screen can skip a step by building its own.
+
+A user whose password was set by someone else (a reset) passes the second factor
+and gets an Actor that must choose a new password first (``password_change``): it
+names nobody to the services (its ``user_id`` raises), so it can do nothing else
+until ``login.choose_new_password`` gives the full Actor.
 """
 
 from __future__ import annotations
@@ -22,24 +27,65 @@ class NextStep(StrEnum):
 
     SECURITY_CODE = "security_code"
     REGISTER_DEVICE = "register_device"
+    CHANGE_PASSWORD = "change_password"  # after the second factor: the password was reset
     DONE = "done"
+
+
+CHOOSE_A_PASSWORD_FIRST = "Choose a new password first."
+# "Sudo mode": after the password is given (at login, or again), sensitive things one does
+# to oneself (removing one's device, revealing one's recovery codes) go ahead without
+# asking for it for this long. Kept on the Actor, in memory, never in the database.
+CONFIRMED_SECONDS = 5 * 60
+
+
+class _Confirmation:
+    """When the actor last gave their password, at login or again (clock seconds; 0: never)."""
+
+    __slots__ = ("at",)
+
+    def __init__(self) -> None:
+        self.at = 0.0
 
 
 @dataclass(frozen=True)
 class Actor:
-    """A logged-in user (user_id set) or the operator at the shell (user_id None)."""
+    """A logged-in user (user_id set) or the operator at the shell (user_id None).
 
-    user_id: int | None
+    With ``password_change`` set, the login still waits for a new password: every
+    service refuses the actor (reading ``user_id`` or ``is_shell`` raises NotPermitted).
+    """
+
+    _user_id: int | None
     username: str
     _issued: object = field(default=None, repr=False, compare=False)
+    password_change: PendingLogin | None = field(default=None, repr=False)
+    _confirmation: _Confirmation = field(
+        default_factory=_Confirmation, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if self._issued is not _ISSUED:
             raise NotPermitted("Only a completed login or the shell can act.")
 
+    def confirmed_recently(self, now: float) -> bool:
+        """The password was given within ``CONFIRMED_SECONDS`` (the shell needs none)."""
+        if self._user_id is None:
+            return True
+        return 0 < self._confirmation.at <= now < self._confirmation.at + CONFIRMED_SECONDS
+
+    @property
+    def user_id(self) -> int | None:
+        if self.password_change is not None:
+            raise NotPermitted(CHOOSE_A_PASSWORD_FIRST)
+        return self._user_id
+
     @property
     def is_shell(self) -> bool:
         return self.user_id is None
+
+    @property
+    def password_change_due(self) -> bool:
+        return self.password_change is not None
 
 
 @dataclass(frozen=True)
@@ -74,9 +120,23 @@ def shell_actor() -> Actor:
     return Actor(None, "shell", _ISSUED)
 
 
-def issue_actor(user_id: int, username: str) -> Actor:
-    """For the services only: the login has passed every step."""
-    return Actor(user_id, username, _ISSUED)
+def issue_actor(user_id: int, username: str, *, password_at: float = 0.0) -> Actor:
+    """For the services only: the login has passed every step, its password given at
+    ``password_at`` (clock seconds: the start of its ``confirmed_recently`` window)."""
+    actor = Actor(user_id, username, _ISSUED)
+    actor._confirmation.at = password_at
+    return actor
+
+
+def mark_confirmed(actor: Actor, now: float) -> None:
+    """For the services only: ``actor`` has just given their password again."""
+    actor._confirmation.at = now
+
+
+def issue_password_change(user_id: int, username: str, now: float) -> Actor:
+    """For the login service only: every factor passed, a new password is due first."""
+    pending = PendingLogin(user_id, username, NextStep.CHANGE_PASSWORD, now, None, None, _ISSUED)
+    return Actor(user_id, username, _ISSUED, pending)
 
 
 def issue_pending(
@@ -87,5 +147,5 @@ def issue_pending(
     grace_deadline: datetime | None = None,
 ) -> PendingLogin:
     """For the services only: the password step has passed."""
-    actor = issue_actor(user_id, username) if next_step is NextStep.DONE else None
+    actor = issue_actor(user_id, username, password_at=now) if next_step is NextStep.DONE else None
     return PendingLogin(user_id, username, next_step, now, actor, grace_deadline, _ISSUED)

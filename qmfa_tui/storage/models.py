@@ -53,8 +53,13 @@ class Account(BaseModel):
     created_at = DateTimeField()
     # Has a device: set with the device, in its transaction, for fast counts (migration 0003).
     two_factor = BooleanField(default=False)
+    # The grace period (hours) this user keeps after it was shortened, their grace having
+    # begun; NULL: the instance's current one (migration 0013, policy.set_grace_period).
+    promised_grace_hours = IntegerField(null=True)
     # When this user's grace period for registering a device began (migration 0004).
     grace_started_at = DateTimeField(null=True)
+    # The password was set by someone else: the next login chooses a new one (migration 0012).
+    must_change_password = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
 
     class Meta:
         # Covers the Users screen's pages, counts and searches (migrations 0002, 0003).
