@@ -483,14 +483,39 @@ def set_password(actor: Actor, username: str, password: str | None = None) -> Pa
     return PasswordSet(target.username, generated)
 
 
+def _prove_own_password(
+    actor: Actor, account: Account, password: str, failed_action: str, wrong: str
+) -> tuple[str, float]:
+    """Check ``password`` as the login does: counted by the password throttle (this
+    source's growing delay, the account-wide ceiling) before its verdict, a wrong one
+    audited as ``failed_action`` and refused with ``wrong``. Returns the source and the
+    time, for ``_proven``."""
+    from qmfa_tui.services import throttle
+
+    now = clock.now()
+    source = throttle.this_source()
+    throttle.admit_password(account, source, now)
+    if not password_matches(account, password):
+        with db.atomic():
+            audit.record(actor, failed_action, target=account, detail="wrong password")
+        raise AuthenticationFailed(wrong)
+    return source, now
+
+
+def _proven(actor: Actor, account: Account, source: str, now: float, burst: bool) -> None:
+    """After a proven password's change committed: the actor need not give it again for
+    a while, and the refusals the throttle held (if any) are audited."""
+    from qmfa_tui.services import throttle
+
+    mark_confirmed(actor, now)
+    if burst:
+        throttle.end_password_burst(account)
+
+
 @translate_errors
 def change_own_password(actor: Actor, current_password: str, new_password: str) -> None:
-    """A user changes their own password, proving the current one.
-
-    The current password is checked as at login: counted by the password throttle
-    (this source's growing delay, the account-wide ceiling) before its verdict, so this
-    form is no faster way to guess it; a wrong one is audited.
-    """
+    """A user changes their own password, proving the current one (``_prove_own_password``:
+    this form is no faster way to guess it)."""
     from qmfa_tui.services import throttle
 
     account = policy.acting_account(actor)
@@ -499,15 +524,13 @@ def change_own_password(actor: Actor, current_password: str, new_password: str) 
     new_password = validate_password(new_password)
     if new_password == unicodedata.normalize("NFC", current_password):
         raise BadInput("The new password is the current one: choose another.")
-    now = clock.now()
-    source = throttle.this_source()
-    throttle.admit_password(account, source, now)
-    if not password_matches(account, current_password):
-        with db.atomic():
-            audit.record(
-                actor, "user.password_change_failed", target=account, detail="wrong password"
-            )
-        raise AuthenticationFailed("The current password is wrong.")
+    source, now = _prove_own_password(
+        actor,
+        account,
+        current_password,
+        "user.password_change_failed",
+        "The current password is wrong.",
+    )
     new_hash = hash_password(new_password)
     with db.atomic():
         burst = throttle.password_succeeded(account, source, now)
@@ -519,9 +542,7 @@ def change_own_password(actor: Actor, current_password: str, new_password: str) 
         ):
             raise Conflict("Your password was changed meanwhile; log in again.")
         audit.record(actor, "user.password_changed", target=account)
-    mark_confirmed(actor, now)  # the password was just given: no need to ask again
-    if burst:
-        throttle.end_password_burst(account)
+    _proven(actor, account, source, now, burst)
 
 
 def password_confirmed(actor: Actor) -> bool:
@@ -542,15 +563,9 @@ def confirm_password(actor: Actor, password: str) -> None:
         return  # the shell: the break-glass is never asked
     if account.password_hash is None:
         raise NotPermitted("Only a local user has a password here to confirm.")
-    now = clock.now()
-    source = throttle.this_source()
-    throttle.admit_password(account, source, now)
-    if not password_matches(account, password):
-        with db.atomic():
-            audit.record(
-                actor, "user.password_confirm_failed", target=account, detail="wrong password"
-            )
-        raise AuthenticationFailed("That password is wrong.")
+    source, now = _prove_own_password(
+        actor, account, password, "user.password_confirm_failed", "That password is wrong."
+    )
     with db.atomic():
         burst = throttle.password_succeeded(account, source, now)
         audit.record(
@@ -559,9 +574,7 @@ def confirm_password(actor: Actor, password: str) -> None:
             target=account,
             detail=f"sensitive actions allowed for {CONFIRMED_SECONDS // 60} minutes",
         )
-    mark_confirmed(actor, now)
-    if burst:
-        throttle.end_password_burst(account)
+    _proven(actor, account, source, now, burst)
 
 
 @translate_errors

@@ -277,9 +277,9 @@ class _PasswordRows:
             str,
             float,
         )
-        # Refused by the ceiling: counted on the source's row, which it may not have yet.
-        self.count_refusal = Prepared(
-            lambda subject_value, source, now: model.insert(
+
+        def count_refusal(subject_value: Any, source: Any, now: Any) -> Any:
+            return model.insert(
                 {**key(subject_value, source), model.throttled: 1, model.last_attempt: now}
             ).on_conflict(
                 conflict_target=conflict,
@@ -287,11 +287,10 @@ class _PasswordRows:
                     model.throttled: model.throttled + 1,
                     model.last_attempt: Value(now),
                 },
-            ),
-            subject_type,
-            str,
-            float,
-        )
+            )
+
+        # Refused by the ceiling: counted on the source's row, which it may not have yet.
+        self.count_refusal = Prepared(count_refusal, subject_type, str, float)
         # The every-source count: held at the ceiling (a source not trusted), or not.
         self.claim_below_ceiling = Prepared(
             lambda subject_value, now: count_on_ceiling(subject_value, now, held=True),
@@ -306,15 +305,7 @@ class _PasswordRows:
         # A refusal, on the every-source row too: it tells an attempt let through that a
         # burst awaits its audit event.
         self.count_refusal_on_ceiling = Prepared(
-            lambda subject_value, now: model.insert(
-                {**key(subject_value, ALL_SOURCES), model.throttled: 1, model.last_attempt: now}
-            ).on_conflict(
-                conflict_target=conflict,
-                update={
-                    model.throttled: model.throttled + 1,
-                    model.last_attempt: Value(now),
-                },
-            ),
+            lambda subject_value, now: count_refusal(subject_value, ALL_SOURCES, now),
             subject_type,
             float,
         )
