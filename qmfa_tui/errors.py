@@ -29,6 +29,14 @@ class NotPermitted(QmfaError):
     """The acting user may not do this."""
 
 
+class ConfirmPassword(NotPermitted):
+    """Something sensitive done to oneself, and the password was not given lately ("sudo
+    mode"): give it again (``accounts.confirm_password``), then retry."""
+
+    def __init__(self) -> None:
+        super().__init__("Enter your password again to do this.")
+
+
 class AuthenticationFailed(QmfaError):
     """Wrong username, password, security code or recovery code."""
 

@@ -80,3 +80,10 @@ def add_user(by: Actor, username: str, **fields: object) -> Actor:
     """Create a local user and log them in."""
     accounts.create_user(by, username, password=PASSWORD, **fields)  # type: ignore[arg-type]
     return login(username)
+
+
+def confirmed(actor: Actor, password: str = PASSWORD) -> Actor:
+    """``actor`` having just given their password again ("sudo mode"): removing their own
+    device, revealing their own codes or switching mandatory 2FA go ahead for a while."""
+    accounts.confirm_password(actor, password)
+    return actor

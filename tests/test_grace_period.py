@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from helpers import PASSWORD, add_user, admin, register
+from helpers import PASSWORD, add_user, admin, confirmed, register
 from test_cli import qmfa
 
 from qmfa_tui.errors import BadInput, NotPermitted
@@ -133,7 +133,7 @@ def test_switching_mandatory_off_and_on_restarts_the_grace(mandatory_with_grace,
     policy.set_grace_period(mandatory_with_grace, 1)  # alice keeps 48 hours
     fixed_clock.advance(50 * 3600)
     assert login.with_password("alice", PASSWORD).grace_deadline is None
-    policy.set_mandatory(mandatory_with_grace, False)
+    policy.set_mandatory(confirmed(mandatory_with_grace), False)  # sudo mode: 50 h later
     assert login.with_password("alice", PASSWORD).next_step is NextStep.DONE
     policy.set_mandatory(mandatory_with_grace, True)
     # A new grace, at the period in force now: the old promise went with the old grace.

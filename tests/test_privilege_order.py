@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from helpers import PASSWORD, FakeClock, Registered, login, register
+from helpers import PASSWORD, FakeClock, Registered, confirmed, login, register
 
 from qmfa_tui.errors import NotPermitted
 from qmfa_tui.services import accounts, audit, policy, recovery, twofactor
@@ -64,6 +64,11 @@ class Instance:
     def actor(self, kind: str, target: str) -> Actor:
         return self.targets[target] if kind == "self" else self.actors[kind]
 
+    def confirm_if_self(self, actor: Actor, kind: str) -> None:
+        """Acting on oneself needs the password given lately (sudo mode: test_sudo_mode)."""
+        if actor is self.targets[kind]:
+            confirmed(actor)
+
 
 def build(deployment: str, clock: FakeClock) -> Instance:
     shell = shell_actor()
@@ -101,6 +106,7 @@ def account(username: str) -> Account:
 
 
 def reveal(instance: Instance, actor: Actor, kind: str) -> None:
+    instance.confirm_if_self(actor, kind)
     before = events("recovery.revealed")
     assert recovery.reveal_codes(actor, instance.names[kind]) == instance.devices[kind].codes
     assert events("recovery.revealed") == before + 1
@@ -112,6 +118,7 @@ def remaining(instance: Instance, actor: Actor, kind: str) -> None:
 
 def remove(instance: Instance, actor: Actor, kind: str) -> None:
     name = instance.names[kind]
+    instance.confirm_if_self(actor, kind)
     twofactor.remove_device(actor, name)
     assert not Device.select().where(Device.account == account(name).id).exists()
     instance.devices[kind] = register(instance.targets[kind], instance.clock)

@@ -14,14 +14,14 @@ import tempfile
 from pathlib import Path
 
 import pyotp
-from helpers import PASSWORD, FakeClock
+from helpers import PASSWORD, FakeClock, confirmed
 from helpers import login as log_in
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from qmfa_tui import storage
-from qmfa_tui.errors import AuthenticationFailed, NotPermitted, QmfaError
+from qmfa_tui.errors import AuthenticationFailed, ConfirmPassword, NotPermitted, QmfaError
 from qmfa_tui.services import accounts, clock, login, policy, recovery, twofactor
 from qmfa_tui.services.session import NextStep, shell_actor
 
@@ -145,6 +145,13 @@ class TwoFactorMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.secret is not None)
     @rule()
     def remove(self) -> None:
+        if not accounts.password_confirmed(self.actor):  # sudo mode: nothing done, nothing logged
+            before = self.events()
+            with contextlib.suppress(ConfirmPassword):
+                twofactor.remove_device(self.actor, "admin")
+                raise AssertionError("removed without the password given lately")
+            assert self.events() == before
+            confirmed(self.actor)
         before = self.events()
         twofactor.remove_device(self.actor, "admin")
         assert self.events() == before + 1

@@ -29,7 +29,7 @@ from textual.widgets import (
 )
 
 from qmfa_tui.errors import QmfaError
-from qmfa_tui.services import audit, policy
+from qmfa_tui.services import accounts, audit, policy
 from qmfa_tui.services.audit import AuditEntry
 from qmfa_tui.services.policy import InstanceInfo, MandatoryRefusal, Refusal
 from qmfa_tui.services.session import Actor
@@ -261,10 +261,20 @@ class SettingsScreen(StyledOnMount, Screen[None]):
             return
         with self.prevent(Switch.Changed):
             event.switch.value = self.instance.mandatory  # nothing changes before confirming
-        if self.instance.mandatory:
-            self.ask_to_switch_off()
-        else:
-            self.ask_to_switch_on()
+        ask = self.ask_to_switch_off if self.instance.mandatory else self.ask_to_switch_on
+        if accounts.password_confirmed(self.actor):
+            ask()
+            return
+        from qmfa_tui.screens.password import ConfirmPasswordModal
+
+        def confirmed(done: bool | None) -> None:
+            if done:
+                ask()
+
+        # Sudo mode (policy.set_mandatory refuses without it): the password again first.
+        state = "off" if self.instance.mandatory else "on"
+        what = f"turn mandatory two-step verification {state}"
+        self.app.push_screen(ConfirmPasswordModal(self.actor, what), confirmed)
 
     def ask_to_switch_on(self) -> None:
         from qmfa_tui.screens.mandatory import MandatoryModal

@@ -8,9 +8,9 @@ from enum import Enum
 
 from peewee import ColumnBase, ModelSelect, fn
 
-from qmfa_tui.errors import BadInput, Conflict, NotFound, NotPermitted
+from qmfa_tui.errors import BadInput, ConfirmPassword, Conflict, NotFound, NotPermitted
 from qmfa_tui.kinds import AuthSource, Deployment, Role, one_of
-from qmfa_tui.services import audit, identity
+from qmfa_tui.services import audit, clock, identity
 from qmfa_tui.services.session import Actor
 from qmfa_tui.services.user_filter import UserFilter, conditions
 from qmfa_tui.storage import (
@@ -263,11 +263,20 @@ def count_affected() -> int:
     return count
 
 
+def require_recent_password(actor: Actor) -> None:
+    """Refuse (ConfirmPassword) unless ``actor`` gave their password within
+    ``session.CONFIRMED_SECONDS`` ("sudo mode"): asked before the sensitive things a person
+    does to themselves. The shell, the break-glass, is never asked."""
+    if not actor.confirmed_recently(clock.now()):
+        raise ConfirmPassword()
+
+
 @translate_errors
 def set_mandatory(actor: Actor, enabled: bool) -> InstanceInfo:
     refusal = mandatory_refusal(actor)
     if refusal is not None:
         raise NotPermitted(refusal.message)
+    require_recent_password(actor)
     with db.atomic():
         changed = (
             InstanceSettings.update(mandatory=enabled)

@@ -146,9 +146,12 @@ def remaining_codes(actor: Actor, username: str) -> int | None:
 @translate_errors
 def reveal_codes(actor: Actor, username: str) -> list[str]:
     """The unused codes in clear, for the owner or a Users-module holder of at least the
-    owner's standing (policy.refusal_for); always audited."""
+    owner's standing (policy.refusal_for); always audited. The owner must have given their
+    password lately (policy.require_recent_password): their session alone is not enough."""
     target = policy.find_account(username)
-    policy.require_standing(actor, target)
+    acting = policy.require_standing(actor, target)
+    if acting is not None and acting.id == target.id:
+        policy.require_recent_password(actor)
     device = Device.get_or_none(Device.account == target.id)
     if device is None:
         raise NotFound(f"{target.username} has no two-step verification device.")

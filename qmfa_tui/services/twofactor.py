@@ -346,9 +346,12 @@ class Removal:
 @translate_errors
 def remove_device(actor: Actor, username: str) -> Removal:
     """Delete the user's device and its recovery codes: the owner, or a Users-module holder
-    of at least the owner's standing (policy.refusal_for)."""
+    of at least the owner's standing (policy.refusal_for). The owner must have given their
+    password lately (policy.require_recent_password): their session alone is not enough."""
     target = policy.find_account(username)
-    policy.require_standing(actor, target)
+    acting = policy.require_standing(actor, target)
+    if acting is not None and acting.id == target.id:
+        policy.require_recent_password(actor)
     with db.atomic():
         device_ids = Device.select(Device.id).where(Device.account == target.id)
         RecoveryCode.delete().where(RecoveryCode.device.in_(device_ids)).execute()
