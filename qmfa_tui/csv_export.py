@@ -54,6 +54,26 @@ def _line(line: io.StringIO, writer: Any, values: Iterable[str]) -> str:
     return line.getvalue()[:-2] + "\n"
 
 
+def two_factor_word(enabled: bool) -> str:
+    """2FA as the app's Users table says it."""
+    return "Enabled" if enabled else "Disabled"
+
+
+def codes_word(codes_left: int | None, code_count: int) -> str:
+    """Recovery codes left as the app's Users table says it: "5/8", or "-" without 2FA."""
+    return "-" if codes_left is None else f"{codes_left}/{code_count}"
+
+
+def user_table_record(record: dict[str, Any], code_count: int) -> dict[str, Any]:
+    """A ``user_record`` in the app's words, for a table a person reads; CSV and JSON
+    keep the machine values (yes/no or true/false, a count), which scripts compare."""
+    return {
+        **record,
+        "2fa": two_factor_word(record["2fa"]),
+        "codes_left": codes_word(record["codes_left"], code_count),
+    }
+
+
 def user_record(user: UserRow) -> dict[str, Any]:
     return {
         "username": user.username,

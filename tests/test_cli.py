@@ -63,7 +63,9 @@ def test_init_creates_the_first_admin(url, tmp_path):
 
 
 def test_init_without_a_terminal_asks_for_password_stdin(url):
-    assert_one_clear_line(qmfa("--database", url, "init", stdin=""), "--password-stdin")
+    result = qmfa("--database", url, "init", stdin="")
+    assert_one_clear_line(result, "No terminal to ask for the password; use --password-stdin.")
+    assert result.returncode == 2  # bad usage: a flag is missing
 
 
 def test_init_refuses_a_short_password(url):

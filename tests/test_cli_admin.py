@@ -90,7 +90,7 @@ def test_list_formats_and_width(url, db):
 
 
 def test_fix_a_locked_out_admin_with_one_command(url, db):
-    result = qmfa("--database", url, "users", "remove-2fa", "admin")
+    result = qmfa("--database", url, "users", "remove-2fa", "admin", "--yes")
     assert result.returncode == 0, result.stderr
     assert "Removed two-step verification for admin" in result.stdout
     assert db.execute("SELECT two_factor FROM account WHERE username = 'admin'").fetchone() == (0,)
@@ -98,7 +98,8 @@ def test_fix_a_locked_out_admin_with_one_command(url, db):
     events = json.loads(audit.stdout)
     assert [(e["actor"], e["target"]) for e in events] == [("shell", "admin")]
     assert_one_clear_line(
-        qmfa("--database", url, "users", "remove-2fa", "admin"), "no two-step verification device"
+        qmfa("--database", url, "users", "remove-2fa", "admin", "--yes"),
+        "no two-step verification device",
     )
 
 
@@ -125,9 +126,12 @@ def test_mandatory_from_the_shell(url):
 def test_grace_period_from_the_shell(url):
     assert qmfa("--database", url, "settings", "grace-period", "48").returncode == 0
     assert "grace period: 48 hours" in qmfa("--database", url, "settings", "show").stdout
-    assert_one_clear_line(
-        qmfa("--database", url, "settings", "grace-period", "-3"), "0 to 2160 hours"
-    )
+    refused = qmfa("--database", url, "settings", "grace-period", "-3")
+    assert refused.returncode == 2  # bad usage, as argparse's own
+    assert refused.stderr.splitlines() == [
+        "qmfa settings grace-period: argument HOURS: give a number from 0 to 2,160 "
+        "(see qmfa settings grace-period --help)"
+    ]
 
 
 def test_add_deactivate_and_reveal(url, tmp_path):
@@ -178,7 +182,9 @@ def test_set_role_from_the_shell(url, db):
         qmfa("--database", url, "audit", "--action", "user.role_changed", "--format", "json").stdout
     )
     assert [(e["actor"], e["target"]) for e in changes] == [("shell", "bob")] * 2
-    assert_one_clear_line(qmfa("--database", url, "users", "set-role", "bob"), "Give a role")
+    no_role = qmfa("--database", url, "users", "set-role", "bob")
+    assert_one_clear_line(no_role, "give a role (--admin or --user)")
+    assert no_role.returncode == 2
     assert_one_clear_line(
         qmfa("--database", url, "users", "set-role", "nobody", "--admin"), "no user 'nobody'"
     )
@@ -235,7 +241,7 @@ def test_the_audit_log_says_whether_a_person_or_an_operator_acted(url):
     finally:
         storage.close_database()
     ssh = {"SSH_CLIENT": "198.51.100.23 40022 22", "SUDO_USER": ""}
-    assert qmfa("--database", url, "users", "remove-2fa", "admin", env=ssh).returncode == 0
+    assert qmfa("--database", url, "users", "remove-2fa", "admin", "--yes", env=ssh).returncode == 0
     origin = f"{pwd.getpwuid(os.geteuid()).pw_name} from 198.51.100.23"
 
     as_csv = qmfa("--database", url, "audit", "--format", "csv")

@@ -100,7 +100,7 @@ def test_a_lookalike_name_logs_in_as_nobody(database):
             login.with_password(lookalike, PASSWORD)
 
 
-LOOKALIKES = {"eve": ("ad\u200bmin", "ad\u2060min@exa\u00admple.com")}
+LOOKALIKES = {"eve": ("ad\u200bmin", "a\u2060b@c\u00adx.io")}
 
 
 def test_the_cli_shows_stored_invisible_characters_escaped(database, database_url, capsys):
@@ -108,7 +108,7 @@ def test_the_cli_shows_stored_invisible_characters_escaped(database, database_ur
     put_rows(LOOKALIKES)
     table = users_list(database_url, capsys, "table")
     [row] = [line for line in table.splitlines() if line.startswith("eve ")]
-    assert "ad\\u200bmin" in row and "ad\\u2060min@exa\\xad" in row  # the email cut with "…"
+    assert "ad\\u200bmin" in row and "a\\u2060b@c\\xad" in row  # the email cut with "…"
     assert forbidden_character(table.replace("\n", "")) is None
     exact = json.loads(users_list(database_url, capsys, "json"))  # JSON keeps the exact text
     [eve] = [user for user in exact if user["username"] == "eve"]

@@ -21,7 +21,7 @@ from qmfa_tui.cli.common import (
     read_password,
     whole_number,
 )
-from qmfa_tui.csv_export import USER_COLUMNS, csv_lines, plain, user_record
+from qmfa_tui.csv_export import USER_COLUMNS, csv_lines, plain, user_record, user_table_record
 from qmfa_tui.kinds import AuthSource, Role
 from qmfa_tui.text import counted, visible
 
@@ -52,7 +52,7 @@ def _parser(
     return group.add_parser(
         name,
         parents=[common],
-        help=summary,
+        help=summary[0].lower() + summary[1:],  # one-line help reads like argparse's own
         description=summary + ".",
         epilog=f"example:\n  {example}",
         formatter_class=FORMATTER,
@@ -212,9 +212,10 @@ def _add_users(commands: Any, common: argparse.ArgumentParser) -> None:
         "remove-2fa",
         common,
         "Remove a user's device and recovery codes (they register again)",
-        "qmfa users remove-2fa bob",
+        "qmfa users remove-2fa bob --yes",
     )
     remove.add_argument("user", metavar="USER")
+    remove.add_argument("--yes", action="store_true", help="do not ask to confirm")
     remove.set_defaults(handler=users_remove_2fa)
 
     codes = _parser(
@@ -261,7 +262,7 @@ def _add_settings(commands: Any, common: argparse.ArgumentParser) -> None:
         "Hours a user may put off registering once 2FA is mandatory (0: none)",
         "qmfa settings grace-period 48",
     )
-    grace.add_argument("hours", type=int, metavar="HOURS")
+    grace.add_argument("hours", type=_grace_hours, metavar="HOURS")
     grace.set_defaults(handler=settings_grace_period)
 
 
@@ -297,6 +298,12 @@ def _add_audit(commands: Any, common: argparse.ArgumentParser) -> None:
     audit.set_defaults(handler=audit_list)
 
 
+def _grace_hours(text: str) -> int:
+    from qmfa_tui.services.policy import MAX_GRACE_HOURS
+
+    return whole_number(MAX_GRACE_HOURS, minimum=0)(text)
+
+
 def _timestamp(text: str) -> datetime:
     try:
         return datetime.fromisoformat(text)
@@ -322,17 +329,21 @@ def users_list(args: argparse.Namespace) -> int:
         search=args.search,
         codes=args.codes or "all",
     )
-    rows = map(user_record, directory.all_users(_shell(), user_filter))
+    rows: Iterable[dict[str, Any]] = map(user_record, directory.all_users(_shell(), user_filter))
+    if args.format == "table":  # the app's words; CSV and JSON keep the machine values
+        from qmfa_tui.services.recovery import CODE_COUNT
+
+        rows = (user_table_record(row, CODE_COUNT) for row in rows)
     widths = {
         "username": 18,
         "name": 16,
-        "email": 20,
+        "email": 16,
         "auth": 5,
         "active": 6,
-        "2fa": 5,
-        "codes_left": 4,
+        "2fa": 8,
+        "codes_left": 5,
     }
-    _write(rows, USER_COLUMNS, args.format, widths, {"codes_left": "left"})
+    _write(rows, USER_COLUMNS, args.format, widths, {"codes_left": "codes"})
     return 0
 
 
@@ -369,11 +380,13 @@ def _cell(text: str, width: int) -> str:
 
 
 def users_add(args: argparse.Namespace) -> int:
+    open_from_args(args)
+    from qmfa_tui.services import accounts
+
+    _refuse_unusable_name(args.user)  # before asking for a password in vain
     password = None
     if args.auth == AuthSource.LOCAL:
         password = read_password(args.password_stdin, f"Password for {args.user}: ")
-    open_from_args(args)
-    from qmfa_tui.services import accounts
 
     info = accounts.create_user(
         _shell(),
@@ -387,6 +400,24 @@ def users_add(args: argparse.Namespace) -> int:
     )
     print(f"Created {info.username} ({info.auth_source}, {info.role}).")
     return 0
+
+
+def _refuse_unusable_name(username: str) -> None:
+    """What `accounts.create_user` would refuse about the name alone: its form, a reserved
+    name, a taken one (in the service's words; it checks again in its transaction)."""
+    from qmfa_tui.errors import Conflict, NotFound
+    from qmfa_tui.services import accounts, identity
+
+    username = accounts.validate_username(username)
+    identity.refuse_reserved(username)
+    try:
+        accounts.get_user(_shell(), username)
+    except NotFound:
+        return
+    raise Conflict(
+        f"The username {username!r} is taken (names that differ only in "
+        "letter case are the same name)."
+    )
 
 
 def users_deactivate(args: argparse.Namespace) -> int:
@@ -448,6 +479,11 @@ def users_set_password(args: argparse.Namespace) -> int:
 
 
 def users_set_role(args: argparse.Namespace) -> int:
+    if args.role is None and args.users_module is None:
+        raise UsageError(
+            "users set-role: give a role (--admin or --user), --users-module or "
+            "--no-users-module, or both."
+        )
     open_from_args(args)
     from qmfa_tui.services import accounts
 
@@ -476,8 +512,17 @@ def users_unlock(args: argparse.Namespace) -> int:
 
 def users_remove_2fa(args: argparse.Namespace) -> int:
     open_from_args(args)
-    from qmfa_tui.services import twofactor
+    from qmfa_tui.errors import NotFound
+    from qmfa_tui.services import accounts, twofactor
 
+    # Who and whether, said before the question (as `settings mandatory on` does).
+    user = accounts.get_user(_shell(), args.user)
+    if not user.two_factor:
+        raise NotFound(f"{user.username} has no two-step verification device.")
+    name = visible(user.username)
+    if not confirm(f"Remove the device and recovery codes of {name}?", args.yes):
+        print("Nothing changed.")
+        return 1
     removal = twofactor.remove_device(_shell(), args.user)
     then = (
         "must register a device at the next login"
@@ -589,6 +634,8 @@ def audit_list(args: argparse.Namespace) -> int:
     events = audit.list_events(
         _shell(), since=args.since, username=args.user, action=args.action, limit=args.limit
     )
+    if not events and args.user is not None:
+        _refuse_unknown_user(args.user)  # a mistyped name is not "nothing happened"
     if not events:  # said aside from the output, which stays a well-formed (empty) table
         print("No audit events match.", file=sys.stderr)
     if args.format == "table":
@@ -621,6 +668,15 @@ def audit_list(args: argparse.Namespace) -> int:
     )
     _write(rows, AUDIT_COLUMNS, args.format, {})
     return 0
+
+
+def _refuse_unknown_user(username: str) -> None:
+    """NotFound ("There is no user 'nobody'.") unless ``username`` is a user or the
+    operator ("shell", whose commands --user selects too)."""
+    from qmfa_tui.services import accounts, identity
+
+    if identity.username_key(username.strip()) != identity.username_key(_shell().username):
+        accounts.get_user(_shell(), username)
 
 
 def _audit_widths() -> dict[str, int]:

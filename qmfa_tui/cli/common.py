@@ -6,9 +6,9 @@ import argparse
 import getpass
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qmfa_tui.errors import BadInput
 
@@ -20,19 +20,61 @@ class UsageError(Exception):
     """Bad usage: exit code 2, like argparse's own."""
 
 
-def whole_number(maximum: int) -> Callable[[str], int]:
-    """An argparse type: a whole number from 1 to ``maximum``."""
+def whole_number(maximum: int, minimum: int = 1) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``minimum`` to ``maximum``."""
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if not 1 <= value <= maximum:
-            raise argparse.ArgumentTypeError(f"give a number from 1 to {maximum:,}")
+        if not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"give a number from {minimum} to {maximum:,}")
         return value
 
     return parse
+
+
+if TYPE_CHECKING:  # generic in typeshed only
+    _SubParsersAction = argparse._SubParsersAction[argparse.ArgumentParser]
+else:
+    _SubParsersAction = argparse._SubParsersAction
+
+
+class SubcommandParsers(_SubParsersAction):
+    """Subcommands whose unknown arguments are refused by the subcommand itself.
+
+    argparse hands them up to the top parser, whose message points at `qmfa --help`
+    for a typo in `qmfa users list --formt csv`; here `qmfa users list` says it, names
+    its own --help, and the option meant when one is close.
+    """
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        super().__call__(parser, namespace, values, option_string)
+        unknown: list[str] = vars(namespace).pop(argparse._UNRECOGNIZED_ARGS_ATTR, [])
+        if unknown and values:
+            subcommand = self._name_parser_map[values[0]]
+            subcommand.error(
+                f"unrecognized arguments: {' '.join(unknown)}{_did_you_mean(subcommand, unknown)}"
+            )
+
+
+def _did_you_mean(parser: argparse.ArgumentParser, unknown: list[str]) -> str:
+    import difflib
+
+    options = [option for action in parser._actions for option in action.option_strings]
+    for word in unknown:
+        if word.startswith("--"):
+            close = difflib.get_close_matches(word.split("=", 1)[0], options, n=1)
+            if close:
+                return f"; did you mean {close[0]}?"
+    return ""
 
 
 DEFAULT_DATABASE = "qmfa.db"
@@ -120,7 +162,7 @@ def read_password(from_stdin: bool, prompt: str) -> str:
             raise BadInput("--password-stdin read nothing from standard input.")
         return line.rstrip("\r\n")
     if not sys.stdin.isatty():
-        raise BadInput("No terminal to ask for the password; use --password-stdin.")
+        raise UsageError("No terminal to ask for the password; use --password-stdin.")
     first = getpass.getpass(prompt)
     if first != getpass.getpass("Again: "):
         raise BadInput("The two passwords differ.")
