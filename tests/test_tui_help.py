@@ -257,7 +257,7 @@ async def test_user_edit_keys_follow_its_buttons_and_the_remove_key_removes_afte
         assert "c" in dict(offered(app))  # Copy came with the codes
         await pilot.press("c")
         await settle(pilot)
-        assert "Copied" in str(app.screen.query_one("#status").render())
+        assert "Sent the codes" in str(app.screen.query_one("#status").render())
 
         await pilot.press("enter")  # the toggle (focused): Remove appears, and its key
         await settle(pilot)

@@ -153,4 +153,4 @@ async def test_user_edit_reads_the_codes_only_when_saving_and_copies_them_shown(
         await pilot.click("#copy-codes")
         await settle(pilot)
         assert CODE.findall(app.clipboard) == device.codes
-        assert "Copied to the clipboard" in screen_text(app)
+        assert "Sent the codes to your terminal's clipboard" in screen_text(app)

@@ -1,4 +1,4 @@
-"""The recovery codes, shown once after registration: Download .txt, Copy, Done."""
+"""The recovery codes, shown once after registration: Download .txt, Copy, Plain text, Done."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Center, Horizontal, Vertical
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Button, Static
 
@@ -55,9 +56,21 @@ class SavesRecoveryCodes:
 
 
 COPY_OVER_SSH = (
-    "Over SSH, Copy puts the codes in your own terminal's clipboard; "
+    "Over SSH, Copy sends the codes to your own terminal's clipboard; "
     "no file is saved on the server."
 )
+# What Copy can say: the codes went out as OSC 52, and no terminal says whether it took them.
+COPY_SENT = (
+    "Sent the codes to your terminal's clipboard (OSC 52). "
+    "Nothing there? Press v to show them as plain text to select."
+)
+
+
+def show_plain_codes(host: DOMNode, username: str, codes: list[str]) -> None:
+    """The codes as plain text on a screen of their own, the mouse released (plain_codes)."""
+    from qmfa_tui.screens.plain_codes import PlainCodesScreen
+
+    host.app.push_screen(PlainCodesScreen(username, codes))
 
 
 class RecoveryCodesScreen(StyledOnMount, SavesRecoveryCodes, Screen[None]):
@@ -71,6 +84,7 @@ class RecoveryCodesScreen(StyledOnMount, SavesRecoveryCodes, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("d", "download", "Download .txt"),
         Binding("c", "copy", "Copy"),
+        Binding("v", "plain", "Plain text"),
         Binding("escape", "done", "Done"),
     ]
 
@@ -98,6 +112,7 @@ class RecoveryCodesScreen(StyledOnMount, SavesRecoveryCodes, Screen[None]):
                 if saves_files:
                     yield Button("Download .txt", id="download", variant="primary")
                 yield Button("Copy", id="copy", variant="default" if saves_files else "primary")
+                yield Button("Plain text", id="plain")
                 yield Button("Done", id="done", variant="success")
             yield StatusLine(id="status")
             if not saves_files:
@@ -118,9 +133,11 @@ class RecoveryCodesScreen(StyledOnMount, SavesRecoveryCodes, Screen[None]):
     @on(Button.Pressed, "#copy")
     def action_copy(self) -> None:
         self.app.copy_to_clipboard("\n".join(self.codes) + "\n")
-        self.query_one(StatusLine).show_info(
-            "Copied to the clipboard (your terminal must allow OSC 52).", success=True
-        )
+        self.query_one(StatusLine).show_info(COPY_SENT)
+
+    @on(Button.Pressed, "#plain")
+    def action_plain(self) -> None:
+        show_plain_codes(self, self.username, self.codes)
 
     @on(Button.Pressed, "#done")
     def action_done(self) -> None:

@@ -28,7 +28,7 @@ from textual.widgets import Button, ContentSwitcher, Static, Switch
 
 from qmfa_tui.errors import Conflict, NotFound, NotPermitted, QmfaError
 from qmfa_tui.screens.opening import read_then_push
-from qmfa_tui.screens.recovery_codes import SavesRecoveryCodes
+from qmfa_tui.screens.recovery_codes import COPY_SENT, SavesRecoveryCodes, show_plain_codes
 from qmfa_tui.services import accounts, policy, recovery, twofactor
 from qmfa_tui.services.accounts import UserInfo
 from qmfa_tui.services.policy import InstanceInfo
@@ -88,6 +88,7 @@ class UserEditScreen(StyledOnMount, SavesRecoveryCodes, ButtonKeys, Screen[None]
         Binding("r", "press_button('resync')", "Resync"),
         Binding("s", "press_button('show-codes')", "Show codes"),
         Binding("c", "press_button('copy-codes')", "Copy"),
+        Binding("v", "press_button('plain-codes')", "Plain text"),
         Binding("d", "press_button('download-codes')", "Download .txt"),
         Binding("u", "press_button('unlock')", "Unlock logins"),
         # The Profile tab's (a key's two bindings: only the one whose button is shown acts).
@@ -331,9 +332,12 @@ class UserEditScreen(StyledOnMount, SavesRecoveryCodes, ButtonKeys, Screen[None]
     def copy_codes(self) -> None:
         if self.panel.codes:
             self.app.copy_to_clipboard("\n".join(self.panel.codes) + "\n")
-            self._status().show_info(
-                "Copied to the clipboard (your terminal must allow OSC 52).", success=True
-            )
+            self._status().show_info(COPY_SENT)
+
+    @on(Button.Pressed, "#plain-codes")
+    def plain_codes(self) -> None:
+        if self.panel.codes:
+            show_plain_codes(self, self.username, self.panel.codes)
 
     async def on_user_edit_screen_revealed(self, message: Revealed) -> None:
         await self.panel.reveal(message.codes)

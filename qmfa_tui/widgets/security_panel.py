@@ -23,6 +23,13 @@ from qmfa_tui.widgets.qmfa_app import qmfa_app
 class SecurityPanel(Vertical):
     """The Security tab's controls, composed from the user's state and recomposed on change."""
 
+    DEFAULT_CSS = """
+    SecurityPanel #codes-buttons {
+        height: auto;
+        & > Button { width: auto; min-width: 8; margin: 1 2 0 0; }
+    }
+    """
+
     def __init__(self, user: UserInfo, instance: InstanceInfo, *, is_self: bool) -> None:
         super().__init__(id="security-panel")
         self.user = user
@@ -76,11 +83,16 @@ class SecurityPanel(Vertical):
 
     @staticmethod
     def _codes_shown(codes: list[str]) -> Vertical:
-        """The codes, four to a line, and Copy under them (beside them it left 60 columns)."""
+        """The codes, four to a line, and Copy and Plain text under them (beside them it
+        left 60 columns). Plain text shows them with the mouse released (plain_codes)."""
         rows = (codes[:4], codes[4:])
         return Vertical(
             Static(Content("\n").join(literal("   ".join(row)) for row in rows if row), id="codes"),
-            Button("Copy", id="copy-codes", compact=True),
+            Horizontal(
+                Button("Copy", id="copy-codes", compact=True),
+                Button("Plain text", id="plain-codes", compact=True),
+                id="codes-buttons",
+            ),
             id="codes-shown",
         )
 
