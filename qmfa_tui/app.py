@@ -114,6 +114,9 @@ class QmfaApp(KeyHolder):
         # Set when `qmfa serve` started this process for an SSH session (served.py).
         self.served = served
         self.login_username = served.username if served is not None else ""
+        # On a demo database: who to log in as and how to get the code (cli.demo_hint);
+        # set before the database counts as open, shown by the login steps.
+        self.demo_hint: str | None = None
         self.session: Actor | None = None
         # The logged-in user as the services last described them (MainScreen reads them
         # after login and on each return); the services check every permission again anyway.

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from qmfa_tui import __version__, crash
 from qmfa_tui.cli.common import (
     DEMO_DATABASE,
+    SubcommandParsers,
     UsageError,
     open_from_args,
     read_password,
@@ -129,6 +130,10 @@ def _only_app_options(words: list[str]) -> bool:
 
 class _Parser(argparse.ArgumentParser):
     """argparse, with bad usage said in one line (its usage block repeats --help)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("action", "parsers", SubcommandParsers)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
@@ -276,14 +281,40 @@ def prepare_app(args: argparse.Namespace, *, open_after_paint: bool = False) -> 
     from qmfa_tui.served import ServedLimits
 
     served = ServedLimits.from_environment()
+
+    def open_for_login() -> OpenDatabase:
+        # The hint is set before the app learns the database is open (Log in waits for it).
+        opened, app.demo_hint = _open_for_login(args, url, served=served is not None)
+        return opened
+
     if open_after_paint:
-        return QmfaApp(opener=lambda: _open_for_login(args, url), served=served, settles_heap=True)
-    return QmfaApp(_open_for_login(args, url), served=served, settles_heap=True)
+        app = QmfaApp(opener=open_for_login, served=served, settles_heap=True)
+        return app
+    opened, demo_hint = _open_for_login(args, url, served=served is not None)
+    app = QmfaApp(opened, served=served, settles_heap=True)
+    app.demo_hint = demo_hint
+    return app
 
 
-def _open_for_login(args: argparse.Namespace, url: str) -> OpenDatabase:
+def demo_hint(args: argparse.Namespace, url: str, *, served: bool = False) -> str:
+    """Who to log in as on a demo database, and the `qmfa demo codes` command that reads
+    this database: --database only when it is not the default demo.db (never its password,
+    never over `qmfa serve`: the server's paths are not the client's to see)."""
+    from qmfa_tui.database_url import default_url, redact
+    from qmfa_tui.services import demo
+
+    if served:
+        return visible(demo.hint(None))
+    database = None if url == default_url(DEMO_DATABASE) else redact(url)
+    return visible(demo.hint(demo.codes_command(database, getattr(args, "key_file", None))))
+
+
+def _open_for_login(
+    args: argparse.Namespace, url: str, *, served: bool = False
+) -> tuple[OpenDatabase, str | None]:
+    """The database, and the demo hint when it is a demo database."""
     from qmfa_tui import storage
-    from qmfa_tui.services import accounts
+    from qmfa_tui.services import accounts, demo
 
     opened = storage.open_database(url, key_file=getattr(args, "key_file", None), create=False)
     if not accounts.any_users():
@@ -292,18 +323,32 @@ def _open_for_login(args: argparse.Namespace, url: str) -> OpenDatabase:
             f"{opened.display_url} has no users yet: run `qmfa init` to create the "
             "first admin, or `qmfa demo` to try qmfa on demo users."
         )
+    hint = demo_hint(args, url, served=served) if demo.is_demo_database() else None
     # One argon2 verify for every name from the first attempt on: made here, after the
     # first paint and before Log in can go on (it waits for the opener).
     accounts.prepare_dummy_hash()
     if not storage.db.is_closed():
         storage.db.close()  # back to the pool: the worker that opened it ends here
-    return opened
+    return opened, hint
 
 
 def run_init(args: argparse.Namespace) -> int:
+    from qmfa_tui.database_url import redact
+    from qmfa_tui.services import accounts, identity
+
+    url = redact(url_from_args(args, create=True))
+    identity.refuse_reserved(accounts.validate_username(args.username))  # before the password
+    if not args.password_stdin and sys.stdin.isatty():
+        print(
+            visible(
+                f"qmfa init creates the database {url} (if needed) and its first admin, "
+                f"{args.username}.\nThe password has at least "
+                f"{accounts.MIN_PASSWORD_LENGTH} characters."
+            ),
+            file=sys.stderr,
+        )
     password = read_password(args.password_stdin, "Password for the first admin: ")
     opened = open_from_args(args, create=True)
-    from qmfa_tui.services import accounts
 
     info = accounts.create_first_admin(
         args.username,
@@ -318,10 +363,18 @@ def run_init(args: argparse.Namespace) -> int:
             f"Secrets are sealed with the key in {opened.key_file}: back it up with the "
             "database; without it no device and no recovery code can be read."
         )
+    database = f" --database {url}" if getattr(args, "database", None) else ""
+    print(
+        visible(
+            f"Next: run `qmfa{database}` and log in as {info.username}, then set up "
+            "two-step verification in My Account."
+        )
+    )
     return 0
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    url = url_from_args(args, DEMO_DATABASE, create=True)
     opened = open_from_args(args, DEMO_DATABASE, create=True)
     from qmfa_tui.services import demo
 
@@ -332,16 +385,15 @@ def run_demo(args: argparse.Namespace) -> int:
         f"{verb} the demo database {opened.display_url} ({counted(summary.users, 'user')}).",
         file=sys.stderr,
     )
-    print(
-        f"Log in as admin / {demo.DEMO_PASSWORD}; `qmfa demo codes admin` prints "
-        "the security code.",
-        file=sys.stderr,
-    )
+    hint = demo_hint(args, url)
+    print(hint, file=sys.stderr)  # still there once the app gives the terminal back
     if args.no_launch or not (sys.stdin.isatty() and sys.stdout.isatty()):
         return 0
     from qmfa_tui.app import QmfaApp
 
-    return run_tui(QmfaApp(opened))
+    app = QmfaApp(opened)
+    app.demo_hint = hint
+    return run_tui(app)
 
 
 def run_demo_codes(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
 from qmfa_tui.errors import QmfaError
+from qmfa_tui.widgets.demo_hint import DemoHint
 from qmfa_tui.widgets.form_button import FormButton
 from qmfa_tui.widgets.key_bar import KeyBar
 from qmfa_tui.widgets.ordered_input import OrderedInput
@@ -47,6 +48,7 @@ class LoginScreen(FormScreen[None]):
             yield OrderedInput(id="password", password=True, placeholder="password")
             yield FormButton("Log in", id="submit")
             yield StatusLine(id="status")
+        yield DemoHint()
         yield KeyBar()
 
     def advance(self, focused: Widget | None) -> bool:
@@ -65,6 +67,22 @@ class LoginScreen(FormScreen[None]):
         if prefill:
             self.query_one("#username", Input).value = prefill
             self.move_to(self.query_one("#password", Input))
+        if not self._show_demo_hint():
+            # Opened after the first paint: looked at until then (no thread held waiting).
+            self._demo_hint_timer = self.set_interval(0.05, self._until_demo_hint_shown)
+
+    def _until_demo_hint_shown(self) -> None:
+        if self._show_demo_hint():
+            self._demo_hint_timer.stop()
+
+    def _show_demo_hint(self) -> bool:
+        """On a demo database, how to get in; False while the database is not open yet."""
+        app = qmfa_app(self)
+        if not app.database_is_open:
+            return False
+        if app.demo_hint:
+            self.query_one(DemoHint).show(app.demo_hint)
+        return True
 
     def on_screen_resume(self) -> None:
         self.keys.drop_keys()  # back from a second step: what was typed there is not for here

@@ -24,7 +24,7 @@ from qmfa_tui.errors import QmfaError
 from qmfa_tui.services import login, twofactor
 from qmfa_tui.services.session import Actor, PendingLogin
 from qmfa_tui.services.twofactor import Enrollment, PendingRegistration
-from qmfa_tui.widgets.key_bar import KeyBar
+from qmfa_tui.widgets.key_bar import ButtonKeys, KeyBar
 from qmfa_tui.widgets.literal import literal
 from qmfa_tui.widgets.ordered_input import OrderedInput
 from qmfa_tui.widgets.qmfa_app import qmfa_app
@@ -35,35 +35,46 @@ from qmfa_tui.widgets.type_ahead import FormScreen
 
 # The header and the footer take a row each.
 CHROME_ROWS = 2
-# The form beside the QR code needs this many columns (the buttons on one row, the key's
-# lines of four groups) and rows (the form and the key, with the words around them).
+HEADING = "Register your authenticator app"
+# The key's row: its padding, and the Copy key button with the space before it.
+KEY_ROW_PADDING = 2
+COPY_KEY_COLUMNS = len(" Copy key ") + 1
+# The form beside the QR code needs this many columns (the buttons on one row) and rows
+# (the form, with the words above it; the key has its own row under both).
 SIDE_COLUMNS = 36
 SIDE_ROWS = 19
-KEY_LABEL = "Key:     "
+KEY_LABEL = "Key: "
+# What Copy key can say: the key went out as OSC 52, and no terminal says whether it took it.
+KEY_SENT = (
+    "Sent the key to your terminal's clipboard (OSC 52). "
+    "Nothing there? Shift-drag along the key's row to select it."
+)
 SCAN_PROMPT = "Scan the QR code with your authenticator app, or type the key into it."
-GROUPS_PER_LINE = 4
 
 
 def key_lines(secret_groups: str, width: int) -> list[str]:
-    """The key for typing by hand: four groups a line, fewer when ``width`` is narrow,
-    and never a group split across lines."""
+    """The key for typing by hand: on one line where ``width`` allows, else in lines of
+    as many groups as fit (halves, then quarters: easy to read out), never a group split
+    across lines."""
     groups = secret_groups.split()
     indent = " " * len(KEY_LABEL)
-    per_line = GROUPS_PER_LINE
+    per_line = len(groups)
     while per_line > 1 and len(indent) + 5 * per_line - 1 > width:
-        per_line -= 1
+        per_line = (per_line + 1) // 2 if per_line > 4 else per_line - 1
     rows = [" ".join(groups[i : i + per_line]) for i in range(0, len(groups), per_line)]
     if len(indent) + len(rows[0]) > width:  # not even one group beside the label
         return ["Key:", *rows]
     return [KEY_LABEL + rows[0], *(indent + row for row in rows[1:])]
 
 
-class RegisterDeviceScreen(FormScreen[bool]):
+class RegisterDeviceScreen(ButtonKeys, FormScreen[bool]):
     """Dismissed with True once a device is confirmed (from My Account).
 
     The code field, the buttons and the message under them always stay on screen;
     the QR code shows only where it fits whole (a cut one does not scan), else the
-    screen says how large a terminal it needs and the key is there to type.
+    screen says how large a terminal it needs and the key is there to type. The key has
+    rows of its own under the QR code: a terminal's selection of them picks up no QR
+    blocks, and Copy key sends it to the clipboard.
     """
 
     SHOWS_SECRETS = True  # the key and QR code: no screenshot (QmfaApp.screenshot_refusal)
@@ -72,7 +83,11 @@ class RegisterDeviceScreen(FormScreen[bool]):
         "Register an authenticator app: scan the QR code (or type the key), then enter "
         "the code the app shows to confirm."
     )
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        # A control key: the code field has the focus and takes letters as typed.
+        Binding("ctrl+y", "press_button('copy-key')", "Copy key"),
+    ]
 
     @dataclass
     class Offered(Message):
@@ -114,11 +129,11 @@ class RegisterDeviceScreen(FormScreen[bool]):
             yield Vertical(id="qr-box")
             with Vertical(id="side"):
                 with VerticalScroll(id="info", can_focus=False):
+                    yield Static(HEADING, id="heading")
                     if self.during_login:
                         yield Static(self._required_text(), classes="required")
                     yield Static(SCAN_PROMPT, id="prompt")
                     yield Static("", id="account")
-                    yield Static("", id="secret")
                 with Vertical(id="form"):
                     yield OrderedInput(
                         id="code",
@@ -134,11 +149,20 @@ class RegisterDeviceScreen(FormScreen[bool]):
                             yield Button("Skip for now", id="skip", compact=True)
                         yield Button("Cancel", id="cancel", compact=True)
                     yield StatusLine(id="status")
+        with Horizontal(id="key-row"):
+            yield Static("", id="secret")
+            yield Button("Copy key", id="copy-key", compact=True, disabled=True)
         yield KeyBar()
 
     def on_mount(self) -> None:
+        # After each layout: a message that grew the form (a longer status) is laid out
+        # only after the refresh that _show_status waits for.
+        self.screen_layout_refresh_signal.subscribe(self, self._laid_out)
         self._show_status("Preparing a new secret…")
         self.offer()
+
+    def _laid_out(self, _screen: object) -> None:
+        self._fit_info()
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit()
@@ -155,7 +179,12 @@ class RegisterDeviceScreen(FormScreen[bool]):
         """Show the QR code beside the form if it fits whole; lay the key out to the width."""
         if self.registration is None or not self.is_mounted:
             return
-        width, rows = self.size.width, self.size.height - CHROME_ROWS
+        width = self.size.width
+        secret = key_lines(
+            self.registration.secret_groups, width - KEY_ROW_PADDING - COPY_KEY_COLUMNS
+        )
+        self.query_one("#secret", Static).update(Content("\n".join(secret)))
+        rows = self.size.height - CHROME_ROWS - len(secret)
         shown = next(
             (
                 lines
@@ -173,29 +202,25 @@ class RegisterDeviceScreen(FormScreen[bool]):
                 qr.lines = shown
                 qr.refresh(layout=True)
             prompt.update(SCAN_PROMPT)
-            side_width = width - len(shown[0]) - 1
         else:
             smallest = self._qr_variants[-1]
             needed = (
                 len(smallest[0]) + 1 + SIDE_COLUMNS,
-                max(len(smallest), SIDE_ROWS) + CHROME_ROWS,
+                max(len(smallest), SIDE_ROWS) + CHROME_ROWS + 1,  # the key on one row
             )
             prompt.update(
                 f"Make the terminal at least {needed[0]}x{needed[1]} to scan the "
-                "QR code, or type the key into your authenticator app."
+                "QR code, or type the key below into your authenticator app."
             )
-            side_width = width
-        self.query_one("#secret", Static).update(
-            Content("\n".join(key_lines(self.registration.secret_groups, side_width - 2)))
-        )  # the side's padding
         self.call_after_refresh(self._fit_info)
 
     def _fit_info(self) -> None:
         """The words above the form get the rows the form leaves (and scroll in them)."""
         if not self.is_mounted:
             return
-        form = self.query_one("#form")
-        room = max(1, self.size.height - CHROME_ROWS - form.outer_size.height)
+        taken = self.query_one("#form").outer_size.height
+        taken += self.query_one("#key-row").outer_size.height
+        room = max(1, self.size.height - CHROME_ROWS - taken)
         info = self.query_one("#info")
         if info.styles.max_height is None or info.styles.max_height.value != room:
             info.styles.max_height = room
@@ -227,7 +252,7 @@ class RegisterDeviceScreen(FormScreen[bool]):
         )
         self._fit()
         self._show_status("")
-        for widget in self.query("#code, #confirm"):
+        for widget in self.query("#code, #confirm, #copy-key"):
             widget.disabled = False
         self.receive_typed_ahead(self.query_one("#code"))
 
@@ -293,6 +318,14 @@ class RegisterDeviceScreen(FormScreen[bool]):
     def _set_busy(self, busy: bool) -> None:
         for widget in self.query("#code, #confirm"):
             widget.disabled = busy
+
+    @on(Button.Pressed, "#copy-key")
+    def copy_key(self) -> None:
+        if self.registration is None:
+            return
+        self.app.copy_to_clipboard(self.registration.secret)
+        # Said under the buttons, not in a notice over them; no terminal says it arrived.
+        self._show_status(KEY_SENT)
 
     @on(Button.Pressed, "#skip")
     def skip(self) -> None:

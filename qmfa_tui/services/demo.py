@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 import random
+import shlex
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +35,7 @@ from qmfa_tui.storage import (
 from qmfa_tui.text import counted
 
 DEMO_PASSWORD = "qmfa-demo"
+DEMO_LOGIN = "admin"
 BATCH = 500
 
 Progress = Callable[[int, int], None]
@@ -141,6 +143,37 @@ def generated_people(count: int, seed: int = 2027) -> Iterator[DemoPerson]:
             two_factor=source is AuthSource.LOCAL and rng.random() < 0.65,
             codes_left=rng.choice((8, 8, 8, 7, 6, 5, 3, 2, 1, 0)),
         )
+
+
+def codes_command(database: str | None = None, key_file: str | None = None) -> str:
+    """The `qmfa demo codes` command for the demo login, naming the database (and key)
+    when they are not the default demo ones: as the person types it in a shell."""
+    words = ["qmfa"]
+    if database is not None:
+        words += ["--database", database]
+    if key_file is not None:
+        words += ["--key-file", key_file]
+    words += ["demo", "codes", DEMO_LOGIN]
+    return shlex.join(words)
+
+
+def hint(codes_command: str | None) -> str:
+    """The line that tells a newcomer how to get in: ``codes_command`` is None where the
+    person cannot run it themselves (a served session: the server's paths are not theirs
+    to see), and the line then says where it runs."""
+    where = (
+        codes_command
+        if codes_command is not None
+        else f"qmfa demo codes {DEMO_LOGIN} (on the server)"
+    )
+    # "Code", not "security code": the words the code step's own screen says.
+    return f"Demo: log in as {DEMO_LOGIN} / {DEMO_PASSWORD}. Code: {where}"
+
+
+@translate_errors
+def is_demo_database() -> bool:
+    """Whether the open database was made by `qmfa demo` (and so may print codes)."""
+    return policy.instance().demo
 
 
 @dataclass(frozen=True)
