@@ -35,8 +35,9 @@ AUDIT_COLUMNS = ("at", "actor", "actor_kind", "origin", "action", "target", "det
 # longest, "settings.mandatory_off", has 22 characters): the actor, target and detail wrap
 # inside their columns instead, and the detail takes whatever a wider terminal adds.
 AUDIT_TABLE_COLUMNS = ("at", "actor", "action", "target", "detail")
-AUDIT_TABLE_WIDTHS = {"at": 16, "actor": 16, "action": 22, "target": 10}
+AUDIT_TABLE_WIDTHS = {"at": 16, "actor": 16, "action": 22, "target": 10}  # caps; detail: the rest
 MIN_TABLE_WIDTH = 80
+MIN_AUDIT_DETAIL_WIDTH = 32
 MAX_AUDIT_LIMIT = 1_000_000
 
 
@@ -639,20 +640,17 @@ def audit_list(args: argparse.Namespace) -> int:
     if not events:  # said aside from the output, which stays a well-formed (empty) table
         print("No audit events match.", file=sys.stderr)
     if args.format == "table":
-        _write_wrapped(
-            (
-                {
-                    "at": f"{e.at:%Y-%m-%d %H:%M}",
-                    "actor": e.actor_short,
-                    "action": e.action,
-                    "target": e.target,
-                    "detail": e.detail,
-                }
-                for e in events
-            ),
-            AUDIT_TABLE_COLUMNS,
-            _audit_widths(),
-        )
+        table = [
+            {
+                "at": f"{e.at:%Y-%m-%d %H:%M}",
+                "actor": e.actor_short,
+                "action": e.action,
+                "target": e.target,
+                "detail": e.detail,
+            }
+            for e in events
+        ]
+        _write_wrapped(table, AUDIT_TABLE_COLUMNS, _audit_widths(table))
         return 0
     rows = (
         {
@@ -679,13 +677,34 @@ def _refuse_unknown_user(username: str) -> None:
         accounts.get_user(_shell(), username)
 
 
-def _audit_widths() -> dict[str, int]:
-    """The audit table's columns, the detail taking the terminal's width beyond 80."""
+def _audit_widths(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """The audit table's columns: each as wide as its longest cell (and heading) up to
+    its cap in AUDIT_TABLE_WIDTHS, the detail taking what is left of the terminal's
+    width. While the longest detail would take more than two lines (and the detail has
+    fewer than MIN_AUDIT_DETAIL_WIDTH cells), the others but the time give up room down
+    to their longest word, so they wrap between words."""
     import shutil
 
     width = max(MIN_TABLE_WIDTH, shutil.get_terminal_size((MIN_TABLE_WIDTH, 24)).columns)
-    fixed = sum(AUDIT_TABLE_WIDTHS.values()) + len(AUDIT_TABLE_WIDTHS)  # and the separators
-    return {**AUDIT_TABLE_WIDTHS, "detail": width - fixed}
+    texts = {c: [visible(plain(row[c])) for row in rows] for c in AUDIT_TABLE_WIDTHS}
+    widths = {
+        c: min(cap, max([len(c), *map(len, texts[c])])) for c, cap in AUDIT_TABLE_WIDTHS.items()
+    }
+    floors = {
+        c: min(widths[c], max([len(c), *(len(word) for t in texts[c] for word in t.split())]))
+        for c in widths
+    }
+    floors["at"] = widths["at"]  # a date and a time: kept on one line
+    longest_detail = max([len("detail"), *(len(visible(plain(row["detail"]))) for row in rows)])
+    detail = width - sum(widths.values()) - len(widths)  # and the separators
+    # Room for the longest detail in two lines (up to MIN_AUDIT_DETAIL_WIDTH cells).
+    while detail < min(MIN_AUDIT_DETAIL_WIDTH, -(-longest_detail // 2) + 1):
+        column = max(widths, key=lambda c: widths[c] - floors[c])
+        if widths[column] == floors[column]:
+            break
+        widths[column] -= 1
+        detail += 1
+    return {**widths, "detail": max(len("detail"), detail)}
 
 
 def _write_wrapped(

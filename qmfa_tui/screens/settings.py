@@ -33,7 +33,7 @@ from qmfa_tui.services import accounts, audit, policy
 from qmfa_tui.services.audit import AuditEntry
 from qmfa_tui.services.policy import InstanceInfo, MandatoryRefusal, Refusal
 from qmfa_tui.services.session import Actor
-from qmfa_tui.text import SAFE_TEXT_PATTERN
+from qmfa_tui.text import SAFE_TEXT_PATTERN, visible
 from qmfa_tui.widgets.action_link import ActionLink
 from qmfa_tui.widgets.key_bar import KeyBar
 from qmfa_tui.widgets.literal import literal, literal_cell
@@ -69,6 +69,111 @@ def cut_cell(text: str) -> Text:
     cell = literal_cell(text)
     cell.overflow = "ellipsis"
     return cell
+
+
+@dataclass(frozen=True)
+class AuditColumn:
+    label: str
+    least: int
+    most: int  # wider than its longest value on the page only for Detail, which takes the rest
+    drop_order: int  # 0: never dropped; higher goes first
+
+
+# An operator command's Actor reads "shell (op: root)" (a person may be named "shell");
+# Origin, with the SSH client, comes last and goes first: the detail of what was done
+# matters more at 80 columns.
+AUDIT_COLUMNS: tuple[AuditColumn, ...] = (
+    AuditColumn("When (UTC)", 16, 16, 0),
+    AuditColumn("Actor", 8, 18, 0),
+    AuditColumn("Action", 12, 22, 0),
+    AuditColumn("Target", 8, 12, 2),
+    AuditColumn("Detail", 12, 10_000, 0),
+    AuditColumn("Origin", 10, 30, 3),
+)
+AUDIT_DETAIL = 4
+SQUEEZED_WIDTH = 6  # "admin…", "login…": still says what it is
+
+
+def audit_cells(event: AuditEntry) -> tuple[str, ...]:
+    return (
+        f"{event.at:%Y-%m-%d %H:%M}",
+        event.actor_short,
+        event.action,
+        event.target or "",
+        event.detail,
+        event.origin,
+    )
+
+
+def audit_column_widths(width: int, longest: tuple[int, ...]) -> list[tuple[int, int]]:
+    """(column index, width) of the audit columns that fit ``width`` cells, each cell
+    padded by one space either side: Origin then Target go when the others would not fit
+    at their least; each column is as wide as its longest text (up to its most), Detail
+    taking what the others leave and Origin only what Detail does not need."""
+    shown = list(range(len(AUDIT_COLUMNS)))
+
+    def total(widths: dict[int, int]) -> int:
+        return sum(w + 2 for w in widths.values())
+
+    while total({i: AUDIT_COLUMNS[i].least for i in shown}) > width and any(
+        AUDIT_COLUMNS[i].drop_order for i in shown
+    ):
+        shown.remove(max(shown, key=lambda i: AUDIT_COLUMNS[i].drop_order))
+    widths = {
+        i: max(min(AUDIT_COLUMNS[i].least, longest[i]), 1) for i in shown if i != AUDIT_DETAIL
+    }
+    widths[AUDIT_DETAIL] = AUDIT_COLUMNS[AUDIT_DETAIL].least
+    room = width - total(widths)
+    # Narrower than the least widths of the columns never dropped: those give way too,
+    # Actor and then Detail first, each down to SQUEEZED_WIDTH.
+    for i in (1, AUDIT_DETAIL, 2):
+        if room < 0 and i in widths:
+            give = min(-room, max(0, widths[i] - SQUEEZED_WIDTH))
+            widths[i] -= give
+            room += give
+    for i in (2, 1, 3, AUDIT_DETAIL, 5):  # Action, Actor, Target, Detail, Origin
+        if i in widths and room > 0:
+            grow = max(0, min(room, min(longest[i], AUDIT_COLUMNS[i].most) - widths[i]))
+            widths[i] += grow
+            room -= grow
+    widths[AUDIT_DETAIL] += max(0, room)
+    return [(i, widths[i]) for i in shown]
+
+
+class AuditTable(DataTable[Text]):
+    """The audit log's page, its columns fitting the table's width (no horizontal
+    scrolling): a cut cell ends with an ellipsis, Enter shows the whole event."""
+
+    _audit_rows: list[tuple[str, ...]] | None = None  # None: no page shown yet
+
+    def show_events(self, events: list[AuditEntry]) -> None:
+        self._audit_rows = [audit_cells(event) for event in events]
+        self._fit()
+
+    def on_resize(self) -> None:
+        if self._audit_rows is not None:
+            self._fit()
+
+    def _fit(self) -> None:
+        rows = self._audit_rows or []
+        longest = tuple(
+            max([len(column.label)] + [len(visible(row[i])) for row in rows])
+            for i, column in enumerate(AUDIT_COLUMNS)
+        )
+        layout: list[tuple[int, int | None]]
+        if self.size.width:
+            room = self.size.width - self.styles.scrollbar_size_vertical
+            layout = list(audit_column_widths(room, longest))
+        else:  # not shown (another tab): every column, fitted once shown
+            layout = [(i, None) for i in range(len(AUDIT_COLUMNS))]
+        cursor = self.cursor_row
+        self.clear(columns=True)
+        for i, column_width in layout:
+            self.add_column(AUDIT_COLUMNS[i].label, width=column_width)
+        for row in rows:
+            self.add_row(*(cut_cell(row[i]) for i, _ in layout))
+        if rows:
+            self.move_cursor(row=min(cursor, len(rows) - 1), animate=False)
 
 
 class SeenActions(Suggester):
@@ -187,19 +292,9 @@ class SettingsScreen(StyledOnMount, Screen[None]):
                         max_length=25,
                     )
                 yield StatusLine(id="audit-help")
-                table: DataTable[str] = DataTable(id="events", cursor_type="row")
-                # An operator command's Actor reads "shell (op: root)" (a person may be
-                # named "shell"); Origin, with the SSH client, comes last: the detail of
-                # what was done matters more at 80 columns.
-                for label, width in (
-                    ("When (UTC)", 16),
-                    ("Actor", 18),
-                    ("Action", 22),
-                    ("Target", 12),
-                    ("Detail", 30),
-                    ("Origin", None),
-                ):
-                    table.add_column(label, width=width)
+                table = AuditTable(id="events", cursor_type="row")
+                for column in AUDIT_COLUMNS:
+                    table.add_column(column.label)
                 yield table
         yield KeyBar()
 
@@ -370,17 +465,7 @@ class SettingsScreen(StyledOnMount, Screen[None]):
         self.audit_offset = message.offset
         self.events = message.events
         self.seen_actions.update(event.action for event in message.events)
-        table = self.query_one("#events", DataTable)
-        table.clear()
-        for event in message.events:
-            table.add_row(
-                f"{event.at:%Y-%m-%d %H:%M}",
-                cut_cell(event.actor_short),
-                cut_cell(event.action),
-                cut_cell(event.target or ""),
-                cut_cell(event.detail),
-                cut_cell(event.origin),
-            )
+        self.query_one("#events", AuditTable).show_events(message.events)
         help_line = self.query_one("#audit-help", StatusLine)
         if message.events or message.audit_filter == AuditFilter():
             help_line.show_info(AUDIT_HELP)

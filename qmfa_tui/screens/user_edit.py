@@ -188,7 +188,7 @@ class UserEditScreen(StyledOnMount, SavesRecoveryCodes, ButtonKeys, Screen[None]
         with self.prevent(Switch.Changed):
             event.switch.value = user.two_factor  # the toggle shows options, it changes nothing
         if user.two_factor and self.panel.refusal is not None:
-            self._status().show_info(self.panel.refusal)
+            self.app.bell()  # the reason is shown under the toggle already: said once
         elif user.two_factor:
             showing = not self.panel.managing
             await self.panel.show(managing=showing)

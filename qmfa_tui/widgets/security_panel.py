@@ -106,7 +106,8 @@ class SecurityPanel(Vertical):
         if user.two_factor:
             if self.refusal is not None:
                 return "Two-step verification is on."
-            return "Press Enter on the toggle (or click it) to show remove/resync options."
+            options = "the Remove and Resync options" if self.is_self else "the Remove option"
+            return f"Press Enter on the toggle (or click it) to show {options}."
         if user.registration_deadline is not None:
             required = (
                 f"Required on this instance: register before "

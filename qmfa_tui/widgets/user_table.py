@@ -7,7 +7,8 @@ character is stripped either), so a cell's text is escaped (`visible`) first.
 
 The columns fit the widget's width, with no horizontal scrolling: each has a
 least and a preferred width; a narrow table first drops the columns that matter
-least (Source, Active, Email, Name), then the rest share the room, a cut cell
+least (Source, Active, Email, Name); a column whose values on the page are short takes
+only their width, and the room left goes to the cut columns, Username first, a cut cell
 ending in an ellipsis. Username, 2FA and Codes come first and always show.
 
 The header marks the column the list is sorted by (▲ ascending, ▼ descending); a click
@@ -53,8 +54,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("Email", 12, 40, 2),
 )
 CODES = 2  # the column drawn in the warning colour when few codes are left
-# Extra room goes first to the username, then to a name of 12, then to the email.
-GROWTH: tuple[tuple[int, int], ...] = ((0, 18), (3, 12), (6, 40), (3, 16))
+# Extra room goes to the columns that are cut, in this order, each up to its longest
+# value on the page: a username is never cut while Name or Email has room to spare.
+GROWTH: tuple[int, ...] = (0, 3, 6)
 
 
 def cells(row: UserRow) -> tuple[str, ...]:
@@ -74,23 +76,29 @@ def fit(text: str, width: int) -> str:
     return text.ljust(width) if len(text) <= width else text[: width - 1] + "…"
 
 
-def column_widths(width: int) -> list[tuple[int, int]]:
+def column_widths(width: int, longest: tuple[int, ...] | None = None) -> list[tuple[int, int]]:
     """(column index, width) of the columns shown in ``width`` cells, in order.
+
+    ``longest`` is each column's longest text on the page (its header included); a
+    column whose longest text is shorter than its least width gets only that, and the
+    room left goes to the cut columns in GROWTH's order. Without it, each column's
+    preferred width counts as its longest.
 
     A line is a leading space, then each cell followed by a space.
     """
+    needed = longest or tuple(column.preferred for column in COLUMNS)
     shown = list(range(len(COLUMNS)))
     while sum(COLUMNS[i].least + 1 for i in shown) + 1 > width and any(
         COLUMNS[i].drop_order for i in shown
     ):
         shown.remove(max(shown, key=lambda i: COLUMNS[i].drop_order))
-    widths = {i: COLUMNS[i].least for i in shown}
+    widths = {i: min(COLUMNS[i].least, needed[i]) for i in shown}
     room = width - 1 - sum(w + 1 for w in widths.values())
-    for column, target in GROWTH:
+    for column in GROWTH:
         if room <= 0:
             break
-        if column in widths and widths[column] < target:
-            grow = min(room, target - widths[column])
+        if column in widths and widths[column] < needed[column]:
+            grow = min(room, needed[column] - widths[column])
             widths[column] += grow
             room -= grow
     return [(i, widths[i]) for i in shown]
@@ -184,6 +192,7 @@ class UserTable(ScrollView, can_focus=True):
         it was."""
         self.rows = rows
         self._cells = [cells(row) for row in rows]
+        self._layout_width = -1  # the columns fit this page's values
         self.virtual_size = Size(0, len(rows) + 1)  # the columns fit: no horizontal scroll
         wanted = self.cursor_row if cursor is None else cursor % max(1, len(rows))
         self.cursor_row = min(wanted, max(0, len(rows) - 1))
@@ -246,7 +255,12 @@ class UserTable(ScrollView, can_focus=True):
         """(column index, width) of the columns shown at the current width."""
         width = self.size.width
         if width != self._layout_width:
-            self._layout_width, self._layout = width, column_widths(width)
+            labels = [self._header_label(column.label) for column in COLUMNS]
+            longest = tuple(
+                max([len(label)] + [len(values[i]) for values in self._cells])
+                for i, label in enumerate(labels)
+            )
+            self._layout_width, self._layout = width, column_widths(width, longest)
             self._header = " " + "".join(
                 fit(self._header_label(COLUMNS[i].label), w) + " " for i, w in self._layout
             )
