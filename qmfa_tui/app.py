@@ -75,7 +75,7 @@ class QmfaApp(KeyHolder):
     SUB_TITLE = "two-step verification"
     # The first screen's stylesheet is read with the app's: as LoginScreen.CSS_PATH it
     # made Textual re-parse all CSS once more before the first paint (~15 ms).
-    CSS_PATH = "screens/login.tcss"
+    CSS_PATH: ClassVar = ["screens/login.tcss", "app.tcss"]
     MODES: ClassVar = {"login": LoginScreen}
     DEFAULT_MODE = "login"
     COMMANDS: ClassVar = KeyHolder.COMMANDS | {NavigationCommands}

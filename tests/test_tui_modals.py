@@ -198,7 +198,7 @@ async def test_the_modal_shows_the_export_command_as_text(database, fixed_clock)
         assert export.size.height == 1  # one line at 80 columns: it can be copied whole
 
 
-@pytest.mark.parametrize(("size", "rows"), [(SIZE, 9), ((120, 40), 25)])
+@pytest.mark.parametrize(("size", "rows"), [(SIZE, 9), ((120, 40), 16)])
 async def test_the_affected_list_uses_the_room_it_has(database, fixed_clock, size, rows):
     boss = boss_with(fixed_clock, 40)
     app = QmfaApp(database)

@@ -18,6 +18,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.scalar import Scalar
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Static
@@ -37,6 +38,8 @@ from qmfa_tui.widgets.qmfa_app import qmfa_app
 AFFECTED_PAGE = 50
 # Username and Name get up to these widths; Email takes the rest of the table's width.
 USERNAME_WIDTH, NAME_WIDTH, MIN_EMAIL_WIDTH = 16, 22, 16
+MIN_LIST_HEIGHT = 4  # the header and three users, however short the screen
+MAX_DIALOG_HEIGHT = 32  # on a tall screen a box, not a wall: its list scrolls
 
 
 def users_list_command(user_filter: UserFilter) -> str:
@@ -132,6 +135,25 @@ class MandatoryModal(ModalScreen[bool]):
     def on_resize(self) -> None:
         self.set_class(self.size.height < 24, "-short")  # no blank lines: rows for users
         self.call_after_refresh(self._fit_columns)
+        self.call_after_refresh(self._fit_rows)
+
+    def _fit_rows(self) -> None:
+        """The list takes the rows the rest of the dialog leaves, and scrolls within them:
+        the count above it and the buttons below it stay in sight."""
+        dialog = self.query_one("#dialog")
+        table = self.query_one("#affected", DataTable)
+        shown = [child for child in dialog.children if child.display]
+        if not dialog.size.height or not shown:
+            return
+        # The rows the dialog's content takes besides the list (margins included).
+        content = shown[-1].region.bottom - shown[0].region.y
+        around_the_list = content - table.outer_size.height
+        # The screen's size is inside its padding (the title row above): less the key bar.
+        screen_rows = self.size.height - self.query_one(KeyBar).outer_size.height
+        room = min(screen_rows, MAX_DIALOG_HEIGHT) - dialog.styles.gutter.height
+        max_height = max(MIN_LIST_HEIGHT, room - around_the_list)
+        if table.styles.max_height != Scalar.from_number(max_height):
+            table.styles.max_height = max_height
 
     def _fit_columns(self) -> None:
         """Username and Name as wide as they may be, Email the rest of the table's width."""
@@ -178,6 +200,7 @@ class MandatoryModal(ModalScreen[bool]):
         self.page = message.page
         self._show_rows()
         self.refresh_bindings()
+        self.call_after_refresh(self._fit_rows)
 
     def _show_count(self, total: int) -> None:
         if total == 0:
