@@ -60,6 +60,15 @@ def _parser(
     )
 
 
+def _user_parser(
+    group: Any, name: str, common: argparse.ArgumentParser, summary: str, example: str
+) -> argparse.ArgumentParser:
+    """A `qmfa users` command acting on one user: ``_parser`` and its USER argument."""
+    parser = _parser(group, name, common, summary, example)
+    parser.add_argument("user", metavar="USER")
+    return parser
+
+
 def _add_users(commands: Any, common: argparse.ArgumentParser) -> None:
     users = commands.add_parser(
         "users",
@@ -90,14 +99,13 @@ def _add_users(commands: Any, common: argparse.ArgumentParser) -> None:
     listing.add_argument("--format", choices=("table", "csv", "json"), default="table")
     listing.set_defaults(handler=users_list, status="all")
 
-    add = _parser(
+    add = _user_parser(
         group,
         "add",
         common,
         "Create a user",
         "echo 'a long passphrase' | qmfa users add alice --name 'Alice A' --password-stdin",
     )
-    add.add_argument("user", metavar="USER")
     add.add_argument("--name", default="", help="full name")
     add.add_argument("--email", default="")
     add.add_argument("--auth", choices=list(AuthSource), default=AuthSource.LOCAL.value)
@@ -114,46 +122,42 @@ def _add_users(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     add.set_defaults(handler=users_add)
 
-    deactivate = _parser(
+    deactivate = _user_parser(
         group,
         "deactivate",
         common,
         "Deactivate a user (they cannot log in)",
         "qmfa users deactivate alice",
     )
-    deactivate.add_argument("user", metavar="USER")
     deactivate.set_defaults(handler=users_deactivate)
 
-    activate = _parser(
+    activate = _user_parser(
         group,
         "activate",
         common,
         "Activate a user again (they can log in; audited)",
         "qmfa users activate alice",
     )
-    activate.add_argument("user", metavar="USER")
     activate.set_defaults(handler=users_activate)
 
-    edit = _parser(
+    edit = _user_parser(
         group,
         "edit",
         common,
         "Change a local user's name and/or email (audited)",
         "qmfa users edit alice --name 'Alice Archer' --email alice@example.com",
     )
-    edit.add_argument("user", metavar="USER")
     edit.add_argument("--name", help="full name ('' clears it)")
     edit.add_argument("--email", help="email ('' clears it)")
     edit.set_defaults(handler=users_edit)
 
-    set_password = _parser(
+    set_password = _user_parser(
         group,
         "set-password",
         common,
         "Reset a local user's password; they choose a new one at the next login (audited)",
         "qmfa users set-password bob --temporary",
     )
-    set_password.add_argument("user", metavar="USER")
     given = set_password.add_mutually_exclusive_group()
     given.add_argument(
         "--temporary",
@@ -167,14 +171,13 @@ def _add_users(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     set_password.set_defaults(handler=users_set_password)
 
-    set_role = _parser(
+    set_role = _user_parser(
         group,
         "set-role",
         common,
         "Change a user's role and/or Users module (audited)",
         "qmfa users set-role alice --user --users-module",
     )
-    set_role.add_argument("user", metavar="USER")
     role = set_role.add_mutually_exclusive_group()
     role.add_argument(
         "--admin",
@@ -198,35 +201,32 @@ def _add_users(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     set_role.set_defaults(handler=users_set_role)
 
-    unlock = _parser(
+    unlock = _user_parser(
         group,
         "unlock",
         common,
         "Clear a user's login throttles: every place's wait and the account-wide limit (audited)",
         "qmfa users unlock bob",
     )
-    unlock.add_argument("user", metavar="USER")
     unlock.set_defaults(handler=users_unlock)
 
-    remove = _parser(
+    remove = _user_parser(
         group,
         "remove-2fa",
         common,
         "Remove a user's device and recovery codes (they register again)",
         "qmfa users remove-2fa bob --yes",
     )
-    remove.add_argument("user", metavar="USER")
     remove.add_argument("--yes", action="store_true", help="do not ask to confirm")
     remove.set_defaults(handler=users_remove_2fa)
 
-    codes = _parser(
+    codes = _user_parser(
         group,
         "recovery-codes",
         common,
         "Show a user's unused recovery codes (audited)",
         "qmfa users recovery-codes alice --txt alice-codes.txt",
     )
-    codes.add_argument("user", metavar="USER")
     codes.add_argument(
         "--txt",
         type=Path,
