@@ -149,8 +149,19 @@ class QmfaApp(KeyHolder):
         except Exception as error:  # reported after the app ends, as before it started
             self.start_error = error
             self.call_from_thread(self.exit, return_code=1)
+        else:
+            self.call_from_thread(self._show_demo_hint)
         finally:
             self._opened.set()  # a waiting Log in goes on (and finds no database on failure)
+
+    def _show_demo_hint(self) -> None:
+        """The database opened after the first paint: on a demo, the login step drawn
+        meanwhile shows how to get in (one drawn after this shows it itself)."""
+        if self.demo_hint:
+            from qmfa_tui.widgets.demo_hint import DemoHint
+
+            for line in self.screen.query(DemoHint):
+                line.show(self.demo_hint)
 
     @property
     def database(self) -> OpenDatabase:

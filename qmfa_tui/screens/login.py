@@ -67,22 +67,11 @@ class LoginScreen(FormScreen[None]):
         if prefill:
             self.query_one("#username", Input).value = prefill
             self.move_to(self.query_one("#password", Input))
-        if not self._show_demo_hint():
-            # Opened after the first paint: looked at until then (no thread held waiting).
-            self._demo_hint_timer = self.set_interval(0.05, self._until_demo_hint_shown)
-
-    def _until_demo_hint_shown(self) -> None:
-        if self._show_demo_hint():
-            self._demo_hint_timer.stop()
-
-    def _show_demo_hint(self) -> bool:
-        """On a demo database, how to get in; False while the database is not open yet."""
         app = qmfa_app(self)
-        if not app.database_is_open:
-            return False
-        if app.demo_hint:
+        # On a demo database, how to get in; one opened after the first paint is shown by
+        # the app once it is open (QmfaApp._show_demo_hint).
+        if app.database_is_open and app.demo_hint:
             self.query_one(DemoHint).show(app.demo_hint)
-        return True
 
     def on_screen_resume(self) -> None:
         self.keys.drop_keys()  # back from a second step: what was typed there is not for here
