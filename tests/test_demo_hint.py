@@ -19,6 +19,7 @@ from tui import settle, type_into, wait_until
 
 from qmfa_tui import cli, storage
 from qmfa_tui.screens.login import LoginScreen
+from qmfa_tui.screens.recovery_login import RecoveryLoginScreen
 from qmfa_tui.screens.security_code import SecurityCodeScreen
 from qmfa_tui.served import LOGIN_TIMEOUT_ENV
 from qmfa_tui.services import demo, twofactor
@@ -185,5 +186,62 @@ def test_the_demo_login_steps(snap_compare, tmp_path, monkeypatch, size):
 
     try:
         assert snap_compare(app, terminal_size=size, run_before=run_before)
+    finally:
+        storage.close_database()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+async def test_the_recovery_code_step_shows_the_command_that_lists_the_codes(
+    tmp_path, monkeypatch, size
+):
+    url = demo_database(tmp_path, monkeypatch)
+    app = cli.prepare_app(cli.parse_arguments(["--database", url]), open_after_paint=True)
+    expected = (
+        "Demo: log in as admin / qmfa-demo. Recovery codes: "
+        f"qmfa --database {url} users recovery-codes admin"
+    )
+    try:
+        async with app.run_test(size=size) as pilot:
+            await wait_until(pilot, lambda: app.screen.query_one("#demo-hint").display)
+            await type_into(pilot, "#username", "admin")
+            await type_into(pilot, "#password", demo.DEMO_PASSWORD)
+            await wait_until(pilot, lambda: isinstance(app.screen, SecurityCodeScreen))
+            await pilot.press("ctrl+r")
+            await wait_until(pilot, lambda: isinstance(app.screen, RecoveryLoginScreen))
+            on_screen(app, "#form", "#code", "#submit", "#demo-hint")
+            shown = text_in(app, app.screen.query_one("#demo-hint"))
+            assert shown == expected
+            assert "security code" not in shown.lower()
+            listed = qmfa(
+                *shlex.split(shown.partition("Recovery codes: ")[2])[1:],
+                cwd=tmp_path,
+                env={"QMFA_DATABASE_URL": ""},
+            )
+            assert listed.returncode == 0, listed.stderr
+            codes = listed.stdout.split()
+            assert len(codes) == 8
+            await type_into(pilot, "#code", codes[0])
+            await wait_until(pilot, lambda: app.session is not None)
+    finally:
+        storage.close_database()
+
+
+async def test_a_served_demo_recovery_step_names_the_server(tmp_path, monkeypatch):
+    url = demo_database(tmp_path, monkeypatch)
+    monkeypatch.setenv(LOGIN_TIMEOUT_ENV, "60")
+    app = cli.prepare_app(cli.parse_arguments(["--database", url]), open_after_paint=True)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(pilot, lambda: app.screen.query_one("#demo-hint").display)
+            await type_into(pilot, "#username", "admin")
+            await type_into(pilot, "#password", demo.DEMO_PASSWORD)
+            await wait_until(pilot, lambda: isinstance(app.screen, SecurityCodeScreen))
+            await pilot.press("ctrl+r")
+            await wait_until(pilot, lambda: isinstance(app.screen, RecoveryLoginScreen))
+            shown = text_in(app, app.screen.query_one("#demo-hint"))
+            assert shown == (
+                "Demo: log in as admin / qmfa-demo. Recovery codes: "
+                "qmfa users recovery-codes admin (on the server)"
+            )
     finally:
         storage.close_database()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import PASSWORD, admin, register
+from helpers import PASSWORD, add_user, admin, register
 from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Switch
@@ -16,8 +16,11 @@ from tui import settle, wait_until
 from qmfa_tui.app import QmfaApp
 from qmfa_tui.screens.confirm import ConfirmScreen
 from qmfa_tui.screens.mandatory import MandatoryModal
+from qmfa_tui.screens.recovery_codes import RecoveryCodesScreen
 from qmfa_tui.screens.save_file import SaveFileScreen
-from qmfa_tui.services import accounts
+from qmfa_tui.screens.user_edit import UserEditScreen, open_user_edit
+from qmfa_tui.served import ServedLimits
+from qmfa_tui.services import accounts, recovery
 from qmfa_tui.services.session import Actor
 from qmfa_tui.widgets.key_bar import KeyBar
 
@@ -178,3 +181,89 @@ def test_mandatory_modal_picture(snap_compare, database, fixed_clock, size):
         assert type(app.screen) is MandatoryModal
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def dialog_text(app: QmfaApp) -> str:
+    """The dialog's rows as drawn, inside its border, as one line of words."""
+    dialog = dialog_region(app)
+    rows = screen_lines(app)[dialog.y : dialog.bottom]
+    return " ".join(" ".join(row[dialog.x + 1 : dialog.right - 1].split()) for row in rows)
+
+
+@pytest.mark.parametrize("size", [(60, 20), (44, 20)], ids=["60x20", "44x20"])
+async def test_the_count_sentence_wraps_whole_and_the_list_still_scrolls(
+    database, fixed_clock, size
+):
+    boss = admin_and_affected_users(fixed_clock)
+    app = QmfaApp(database)
+    async with app.run_test(size=size) as pilot:
+        modal = await open_mandatory_modal(pilot, boss)
+        await settle(pilot)
+        text = dialog_text(app)
+        sentence = (
+            f"{AFFECTED} active users without two-step verification will have to register "
+            "a device at their next login."
+        )
+        assert sentence in text, text
+        table = modal.query_one("#affected", DataTable)
+        assert table.max_scroll_y > 0
+        assert dialog_region(app).contains_region(table.region)
+        for button in modal.query(Button):
+            if button.display:
+                assert str(button.label) in text, (button.id, text)
+
+
+CODES = [f"code{number}-abcde" for number in range(recovery.CODE_COUNT)]
+
+
+def assert_codes_and_buttons_in_sight(app: QmfaApp, codes: list[str], scroller: str) -> None:
+    """Nothing scrolls: every code and every button is drawn whole on the screen."""
+    lines = screen_lines(app)
+    scrolling = app.screen.query_one(scroller)
+    assert scrolling.max_scroll_y == 0, (scroller, "scrolls", "\n".join(lines))
+    for code in codes:
+        assert any(code in line for line in lines), (code, "\n".join(lines))
+    buttons = [button for button in scrolling.query(Button) if button.display]
+    assert buttons
+    for button in buttons:
+        assert scrolling.region.contains_region(button.region), button.id
+        assert str(button.label) in lines[button.region.y + button.region.height // 2]
+
+
+@pytest.mark.parametrize("size", [(60, 20), (80, 24)], ids=["60x20", "80x24"])
+async def test_served_recovery_codes_fit_without_scrolling(database, fixed_clock, size):
+    boss = admin()
+    register(boss, fixed_clock)
+    app = QmfaApp(database, served=ServedLimits(3600, 3600))
+    async with app.run_test(size=size) as pilot:
+        app.log_in(boss)
+        await settle(pilot)
+        await app.push_screen(RecoveryCodesScreen("admin", CODES, "acme-qa"))
+        await settle(pilot)
+        assert_codes_and_buttons_in_sight(app, CODES, "#panel")
+        assert any("no file is saved" in line for line in screen_lines(app))
+        await pilot.press("c")  # Copy's two lines of advice come in
+        await settle(pilot)
+        assert_codes_and_buttons_in_sight(app, CODES, "#panel")
+        assert any("Sent the codes" in line for line in screen_lines(app))
+
+
+@pytest.mark.parametrize("size", [(60, 20), (80, 24)], ids=["60x20", "80x24"])
+async def test_served_user_edit_codes_fit_without_scrolling(database, fixed_clock, size):
+    boss = admin()
+    register(boss, fixed_clock)
+    register(add_user(boss, "alice"), fixed_clock)
+    app = QmfaApp(database, served=ServedLimits(3600, 3600))
+    async with app.run_test(size=size) as pilot:
+        app.log_in(boss)
+        await settle(pilot)
+        open_user_edit(app, boss, "alice")
+        await wait_until(pilot, lambda: isinstance(app.screen, UserEditScreen))
+        await pilot.press("s")
+        await wait_until(pilot, lambda: bool(app.screen.query("#plain-codes")))
+        await pilot.press("c")
+        await settle(pilot)
+        codes = recovery.reveal_codes(boss, "alice")
+        assert len(codes) == recovery.CODE_COUNT
+        assert_codes_and_buttons_in_sight(app, codes, "#security")
+        assert any("Sent the codes" in line for line in screen_lines(app))

@@ -91,6 +91,7 @@ class HelpScreen(ModalScreen[None]):
     CSS_PATH = "help.tcss"
     AUTO_FOCUS = "#dialog"
     HELP = "What the screen behind is for, and its keys."
+    KEY_BAR_OFFERS_HELP = False  # F1 closes this one
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close"),
         Binding("question_mark", "close", "Close", key_display="?", show=False),

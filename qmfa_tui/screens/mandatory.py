@@ -58,6 +58,7 @@ EXPORT_COMMAND = users_list_command(AFFECTED_BY_MANDATORY)
 # The Users list the modal's "users" opens says why they are listed, in the modal's words:
 # "Active local users with 2FA disabled (who will have to register a device)".
 AFFECTED_TITLE = "who will have to register a device"
+WITHOUT_2FA = "without two-step verification"
 
 
 def _cell(text: str) -> Text:
@@ -109,7 +110,7 @@ class MandatoryModal(ModalScreen[bool]):
             with Horizontal(id="sentence"):
                 yield Static("Counting", id="count")
                 yield ActionLink("users", id="users-link")
-                yield Static(" without two-step verification", id="rest")
+                yield Static(f" {WITHOUT_2FA}", id="rest")
             yield Static(mandatory_consequence(self.grace_period_hours), id="until")
             yield Static(self._grace_text(), id="grace")
             table: DataTable[Text] = DataTable(id="affected", cursor_type="row")
@@ -134,8 +135,24 @@ class MandatoryModal(ModalScreen[bool]):
 
     def on_resize(self) -> None:
         self.set_class(self.size.height < 24, "-short")  # no blank lines: rows for users
+        self.call_after_refresh(self._fit_sentence)
         self.call_after_refresh(self._fit_columns)
         self.call_after_refresh(self._fit_rows)
+
+    def _fit_sentence(self) -> None:
+        """The sentence "9 active users without two-step verification" is a row of widgets
+        (the noun is a link) that cannot wrap: where it is wider than the dialog, its end
+        moves to the start of the next line, which wraps."""
+        if not self.total:
+            return
+        count, link = self.query_one("#count", Static), self.query_one("#users-link")
+        rest = self.query_one("#rest", Static)
+        width = self.query_one("#dialog").content_region.width
+        sentence = len(f"{count.render()}{link.render()} {WITHOUT_2FA}")
+        fits = width > 0 and sentence <= width
+        rest.display = fits
+        ending = mandatory_consequence(self.grace_period_hours)
+        self.query_one("#until", Static).update(ending if fits else f"{WITHOUT_2FA} {ending}")
 
     def _fit_rows(self) -> None:
         """The list takes the rows the rest of the dialog leaves, and scrolls within them:
@@ -200,6 +217,7 @@ class MandatoryModal(ModalScreen[bool]):
         self.page = message.page
         self._show_rows()
         self.refresh_bindings()
+        self.call_after_refresh(self._fit_sentence)
         self.call_after_refresh(self._fit_rows)
 
     def _show_count(self, total: int) -> None:

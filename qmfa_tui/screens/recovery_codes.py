@@ -81,6 +81,8 @@ class RecoveryCodesScreen(StyledOnMount, SavesRecoveryCodes, Screen[None]):
         "your phone. Each logs you in once."
     )
     AUTO_FOCUS = "#download"
+    # Below 24 rows (60x20 over SSH) no blank lines: the codes and buttons fit unscrolled.
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (24, "-tall")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("d", "download", "Download .txt"),
         Binding("c", "copy", "Copy"),
@@ -95,6 +97,7 @@ class RecoveryCodesScreen(StyledOnMount, SavesRecoveryCodes, Screen[None]):
         self.instance_name = instance_name
 
     def compose(self) -> ComposeResult:
+        self.preset_breakpoints()
         yield TitleBar()
         with Center(), Vertical(id="panel"):
             yield Static("Your recovery codes", classes="title")

@@ -11,6 +11,7 @@ from textual.message import Message
 from qmfa_tui.screens.second_step import SecondStepScreen
 from qmfa_tui.services import login, recovery
 from qmfa_tui.services.login import RecoveryLogin
+from qmfa_tui.widgets.demo_hint import recovery_hint
 from qmfa_tui.widgets.literal import literal
 from qmfa_tui.widgets.qmfa_app import qmfa_app
 
@@ -31,6 +32,9 @@ class RecoveryLoginScreen(SecondStepScreen):
             literal(self.pending.username),
             ". Each code works once.",
         )
+
+    def demo_hint_text(self, hint: str) -> str:
+        return recovery_hint(hint)
 
     def succeed(self, code: str) -> None:
         self.post_message(self.Passed(login.with_recovery_code(self.pending, code)))

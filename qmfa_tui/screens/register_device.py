@@ -247,7 +247,10 @@ class RegisterDeviceScreen(ButtonKeys, FormScreen[bool]):
         self.registration = registration  # from now on a resize lays the QR code out
         self.query_one("#account", Static).update(
             Content.assemble(
-                "Account: ", literal(registration.username), "\nIssuer:  ", twofactor.ISSUER
+                "Account: ",
+                literal(registration.username),
+                "\nIssuer:  ",
+                literal(registration.issuer),
             )
         )
         self._fit()

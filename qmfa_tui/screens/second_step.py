@@ -16,9 +16,11 @@ from textual.widgets import Input, Static
 
 from qmfa_tui.errors import QmfaError
 from qmfa_tui.services.session import PendingLogin
+from qmfa_tui.widgets.demo_hint import DemoHint
 from qmfa_tui.widgets.form_button import FormButton
 from qmfa_tui.widgets.key_bar import KeyBar
 from qmfa_tui.widgets.ordered_input import OrderedInput
+from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.title_bar import TitleBar
 from qmfa_tui.widgets.type_ahead import FormScreen
@@ -56,7 +58,15 @@ class SecondStepScreen(FormScreen[None]):
             yield FormButton("Verify", id="submit")
             yield StatusLine(id="status")
             yield from self.compose_extra()
+        hint = qmfa_app(self).demo_hint
+        if hint:  # a demo: how to get this step's code, above the key bar as on the login
+            yield DemoHint(self.demo_hint_text(hint))
         yield KeyBar()
+
+    def demo_hint_text(self, hint: str) -> str:
+        """The demo's line for this step, from the app's (which names the security code's
+        command)."""
+        return hint
 
     def compose_extra(self) -> ComposeResult:
         yield from ()

@@ -15,8 +15,6 @@ from qmfa_tui.screens.second_step import SecondStepScreen
 from qmfa_tui.services import login
 from qmfa_tui.services.session import Actor
 from qmfa_tui.widgets.action_link import ActionLink
-from qmfa_tui.widgets.demo_hint import DemoHint
-from qmfa_tui.widgets.key_bar import KeyBar
 from qmfa_tui.widgets.literal import literal
 from qmfa_tui.widgets.qmfa_app import qmfa_app
 
@@ -43,13 +41,6 @@ class SecurityCodeScreen(SecondStepScreen):
             literal(self.pending.username),
             ".",
         )
-
-    def compose(self) -> ComposeResult:
-        hint = qmfa_app(self).demo_hint
-        for widget in super().compose():
-            if hint and isinstance(widget, KeyBar):  # a demo: the command for this code
-                yield DemoHint(hint)  # docked above the key bar, as on the login screen
-            yield widget
 
     def compose_extra(self) -> ComposeResult:
         yield ActionLink("Login with Recovery Code", id="use-recovery")

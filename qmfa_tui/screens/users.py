@@ -197,13 +197,7 @@ class UsersScreen(StyledOnMount, Screen[None]):
         self.shown_page = self.shown_count = self.page_request
 
     def compose(self) -> ComposeResult:
-        # The width's class (see HORIZONTAL_BREAKPOINTS) is set before the children are
-        # styled; set on the first Resize, as Textual does, it restyled every one of them.
-        width = self.app.size.width
-        for least, name in sorted(self.HORIZONTAL_BREAKPOINTS, reverse=True):
-            if width >= least:
-                self.add_class(name)
-                break
+        self.preset_breakpoints()
         f = self.user_filter
         yield TitleBar()
         # Four filters and a search field do not fit one row of 80 columns: the search

@@ -32,6 +32,7 @@ from qmfa_tui.storage import (
     sealer,
     translate_errors,
 )
+from qmfa_tui.storage.models import NO_DEVICE_RANK
 from qmfa_tui.text import counted
 
 DEMO_PASSWORD = "qmfa-demo"
@@ -225,6 +226,7 @@ _ACCOUNT_FIELDS = (
     Account.created_at,
     Account.password_hash,
     Account.two_factor,
+    Account.codes_left_rank,
 )
 _DEVICE_FIELDS = (Device.account, Device.registered_at, Device.secret_sealed)
 
@@ -246,6 +248,7 @@ def _insert_batch(batch: list[DemoPerson], password_hash: str, created_at: datet
                 created_at,
                 password_hash if p.auth_source is AuthSource.LOCAL else None,
                 p.two_factor,
+                min(p.codes_left, recovery.CODE_COUNT) if p.two_factor else NO_DEVICE_RANK,
             )
             for p in batch
         ],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import secrets
 import unicodedata
 from datetime import datetime
 
@@ -15,7 +14,7 @@ from qmfa_tui.errors import (
 )
 from qmfa_tui.services import audit, policy
 from qmfa_tui.services.session import Actor
-from qmfa_tui.storage import Device, Prepared, RecoveryCode, db, sealer, translate_errors
+from qmfa_tui.storage import Account, Device, Prepared, RecoveryCode, db, sealer, translate_errors
 from qmfa_tui.text import counted
 
 CODE_COUNT = 8
@@ -35,6 +34,8 @@ _FROM_RFC4648 = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALPHABET.en
 
 def generate_codes(count: int = CODE_COUNT) -> list[str]:
     """Fresh codes of 50 random bits each, shown as ``xxxxx-xxxxx``."""
+    import secrets  # on first use: the PAM helper never makes one
+
     # base32 of 7 random bytes, cut to its first 10 symbols, is 50 uniform random bits.
     return [
         format_code(
@@ -114,6 +115,15 @@ _USE_CODE = Prepared(
 )
 
 
+# The owner's count of codes left (the Users screen's Codes sort), one lower with the code.
+_ONE_CODE_LESS = Prepared(
+    lambda device_id: Account.update(codes_left_rank=Account.codes_left_rank - 1).where(
+        Account.id == Device.select(Device.account).where(Device.id == device_id)
+    ),
+    int,
+)
+
+
 def codes_left(device_id: int) -> int:
     left: int = _REMAINING.execute(device_id).fetchone()[0]
     return left
@@ -122,7 +132,10 @@ def codes_left(device_id: int) -> int:
 def use_code(device_id: int, digest: str) -> int:
     """Delete the code of ``digest``: 1 if this call used it, 0 if it was not (or no longer)
     there. Call inside the transaction that acts on the verdict."""
-    return _USE_CODE.rows_affected(device_id, digest)
+    used = _USE_CODE.rows_affected(device_id, digest)
+    if used:
+        _ONE_CODE_LESS.execute(device_id)
+    return used
 
 
 def digest_of(normalized: str, account_id: int) -> str:

@@ -13,8 +13,7 @@ import hmac
 import math
 import unicodedata
 from dataclasses import dataclass
-
-import pyotp
+from typing import TYPE_CHECKING
 
 from qmfa_tui.errors import (
     AuthenticationFailed,
@@ -35,8 +34,14 @@ from qmfa_tui.storage import (
     sealer,
     translate_errors,
 )
+from qmfa_tui.storage.models import NO_DEVICE_RANK
 
-ISSUER = "qmfa"
+if TYPE_CHECKING:
+    import pyotp
+
+# The issuer an authenticator app lists a registration under: the instance's name
+# (policy.set_instance_name), so two instances never look alike in a phone's list.
+DEFAULT_ISSUER = "qmfa"
 ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
 DEFAULT_ALGORITHM = "sha1"
 DEFAULT_DIGITS = 6
@@ -61,6 +66,8 @@ def make_totp(
     digits: int = DEFAULT_DIGITS,
     interval: int = DEFAULT_INTERVAL,
 ) -> pyotp.TOTP:
+    import pyotp  # on first use: the PAM helper's exempt step never needs it
+
     return pyotp.TOTP(secret, digits=digits, digest=ALGORITHMS[algorithm], interval=interval)
 
 
@@ -126,12 +133,13 @@ class PendingRegistration:
     algorithm: str = DEFAULT_ALGORITHM
     digits: int = DEFAULT_DIGITS
     interval: int = DEFAULT_INTERVAL
+    issuer: str = DEFAULT_ISSUER
 
     @property
     def uri(self) -> str:
         return make_totp(
             self.secret, algorithm=self.algorithm, digits=self.digits, interval=self.interval
-        ).provisioning_uri(name=self.username, issuer_name=ISSUER)
+        ).provisioning_uri(name=self.username, issuer_name=self.issuer)
 
     @property
     def secret_groups(self) -> str:
@@ -179,8 +187,15 @@ def offer_secret(
         raise Conflict("Two-step verification is already on; remove the device to register anew.")
     if algorithm not in ALGORITHMS or digits not in (6, 8):
         raise BadInput("Devices use SHA1, SHA256 or SHA512 with 6 or 8 digits.")
+    import pyotp
+
     return PendingRegistration(
-        account.id, account.username, pyotp.random_base32(), algorithm, digits
+        account.id,
+        account.username,
+        pyotp.random_base32(),
+        algorithm,
+        digits,
+        issuer=policy.instance().instance_name,
     )
 
 
@@ -224,7 +239,9 @@ def enroll(account: Account, pending: PendingRegistration, code: str, now: float
             registered_at=clock.utc(now),
         )
         recovery.store_codes(device, account.id, codes)
-        Account.update(two_factor=True).where(Account.id == account.id).execute()
+        Account.update(two_factor=True, codes_left_rank=len(codes)).where(
+            Account.id == account.id
+        ).execute()
         throttle.reset(account, throttle.CODE)
         audit.record(
             account, "device.registered", target=account, detail=f"{len(codes)} recovery codes"
@@ -357,7 +374,9 @@ def remove_device(actor: Actor, username: str) -> Removal:
         RecoveryCode.delete().where(RecoveryCode.device.in_(device_ids)).execute()
         removed = Device.delete().where(Device.account == target.id).execute()
         if removed:
-            Account.update(two_factor=False).where(Account.id == target.id).execute()
+            Account.update(two_factor=False, codes_left_rank=NO_DEVICE_RANK).where(
+                Account.id == target.id
+            ).execute()
             audit.record(actor, "device.removed", target=target)
     if not removed:
         raise NotFound(f"{target.username} has no two-step verification device.")

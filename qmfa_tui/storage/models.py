@@ -28,6 +28,11 @@ from qmfa_tui.kinds import AuthSource, Deployment, Role
 
 db = DatabaseProxy()
 
+# account.codes_left_rank of a user without a device: one more than the 8 recovery codes a
+# registration makes (services.recovery.CODE_COUNT), so the Codes sort puts them after every
+# count of codes left (first when descending). Defined here, below the services that use it.
+NO_DEVICE_RANK = 9
+
 
 class BaseModel(Model):
     class Meta:
@@ -60,6 +65,12 @@ class Account(BaseModel):
     grace_started_at = DateTimeField(null=True)
     # The password was set by someone else: the next login chooses a new one (migration 0012).
     must_change_password = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
+    # Unused recovery codes of the user's device (0-8), NO_DEVICE_RANK without one: kept in
+    # the transaction of every change of codes, for the Users screen's Codes sort and filter
+    # (migration 0015).
+    codes_left_rank = SmallIntegerField(
+        default=NO_DEVICE_RANK, constraints=[SQL(f"DEFAULT {NO_DEVICE_RANK}")]
+    )
 
     class Meta:
         # Covers the Users screen's pages, counts and searches (migrations 0002, 0003).

@@ -27,3 +27,20 @@ class DemoHint(Static):
     def show(self, hint: str) -> None:
         self.update(Content(hint))
         self.display = True
+
+
+CODES_COMMAND = " demo codes "  # in the hint: `qmfa [--database URL] demo codes admin`
+RECOVERY_CODES_COMMAND = " users recovery-codes "
+
+
+def recovery_hint(hint: str) -> str:
+    """The demo's line for the recovery-code step: the operator command that lists the
+    demo login's unused recovery codes, where the hint names the one printing its
+    security code (the words "security code" stay out: they name the other step)."""
+    before, found, after = hint.rpartition(CODES_COMMAND)
+    if not found:
+        return hint
+    lead, code_label, command = before.rpartition(" Code: ")
+    if not code_label:
+        return hint
+    return f"{lead} Recovery codes: {command}{RECOVERY_CODES_COMMAND}{after}"

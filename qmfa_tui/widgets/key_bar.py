@@ -10,7 +10,7 @@ with the lines they drew. This bar draws the keys as one line when they change.
 A click on a key presses it, and the key under the mouse is lit, as on the Footer.
 
 Where the line is too narrow, the screen's own keys drop from the end, whole (Esc last
-of them): the app's keys (Quit, Help) and the palette's stay. `ButtonKeys` gives a
+of them): the app's keys (Quit, Help) and the palette's stay, on modals too. `ButtonKeys` gives a
 screen keys that press its buttons, shown while the button is.
 """
 
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import events
 from textual.app import App
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.content import Content
 from textual.dom import DOMNode
 from textual.screen import Screen
@@ -109,10 +109,35 @@ class KeyBar(Widget):
         for node, binding, enabled, _ in active.values():
             if binding.show and binding.action not in own and binding.action not in kept:
                 (kept if isinstance(node, App) else own)[binding.action] = (binding, enabled)
+        if self.screen.is_modal:
+            self._add_app_keys_over_modal(active, kept)
         palette = active.get(app.COMMAND_PALETTE_BINDING) if app.ENABLE_COMMAND_PALETTE else None
         if palette is None:
             return list(own.values()), list(kept.values()), None
         return list(own.values()), list(kept.values()), (palette.binding, palette.enabled)
+
+    def _add_app_keys_over_modal(
+        self, active: dict[str, ActiveBinding], kept: dict[str, tuple[Binding, bool]]
+    ) -> None:
+        """A modal's bindings end at the modal, so the app's keys are not among them, though
+        its priority keys (^q, F1) still work there, and `?` where the modal binds it to the
+        app's action (MODAL_HELP_KEY): those are shown, `?` before F1 as on other screens."""
+        app = self.app
+        offers_help = getattr(self.screen, "KEY_BAR_OFFERS_HELP", True)
+        for _, binding in app._bindings:
+            if not binding.show or binding.action in kept:
+                continue
+            if binding.action == "help" and not offers_help:
+                continue
+            local = active.get(binding.key)
+            reached = binding.priority or (
+                local is not None and local.binding.action == f"app.{binding.action}"
+            )
+            if not reached:
+                continue
+            state = app._check_action_state(binding.action, app)
+            if state is not False:
+                kept[binding.action] = (binding, bool(state))
 
     def render(self) -> Content:
         own, kept, palette = self._keys()

@@ -27,3 +27,20 @@ class StyledOnMount:
             self._shown_before = True
             event.refresh_styles = False
             self.app.stylesheet.apply(self, animate=False)
+
+    def preset_breakpoints(self) -> None:
+        """Give the screen its breakpoint classes (HORIZONTAL_/VERTICAL_BREAKPOINTS) before
+        its children are styled: Textual sets them on the first Resize, and adding a class
+        then restyled the screen and every widget on it once more. Later resizes are
+        Textual's as before; call at the top of ``compose``."""
+        if not isinstance(self, Screen):
+            return
+        width, height = self.app.size
+        for breakpoints, dimension in (
+            (self.HORIZONTAL_BREAKPOINTS, width),
+            (self.VERTICAL_BREAKPOINTS, height),
+        ):
+            for least, name in sorted(breakpoints or [], reverse=True):
+                if dimension >= least:
+                    self.add_class(name, update=False)  # styled as it mounts
+                    break
