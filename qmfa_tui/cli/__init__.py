@@ -239,10 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
     codes.add_argument("user", metavar="USER")
     codes.set_defaults(handler=run_demo_codes)
     # Imported here: plain `qmfa` (parse_arguments' quick path) draws the login without them.
-    from qmfa_tui.cli import admin, serve
+    from qmfa_tui.cli import admin, pam, serve
 
     admin.add_commands(commands, common)
     serve.add_command(commands, common)
+    pam.add_command(commands, common)
     return parser
 
 

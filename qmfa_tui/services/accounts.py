@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import re
-import secrets
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from peewee import IntegrityError
 
 from qmfa_tui.errors import AuthenticationFailed, BadInput, Conflict, NotPermitted
@@ -21,13 +19,17 @@ from qmfa_tui.services.user_filter import FEW_LEFT
 from qmfa_tui.storage import Account, Device, InstanceSettings, RecoveryCode, db, translate_errors
 from qmfa_tui.text import forbidden_character
 
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,149}")
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
 MAX_NAME_LENGTH = 200  # the columns' sizes
 MAX_EMAIL_LENGTH = 254
 
-_hasher = PasswordHasher()  # argon2id with the RFC 9106 low-memory parameters
+# argon2 (and cffi) load when a password is first hashed or checked: the PAM helper never does.
+_hasher: PasswordHasher | None = None
 _dummy_hash: str | None = None
 
 
@@ -37,8 +39,18 @@ def set_password_hasher(hasher: PasswordHasher) -> None:
     _hasher, _dummy_hash = hasher, None
 
 
+def _password_hasher() -> PasswordHasher:
+    """The hasher: argon2id with the RFC 9106 low-memory parameters unless replaced."""
+    global _hasher
+    if _hasher is None:
+        from argon2 import PasswordHasher
+
+        _hasher = PasswordHasher()
+    return _hasher
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _password_hasher().hash(password)
 
 
 # What ``burn_a_verify`` checks against with the default parameters: an argon2id hash of
@@ -58,8 +70,8 @@ def prepare_dummy_hash() -> str:
     parameters it is the one above; with others it is made here, once."""
     global _dummy_hash
     if _dummy_hash is None:
-        if _hasher.check_needs_rehash(_DEFAULT_DUMMY_HASH):
-            _dummy_hash = _hasher.hash("qmfa: no such user")
+        if _password_hasher().check_needs_rehash(_DEFAULT_DUMMY_HASH):
+            _dummy_hash = _password_hasher().hash("qmfa: no such user")
         else:
             _dummy_hash = _DEFAULT_DUMMY_HASH
     return _dummy_hash
@@ -67,9 +79,11 @@ def prepare_dummy_hash() -> str:
 
 def burn_a_verify(password: str) -> None:
     """Spend what a real check costs, so unknown usernames take as long as known ones."""
+    from argon2.exceptions import VerificationError
+
     dummy_hash = prepare_dummy_hash()
     with contextlib.suppress(VerificationError):
-        _hasher.verify(dummy_hash, password)
+        _password_hasher().verify(dummy_hash, password)
 
 
 @dataclass(frozen=True)
@@ -431,6 +445,8 @@ TEMPORARY_GROUPS, TEMPORARY_GROUP_LENGTH = 4, 5
 
 
 def temporary_password() -> str:
+    import secrets  # on first use: the PAM helper never makes one
+
     return "-".join(
         "".join(secrets.choice(TEMPORARY_ALPHABET) for _ in range(TEMPORARY_GROUP_LENGTH))
         for _ in range(TEMPORARY_GROUPS)
@@ -626,11 +642,13 @@ def edit_profile(
 
 def password_matches(account: Account, password: str) -> bool:
     """One argon2 verify whatever the account: the dummy hash's when it has no password."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     if account.password_hash is None:
         burn_a_verify(password)
         return False
     try:
-        return _hasher.verify(account.password_hash, password)
+        return _password_hasher().verify(account.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -638,6 +656,8 @@ def password_matches(account: Account, password: str) -> bool:
 def rehash_if_outdated(account: Account, password: str) -> str | None:
     """A new hash of ``password`` when the argon2 parameters were raised since
     ``account``'s was made (its password just matched), else None."""
-    if account.password_hash is None or not _hasher.check_needs_rehash(account.password_hash):
+    if account.password_hash is None or not _password_hasher().check_needs_rehash(
+        account.password_hash
+    ):
         return None
     return hash_password(password)

@@ -9,9 +9,12 @@ logging in and looking up a user all go through one index.
 from __future__ import annotations
 
 import unicodedata
+from typing import TYPE_CHECKING
 
 from qmfa_tui.errors import BadInput
-from qmfa_tui.storage import Account
+
+if TYPE_CHECKING:
+    from qmfa_tui.storage import Account
 
 # Names that read as "the machine did it" in the audit log: the operator actor's own name
 # ("shell"), what it is, and the app itself. "root" and "admin" stay allowed: the audit log
@@ -52,6 +55,9 @@ def refuse_reserved(username: str) -> None:
 def account_named(username: str) -> Account | None:
     """The account ``username`` means, however its letters are cased or its form
     normalized: usernames are unique by that key, so at most one."""
+    # Imported here: the PAM helper's quick exempt check uses username_key without peewee.
+    from qmfa_tui.storage import Account
+
     if "\x00" in username or len(username) > 1000:
         return None  # no username holds these, and PostgreSQL refuses a NUL outright
     return Account.get_or_none(Account.username_key == username_key(username.strip()))

@@ -103,7 +103,7 @@ def with_password(username: str, password: str) -> PendingLogin:
         if next_step is NextStep.DONE:
             audit.record(account, "login.succeeded", target=account, detail="password only")
         elif next_step is NextStep.REGISTER_DEVICE:
-            grace_deadline = _start_grace(account, now)
+            grace_deadline = start_grace(account, now)
     if burst:
         throttle.end_password_burst(account)
     pending = issue_pending(account.id, account.username, next_step, now, grace_deadline)
@@ -135,7 +135,7 @@ def _replace_hash(account: Account, new_hash: str) -> None:
         )
 
 
-def _start_grace(account: Account, now: float) -> datetime | None:
+def start_grace(account: Account, now: float) -> datetime | None:
     """A user who needs a device gets their grace period from their first such login."""
     if account.grace_started_at is None:
         started = clock.utc(now)
@@ -239,20 +239,30 @@ def login_steps(now_step: int, drift: int, anchor: int) -> range:
     )
 
 
-@translate_errors
-def with_security_code(pending: PendingLogin, raw_code: str) -> Actor:
-    """The second login step: a security code near the device's drift (``login_steps``).
+@dataclass(frozen=True)
+class CodeEvents:
+    """How a code check is audited: the actions of its outcomes, and where it came from
+    (None: worked out from the environment, as ``audit.record`` does)."""
 
-    The attempt is counted by the code throttle, in the transaction that acts on the
-    verdict, before anyone learns it. The accepted step is recorded with a conditional
-    UPDATE (``last_step < step``), so a code is accepted once even by two logins at
-    the same instant.
+    succeeded: str = "login.succeeded"
+    failed: str = "login.failed"
+    recovered: str = "login.recovery_code"
+    origin: str | None = None
+
+
+APP_LOGIN = CodeEvents()
+
+
+def check_security_code(
+    account: Account, device: Device, raw_code: str, now: float, events: CodeEvents = APP_LOGIN
+) -> None:
+    """Accept ``raw_code`` as ``device``'s security code at ``now``, once, or raise.
+
+    A step near the device's drift (``login_steps``) is accepted once: recorded with a
+    conditional UPDATE (``last_step < step``), so two checks at the same instant, in any
+    processes, cannot both pass. The attempt is counted by the code throttle, in the
+    transaction that acts on the verdict, before anyone learns it.
     """
-    now = clock.now()
-    step = code_step(pending, now)
-    account, device = step.account, step.device
-    if device is None:
-        raise Conflict("Two-step verification was removed from this account; log in again.")
     code = twofactor.normalize_security_code(raw_code, device.digits)
     totp = twofactor.device_totp(device)
     now_step = twofactor.time_step(totp, now)
@@ -274,13 +284,20 @@ def with_security_code(pending: PendingLogin, raw_code: str) -> Actor:
                 )
             if accepted:
                 throttle.reset(account, throttle.CODE)
-                audit.record(account, "login.succeeded", target=account, detail="security code")
+                audit.record(
+                    account,
+                    events.succeeded,
+                    target=account,
+                    detail="security code",
+                    origin=events.origin,
+                )
             else:
                 audit.record(
                     account,
-                    "login.failed",
+                    events.failed,
                     target=account,
                     detail="wrong security code" if found is None else "replayed security code",
+                    origin=events.origin,
                 )
     if wait is not None:
         raise Throttled(wait)
@@ -288,6 +305,17 @@ def with_security_code(pending: PendingLogin, raw_code: str) -> Actor:
         if found is not None:
             raise CodeAlreadyUsed("That code was already used. Wait for the next one.")
         raise AuthenticationFailed("That security code is not valid.")
+
+
+@translate_errors
+def with_security_code(pending: PendingLogin, raw_code: str) -> Actor:
+    """The second login step: a security code near the device's drift (``check_security_code``)."""
+    now = clock.now()
+    step = code_step(pending, now)
+    account, device = step.account, step.device
+    if device is None:
+        raise Conflict("Two-step verification was removed from this account; log in again.")
+    check_security_code(account, device, raw_code, now)
     return _logged_in(account.id, account.username, account.must_change_password, pending)
 
 
@@ -301,16 +329,20 @@ class RecoveryLogin:
         return self.remaining <= FEW_LEFT
 
 
-@translate_errors
-def with_recovery_code(pending: PendingLogin, raw_code: str) -> RecoveryLogin:
-    """The second login step with a recovery code instead of a security code.
+def check_recovery_code(
+    account: Account,
+    device: Device | None,
+    raw_code: str,
+    now: float,
+    events: CodeEvents = APP_LOGIN,
+) -> int:
+    """Use ``raw_code`` as one of ``device``'s recovery codes, or raise; returns how many
+    are left.
 
-    The attempt is counted by the code throttle in the transaction that uses the code,
-    before the outcome is known to anyone.
+    The code is consumed by a conditional DELETE whose row count must be 1, so two uses
+    at once give one success. The attempt is counted by the code throttle in the
+    transaction that uses the code, before the outcome is known to anyone.
     """
-    now = clock.now()
-    step = code_step(pending, now)
-    account, device = step.account, step.device
     digest = recovery.digest_of(recovery.normalize(raw_code), account.id)
     used = 0
     remaining: int | None = None
@@ -323,27 +355,40 @@ def with_recovery_code(pending: PendingLogin, raw_code: str) -> RecoveryLogin:
                 throttle.reset(account, throttle.CODE)
                 audit.record(
                     account,
-                    "login.recovery_code",
+                    events.recovered,
                     target=account,
                     detail=f"recovery codes left: {remaining}",
+                    origin=events.origin,
                 )
             else:
                 # Past the password step: the count is this person's own to know.
                 remaining = None if device is None else recovery.codes_left(device.id)
                 audit.record(
                     account,
-                    "login.failed",
+                    events.failed,
                     target=account,
                     detail="wrong recovery code" + (" (none left)" if remaining == 0 else ""),
+                    origin=events.origin,
                 )
     if wait is not None:
         raise Throttled(wait)
     if used == 1 and remaining is not None:
-        actor = _logged_in(account.id, account.username, account.must_change_password, pending)
-        return RecoveryLogin(actor, remaining)
+        return remaining
     if remaining == 0:
         raise NoRecoveryCodesLeft(recovery.NO_CODES_LEFT)
     raise AuthenticationFailed("That recovery code is not valid or was already used.")
+
+
+@translate_errors
+def with_recovery_code(pending: PendingLogin, raw_code: str) -> RecoveryLogin:
+    """The second login step with a recovery code instead of a security code
+    (``check_recovery_code``)."""
+    now = clock.now()
+    step = code_step(pending, now)
+    account, device = step.account, step.device
+    remaining = check_recovery_code(account, device, raw_code, now)
+    actor = _logged_in(account.id, account.username, account.must_change_password, pending)
+    return RecoveryLogin(actor, remaining)
 
 
 @translate_errors

@@ -8,9 +8,9 @@ import math
 import os
 import stat
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 from urllib.parse import quote
 
 import peewee
@@ -64,6 +64,32 @@ class OpenDatabase:
         return redact(self.url)
 
 
+class _NoKey(sealing.Sealer):
+    """The sealer of a database opened without its key (``open_database(with_key=False)``):
+    every use is refused, so nothing is sealed, opened or looked up by digest unkeyed."""
+
+    def __init__(self) -> None:
+        self.source = "no key"
+
+    def _refuse(self) -> NoReturn:
+        raise StorageError("The database was opened without its key: load_key() first.")
+
+    def key_check(self) -> str:
+        self._refuse()
+
+    def opens(self, key_check: str) -> bool:
+        self._refuse()
+
+    def seal(self, plaintext: str, context: str) -> str:
+        self._refuse()
+
+    def unseal(self, sealed: str, context: str) -> str:
+        self._refuse()
+
+    def digest(self, value: str, context: str) -> str:
+        self._refuse()
+
+
 _current: OpenDatabase | None = None
 
 
@@ -82,7 +108,14 @@ def is_sqlite() -> bool:
 
 
 def open_database(
-    url: str | None = None, *, key_file: str | Path | None = None, create: bool = True
+    url: str | None = None,
+    *,
+    key_file: str | Path | None = None,
+    create: bool = True,
+    migrate: bool = True,
+    connect_timeout: float | None = None,
+    statement_timeout: float | None = None,
+    with_key: bool = True,
 ) -> OpenDatabase:
     """Open the database at ``url``, migrated to the current schema, and load its key.
 
@@ -91,19 +124,50 @@ def open_database(
     SQLite file, or a database without qmfa's schema, is refused with a message naming it,
     and nothing is created (no directory, file, table or key file). Every failure a person
     can cause or fix is raised as StorageError with a message naming the URL or file.
+
+    Without ``migrate`` a database whose schema is not exactly this qmfa's (older or
+    newer) is refused and left as it is. ``connect_timeout`` and ``statement_timeout``
+    (seconds) bound PostgreSQL's connecting and each statement; on SQLite the statement
+    timeout replaces the busy timeout.
+
+    Without ``with_key`` the key is neither read nor checked (the PAM helper's steps that
+    unseal nothing): the sealer refuses every use until ``load_key``.
     """
     global _current
     close_database()
     url = resolve_url(url)
-    backend, database, sqlite_path = _connect(url, create)
+    backend, database, sqlite_path = _connect(
+        url, create, Timeouts(connect_timeout, statement_timeout)
+    )
     db.initialize(database)
     try:
-        _migrate(database, url, create)
-        key_path, sealer = sealing.load_key(url, backend, sqlite_path, key_file, create)
+        if migrate:
+            _migrate(database, url, create)
+        elif not _schema_is_current(database):
+            raise StorageError(
+                f"The schema of {redact(url)} is not the one this qmfa uses (it is older "
+                "or newer): run the qmfa that matches it, or `qmfa` once to upgrade it."
+            )
+        key_path: Path | None = None
+        sealer: sealing.Sealer = _NoKey()
+        if with_key:
+            key_path, sealer = sealing.load_key(url, backend, sqlite_path, key_file, create)
     except BaseException:
         _close_all(database)
         raise
     _current = OpenDatabase(url, backend, sqlite_path, key_path, sealer)
+    return _current
+
+
+def load_key(key_file: str | Path | None = None) -> OpenDatabase:
+    """Load and check the key of the database ``open_database(with_key=False)`` opened;
+    StorageError (the database stays open, keyless) when it is missing or not its key."""
+    global _current
+    opened = current()
+    key_path, sealer = sealing.load_key(
+        opened.url, opened.backend, opened.sqlite_path, key_file, create=False
+    )
+    _current = replace(opened, key_file=key_path, sealer=sealer)
     return _current
 
 
@@ -125,7 +189,25 @@ def _close_all(database: peewee.Database) -> None:
 NOTHING_THERE = "`qmfa init` creates one, `qmfa demo` one with demo users"
 
 
-def _connect(url: str, create: bool) -> tuple[str, peewee.Database, Path | None]:
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds to wait for a connection and for each statement; None: the defaults."""
+
+    connect: float | None = None
+    statement: float | None = None
+
+    def postgresql_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        if self.connect is not None:
+            options["connect_timeout"] = max(1, math.ceil(self.connect))  # libpq: whole s
+        if self.statement is not None:
+            options["options"] = f"-c statement_timeout={max(1, round(self.statement * 1000))}"
+        return options
+
+
+def _connect(
+    url: str, create: bool, timeouts: Timeouts = Timeouts()
+) -> tuple[str, peewee.Database, Path | None]:
     backend = backend_of(url)
     if backend is None:
         raise StorageError(
@@ -139,7 +221,7 @@ def _connect(url: str, create: bool) -> tuple[str, peewee.Database, Path | None]
                 raise StorageError(
                     "An in-memory SQLite database is private to one thread; give a file path."
                 )
-            busy_timeout = _busy_timeout()
+            busy_timeout = _busy_timeout() if timeouts.statement is None else timeouts.statement
             if create:
                 ensure_directory_for(path)
                 _create_private_database_file(path)
@@ -165,7 +247,9 @@ def _connect(url: str, create: bool) -> tuple[str, peewee.Database, Path | None]
             )
             database.connect()
             return backend, database, path
-        database = _postgresql_class()(postgresql_conninfo(url), **_POOL)
+        database = _postgresql_class()(
+            postgresql_conninfo(url), **_POOL, **timeouts.postgresql_options()
+        )
         database.connect()
         return backend, database, None
     except peewee.ImproperlyConfigured as error:
