@@ -130,6 +130,8 @@ class QmfaApp(KeyHolder):
     def on_mount(self) -> None:
         if self._opener is not None:
             self.call_after_refresh(self._open_after_paint)
+        else:
+            self.run_worker(self._name_instance, thread=True, group="open", exit_on_error=False)
         if self.served is not None:
             import asyncio
             import signal
@@ -151,8 +153,25 @@ class QmfaApp(KeyHolder):
             self.call_from_thread(self.exit, return_code=1)
         else:
             self.call_from_thread(self._show_demo_hint)
+            self._name_instance()
         finally:
             self._opened.set()  # a waiting Log in goes on (and finds no database on failure)
+
+    def _name_instance(self) -> None:
+        """In a worker thread: ``qmfa · Acme prod`` in the title bar once the database is open,
+        unless the instance keeps the default name (`qmfa settings name`)."""
+        from qmfa_tui.services import policy
+
+        name = policy.instance_info().instance_name
+        if name != policy.DEFAULT_INSTANCE_NAME:
+            self.call_from_thread(self._show_title, f"{self.TITLE} · {name}")
+
+    def _show_title(self, title: str) -> None:
+        from qmfa_tui.widgets.title_bar import TitleBar
+
+        self.title = title
+        for bar in self.screen.query(TitleBar):  # it reads the title as it draws: draw again
+            bar.refresh()
 
     def _show_demo_hint(self) -> None:
         """The database opened after the first paint: on a demo, the login step drawn

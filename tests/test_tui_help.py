@@ -4,6 +4,8 @@ keys), the key bar keeps Quit and Help at 60 columns, and User Edit's buttons ha
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_textual_snapshot
@@ -15,19 +17,30 @@ from textual.widgets import Input
 from tui import log_in_and_press, log_in_password, settle, wait_until
 
 from qmfa_tui.app import QmfaApp
+from qmfa_tui.screens.audit_event import AuditEventScreen
 from qmfa_tui.screens.confirm import ConfirmScreen
 from qmfa_tui.screens.help import PLAIN_WORDS, HelpScreen
 from qmfa_tui.screens.login import LoginScreen
 from qmfa_tui.screens.main import MainScreen
+from qmfa_tui.screens.mandatory import MandatoryModal
+from qmfa_tui.screens.password import (
+    ChangePasswordModal,
+    ConfirmPasswordModal,
+    TemporaryPasswordModal,
+)
+from qmfa_tui.screens.plain_codes import PlainCodesScreen
+from qmfa_tui.screens.profile import EditProfileModal, RoleModal
+from qmfa_tui.screens.recovery_codes import RecoveryCodesScreen
 from qmfa_tui.screens.resync import ResyncScreen
 from qmfa_tui.screens.save_file import SaveFileScreen
 from qmfa_tui.screens.security_code import SecurityCodeScreen
 from qmfa_tui.screens.settings import SettingsScreen
 from qmfa_tui.screens.user_edit import UserEditScreen, open_user_edit
 from qmfa_tui.screens.users import UsersScreen
-from qmfa_tui.services import accounts, audit
+from qmfa_tui.services import accounts, audit, policy
 from qmfa_tui.services.session import Actor
 from qmfa_tui.widgets.key_bar import KeyBar
+from qmfa_tui.widgets.tab_strip import TabStrip
 
 SIZES = [(80, 24), (60, 20)]
 
@@ -157,7 +170,7 @@ async def test_question_mark_closes_the_help_it_opened(database, fixed_clock):
         await pilot.press("question_mark")
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen)
-        assert drawn_keys(app) == ["esc Close"]
+        assert drawn_keys(app) == ["esc Close", "^q Quit"]  # F1 closes: not "Help" here
         await pilot.press("question_mark")
         await settle(pilot)
         assert isinstance(app.screen, MainScreen)
@@ -228,7 +241,11 @@ async def test_the_audit_pages_keys_are_in_the_key_bar(database, fixed_clock):
     app = QmfaApp(database)
     async with app.run_test(size=SIZES[0]) as pilot:
         await to_settings(pilot, boss)
-        assert {("n", "Older events"), ("p", "Newer events")} <= set(offered(app))
+        pages = {("n", "Older events"), ("p", "Newer events")}
+        assert not pages & set(offered(app))  # the General tab has no pages
+        await pilot.click("#tabs", offset=(22, 0))  # the "Audit log" tab
+        await settle(pilot)
+        assert pages <= set(offered(app))
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -356,3 +373,96 @@ def test_help_picture(snap_compare, database, fixed_clock, size):
         assert isinstance(app.screen, HelpScreen)
 
     assert snap_compare(app, terminal_size=size, run_before=steps)
+
+
+CODES = [f"{number:04}-{number:04}" for number in range(8)]
+MODALS: dict[str, Callable[[Actor], Screen[Any]]] = {
+    "confirm": lambda boss: ConfirmScreen("Remove the device?", "It cannot be undone."),
+    "resync": lambda boss: ResyncScreen(boss),
+    "save file": lambda boss: SaveFileScreen("Export", Path("/tmp/users.csv"), lambda: ""),
+    "mandatory": lambda boss: MandatoryModal(boss, 24),
+    "change password": lambda boss: ChangePasswordModal(boss),
+    "confirm password": lambda boss: ConfirmPasswordModal(boss, "remove your device"),
+    "temporary password": lambda boss: TemporaryPasswordModal("alice", "Temp-pass-1234"),
+    "edit profile": lambda boss: EditProfileModal(boss, accounts.get_user(boss, "alice")),
+    "role": lambda boss: RoleModal(boss, accounts.get_user(boss, "alice")),
+    "audit event": lambda boss: AuditEventScreen(audit.list_events(boss)[0]),
+    "recovery codes": lambda boss: RecoveryCodesScreen("alice", CODES, "qmfa"),
+    "plain codes": lambda boss: PlainCodesScreen("alice", CODES),
+}
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "60x20"])
+@pytest.mark.parametrize("name", list(MODALS))
+async def test_every_modal_key_bar_shows_quit_and_help(database, fixed_clock, size, name):
+    boss, _ = team(fixed_clock)
+    app = QmfaApp(database)
+    async with app.run_test(size=size) as pilot:
+        await to_main(pilot, boss)
+        await app.push_screen(MODALS[name](boss))
+        await settle(pilot)
+        drawn = drawn_keys(app)
+        assert "^q Quit" in drawn, drawn
+        helps = [key for key in drawn if key.endswith(" Help")]
+        assert helps in (["? Help"], ["F1 Help"]), drawn
+        help_key = "f1" if helps == ["F1 Help"] else "question_mark"
+        modal = app.screen
+        await pilot.press(help_key)  # the key the bar names opens the help
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is modal
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "60x20"])
+async def test_settings_s_key_saves_the_grace_period_and_is_shown(database, fixed_clock, size):
+    boss, _ = team(fixed_clock)
+    app = QmfaApp(database)
+    async with app.run_test(size=size) as pilot:
+        await to_settings(pilot, boss)
+        await wait_until(pilot, lambda: not app.screen.query_one("#grace", Input).disabled)
+        assert "s Save grace period" in drawn_keys(app)
+        app.screen.query_one("#grace", Input).value = "36"
+        app.screen.query_one("#mandatory").focus()  # a text field would take the `s`
+        await pilot.press("s")
+        await wait_until(pilot, lambda: policy.instance_info().grace_period_hours == 36)
+        events = audit.list_events(boss, action="settings.grace_period")
+        assert [event.actor for event in events] == ["admin"]
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert help_keys(app)["s"] == "Save grace period"
+        await pilot.press("escape")
+        await settle(pilot)
+        app.screen.query_one(TabStrip).active = "audit"
+        await settle(pilot)
+        assert "s" not in dict(offered(app))  # the audit tab: no Save there
+
+
+async def to_recovery_login(pilot: Pilot, boss: Actor) -> None:
+    await to_security_code(pilot, boss)
+    await pilot.press("ctrl+r")
+    await settle(pilot)
+
+
+@pytest.mark.parametrize(
+    "opener", [*(opener for opener, _, _ in SCREENS), to_recovery_login], ids=lambda o: o.__name__
+)
+async def test_every_screen_at_60_columns_shows_quit_and_a_help_key_that_works(
+    database, fixed_clock, opener
+):
+    boss, _ = team(fixed_clock)
+    app = QmfaApp(database)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await opener(pilot, boss)
+        screen = app.screen
+        drawn = drawn_keys(app)
+        assert "^q Quit" in drawn, drawn
+        helps = [key for key in drawn if key.endswith(" Help")]
+        assert helps in (["? Help"], ["F1 Help"]), drawn
+        await pilot.press("f1" if helps == ["F1 Help"] else "question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen

@@ -36,6 +36,9 @@ AUDIT_COLUMNS = ("at", "actor", "actor_kind", "origin", "action", "target", "det
 # inside their columns instead, and the detail takes whatever a wider terminal adds.
 AUDIT_TABLE_COLUMNS = ("at", "actor", "action", "target", "detail")
 AUDIT_TABLE_WIDTHS = {"at": 16, "actor": 16, "action": 22, "target": 10}  # caps; detail: the rest
+# A page with guarded logins (pam.*) adds Where: "web1 (sshd from 10.0.0.5)", wrapped.
+AUDIT_TABLE_COLUMNS_WITH_WHERE = ("at", "actor", "action", "target", "where", "detail")
+AUDIT_WHERE_WIDTH = 26
 MIN_TABLE_WIDTH = 80
 MIN_AUDIT_DETAIL_WIDTH = 32
 MAX_AUDIT_LIMIT = 1_000_000
@@ -265,6 +268,17 @@ def _add_settings(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     grace.add_argument("hours", type=_grace_hours, metavar="HOURS")
     grace.set_defaults(handler=settings_grace_period)
+    name = _parser(
+        group,
+        "name",
+        common,
+        "Name the instance: the title bar's and the issuer apps list new registrations under",
+        'qmfa settings name "Acme prod"',
+    )
+    name.add_argument(
+        "name", metavar="NAME", help="one to 60 characters, in quotes if it has spaces"
+    )
+    name.set_defaults(handler=settings_name)
 
 
 def _add_audit(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -288,6 +302,11 @@ def _add_audit(commands: Any, common: argparse.ArgumentParser) -> None:
         "--action",
         metavar="ACTION",
         help="actions starting with ACTION: login finds login.failed, login.recovery_code...",
+    )
+    audit.add_argument(
+        "--host",
+        metavar="HOST",
+        help="guarded logins (ssh, sudo through PAM) on HOST, its whole name: web1 is not web10",
     )
     audit.add_argument(
         "--limit",
@@ -628,12 +647,27 @@ def settings_grace_period(args: argparse.Namespace) -> int:
     return 0
 
 
+def settings_name(args: argparse.Namespace) -> int:
+    open_from_args(args)
+    from qmfa_tui.services import policy
+
+    info = policy.set_instance_name(_shell(), args.name)
+    print(f"Instance name: {visible(info.instance_name)}.")
+    print("New registrations list it as their issuer; devices already registered keep working.")
+    return 0
+
+
 def audit_list(args: argparse.Namespace) -> int:
     open_from_args(args)
     from qmfa_tui.services import audit
 
     events = audit.list_events(
-        _shell(), since=args.since, username=args.user, action=args.action, limit=args.limit
+        _shell(),
+        since=args.since,
+        username=args.user,
+        action=args.action,
+        host=args.host,
+        limit=args.limit,
     )
     if not events and args.user is not None:
         _refuse_unknown_user(args.user)  # a mistyped name is not "nothing happened"
@@ -646,11 +680,15 @@ def audit_list(args: argparse.Namespace) -> int:
                 "actor": e.actor_short,
                 "action": e.action,
                 "target": e.target,
+                "where": e.where,
                 "detail": e.detail,
             }
             for e in events
         ]
-        _write_wrapped(table, AUDIT_TABLE_COLUMNS, _audit_widths(table))
+        # Where (a guarded login's host) only when the page holds one: room for the detail.
+        guarded = any(row["where"] for row in table)
+        columns = AUDIT_TABLE_COLUMNS_WITH_WHERE if guarded else AUDIT_TABLE_COLUMNS
+        _write_wrapped(table, columns, _audit_widths(table, guarded))
         return 0
     rows = (
         {
@@ -677,7 +715,7 @@ def _refuse_unknown_user(username: str) -> None:
         accounts.get_user(_shell(), username)
 
 
-def _audit_widths(rows: list[dict[str, Any]]) -> dict[str, int]:
+def _audit_widths(rows: list[dict[str, Any]], with_where: bool = False) -> dict[str, int]:
     """The audit table's columns: each as wide as its longest cell (and heading) up to
     its cap in AUDIT_TABLE_WIDTHS, the detail taking what is left of the terminal's
     width. While the longest detail would take more than two lines (and the detail has
@@ -686,10 +724,9 @@ def _audit_widths(rows: list[dict[str, Any]]) -> dict[str, int]:
     import shutil
 
     width = max(MIN_TABLE_WIDTH, shutil.get_terminal_size((MIN_TABLE_WIDTH, 24)).columns)
-    texts = {c: [visible(plain(row[c])) for row in rows] for c in AUDIT_TABLE_WIDTHS}
-    widths = {
-        c: min(cap, max([len(c), *map(len, texts[c])])) for c, cap in AUDIT_TABLE_WIDTHS.items()
-    }
+    caps = {**AUDIT_TABLE_WIDTHS, **({"where": AUDIT_WHERE_WIDTH} if with_where else {})}
+    texts = {c: [visible(plain(row[c])) for row in rows] for c in caps}
+    widths = {c: min(cap, max([len(c), *map(len, texts[c])])) for c, cap in caps.items()}
     floors = {
         c: min(widths[c], max([len(c), *(len(word) for t in texts[c] for word in t.split())]))
         for c in widths

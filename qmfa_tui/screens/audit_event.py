@@ -17,7 +17,8 @@ from qmfa_tui.widgets.literal import literal
 
 
 def event_fields(event: AuditEntry) -> list[tuple[str, str]]:
-    """(label, value) for each field, as stored; the actor with the SSH address too."""
+    """(label, value) for each field, as stored; the actor with the SSH address too; a
+    guarded login's origin field by field (host, service, address, TTY, key)."""
     kind = "operator command" if event.by_operator else "person"
     return [
         ("When", f"{event.at:%Y-%m-%d %H:%M:%S} UTC"),
@@ -25,9 +26,23 @@ def event_fields(event: AuditEntry) -> list[tuple[str, str]]:
         ("Kind", kind),
         ("Action", event.action),
         ("Target", event.target or "-"),
-        ("Origin", event.origin or "-"),
+        *origin_fields(event),
         ("Detail", event.detail or "-"),
     ]
+
+
+def origin_fields(event: AuditEntry) -> list[tuple[str, str]]:
+    login = event.guarded_login
+    if login is None:
+        return [("Origin", event.origin or "-")]
+    fields = [
+        ("Host", login.host),
+        ("Via", login.service),
+        ("From", login.remote_host),
+        ("TTY", login.tty),
+        ("Key", login.key_fingerprint),
+    ]
+    return [(label, value) for label, value in fields if value]
 
 
 class AuditEventScreen(ModalScreen[None]):

@@ -35,7 +35,7 @@ from qmfa_tui.services.policy import InstanceInfo, MandatoryRefusal, Refusal
 from qmfa_tui.services.session import Actor
 from qmfa_tui.text import SAFE_TEXT_PATTERN, visible
 from qmfa_tui.widgets.action_link import ActionLink
-from qmfa_tui.widgets.key_bar import KeyBar
+from qmfa_tui.widgets.key_bar import ButtonKeys, KeyBar
 from qmfa_tui.widgets.literal import literal, literal_cell
 from qmfa_tui.widgets.ordered_input import OrderedInput
 from qmfa_tui.widgets.qmfa_app import qmfa_app
@@ -45,6 +45,8 @@ from qmfa_tui.widgets.tab_strip import TabStrip
 from qmfa_tui.widgets.title_bar import TitleBar
 
 AUDIT_PAGE = 100
+# The audit tab's keys (n, p, r): offered on that tab only.
+AUDIT_TAB_ACTIONS = frozenset({"next_events", "previous_events", "refresh"})
 AUDIT_HELP = "Newest first. n/p: older/newer. r: refresh. Enter: the whole event."
 
 
@@ -53,6 +55,7 @@ class AuditFilter:
     username: str | None = None
     action: str | None = None
     since: datetime | None = None
+    host: str | None = None
 
 
 def parse_since(text: str) -> datetime | None:
@@ -81,7 +84,9 @@ class AuditColumn:
 
 # An operator command's Actor reads "shell (op: root)" (a person may be named "shell");
 # Origin, with the SSH client, comes last and goes first: the detail of what was done
-# matters more at 80 columns.
+# matters more at 80 columns. On a page with guarded logins (ssh, sudo through PAM) their
+# Origin (host, service, address) is worth more than Target, their own user: Target goes
+# first (GUARDED_DROP_ORDER).
 AUDIT_COLUMNS: tuple[AuditColumn, ...] = (
     AuditColumn("When (UTC)", 16, 16, 0),
     AuditColumn("Actor", 8, 18, 0),
@@ -91,6 +96,8 @@ AUDIT_COLUMNS: tuple[AuditColumn, ...] = (
     AuditColumn("Origin", 10, 30, 3),
 )
 AUDIT_DETAIL = 4
+AUDIT_TARGET, AUDIT_ORIGIN = 3, 5
+GUARDED_DROP_ORDER = {AUDIT_TARGET: 3, AUDIT_ORIGIN: 2}
 SQUEEZED_WIDTH = 6  # "admin…", "login…": still says what it is
 
 
@@ -101,24 +108,30 @@ def audit_cells(event: AuditEntry) -> tuple[str, ...]:
         event.action,
         event.target or "",
         event.detail,
-        event.origin,
+        event.where or event.origin,  # a guarded login's host first: "web1 (sshd from …)"
     )
 
 
-def audit_column_widths(width: int, longest: tuple[int, ...]) -> list[tuple[int, int]]:
+def audit_column_widths(
+    width: int, longest: tuple[int, ...], *, guarded_logins: bool = False
+) -> list[tuple[int, int]]:
     """(column index, width) of the audit columns that fit ``width`` cells, each cell
     padded by one space either side: Origin then Target go when the others would not fit
-    at their least; each column is as wide as its longest text (up to its most), Detail
-    taking what the others leave and Origin only what Detail does not need."""
+    at their least (Target first when the page has ``guarded_logins``); each column is as
+    wide as its longest text (up to its most), Detail taking what the others leave and
+    Origin only what Detail does not need (with ``guarded_logins``, Origin grows first)."""
     shown = list(range(len(AUDIT_COLUMNS)))
+    drop_order = {i: column.drop_order for i, column in enumerate(AUDIT_COLUMNS)}
+    if guarded_logins:
+        drop_order.update(GUARDED_DROP_ORDER)
 
     def total(widths: dict[int, int]) -> int:
         return sum(w + 2 for w in widths.values())
 
     while total({i: AUDIT_COLUMNS[i].least for i in shown}) > width and any(
-        AUDIT_COLUMNS[i].drop_order for i in shown
+        drop_order[i] for i in shown
     ):
-        shown.remove(max(shown, key=lambda i: AUDIT_COLUMNS[i].drop_order))
+        shown.remove(max(shown, key=lambda i: drop_order[i]))
     widths = {
         i: max(min(AUDIT_COLUMNS[i].least, longest[i]), 1) for i in shown if i != AUDIT_DETAIL
     }
@@ -131,7 +144,14 @@ def audit_column_widths(width: int, longest: tuple[int, ...]) -> list[tuple[int,
             give = min(-room, max(0, widths[i] - SQUEEZED_WIDTH))
             widths[i] -= give
             room += give
-    for i in (2, 1, 3, AUDIT_DETAIL, 5):  # Action, Actor, Target, Detail, Origin
+    # Action, Actor, Target, Detail, Origin; a guarded login's host first (pam.* actions
+    # fit Action's least).
+    growth = (
+        (AUDIT_ORIGIN, 2, 1, AUDIT_TARGET, AUDIT_DETAIL)
+        if guarded_logins
+        else (2, 1, AUDIT_TARGET, AUDIT_DETAIL, AUDIT_ORIGIN)
+    )
+    for i in growth:
         if i in widths and room > 0:
             grow = max(0, min(room, min(longest[i], AUDIT_COLUMNS[i].most) - widths[i]))
             widths[i] += grow
@@ -145,9 +165,11 @@ class AuditTable(DataTable[Text]):
     scrolling): a cut cell ends with an ellipsis, Enter shows the whole event."""
 
     _audit_rows: list[tuple[str, ...]] | None = None  # None: no page shown yet
+    _guarded_logins = False  # the page holds some: their Origin before Target
 
     def show_events(self, events: list[AuditEntry]) -> None:
         self._audit_rows = [audit_cells(event) for event in events]
+        self._guarded_logins = any(event.guarded_login is not None for event in events)
         self._fit()
 
     def on_resize(self) -> None:
@@ -163,7 +185,7 @@ class AuditTable(DataTable[Text]):
         layout: list[tuple[int, int | None]]
         if self.size.width:
             room = self.size.width - self.styles.scrollbar_size_vertical
-            layout = list(audit_column_widths(room, longest))
+            layout = list(audit_column_widths(room, longest, guarded_logins=self._guarded_logins))
         else:  # not shown (another tab): every column, fitted once shown
             layout = [(i, None) for i in range(len(AUDIT_COLUMNS))]
         cursor = self.cursor_row
@@ -204,7 +226,7 @@ def shared_completion(value: str, actions: set[str]) -> str | None:
     return first[:length] if length > len(value) else None
 
 
-class SettingsScreen(StyledOnMount, Screen[None]):
+class SettingsScreen(StyledOnMount, ButtonKeys, Screen[None]):
     CSS_PATH = "settings.tcss"
     HELP = (
         "General Settings & Audit: make two-step verification mandatory, set the grace "
@@ -212,6 +234,8 @@ class SettingsScreen(StyledOnMount, Screen[None]):
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
+        # Shown on the General tab only (its button's), before the audit's keys.
+        Binding("s", "press_button('save-grace')", "Save grace period"),
         Binding("n", "next_events", "Older events"),
         Binding("p", "previous_events", "Newer events"),
         Binding("r", "refresh", "Refresh"),
@@ -235,6 +259,7 @@ class SettingsScreen(StyledOnMount, Screen[None]):
     @dataclass
     class Failed(Message):
         error: QmfaError
+        of_audit: bool = False  # said on the audit tab (a filter refused), not the General
 
     def __init__(self, actor: Actor) -> None:
         super().__init__()
@@ -244,6 +269,7 @@ class SettingsScreen(StyledOnMount, Screen[None]):
         self.audit_filter = AuditFilter()
         self.events: list[AuditEntry] = []  # the page in the table, row by row
         self.seen_actions: set[str] = set()
+        self.tab = "general"
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -285,6 +311,13 @@ class SettingsScreen(StyledOnMount, Screen[None]):
                         suggester=SeenActions(self.seen_actions),
                     )
                     yield OrderedInput(
+                        placeholder="Host",
+                        id="audit-host",
+                        compact=True,
+                        restrict=SAFE_TEXT_PATTERN,
+                        max_length=audit.MAX_HOST_LENGTH,
+                    )
+                    yield OrderedInput(
                         placeholder="Since YYYY-MM-DD",
                         id="audit-since",
                         compact=True,
@@ -300,9 +333,15 @@ class SettingsScreen(StyledOnMount, Screen[None]):
 
     @on(TabStrip.Changed, "#tabs")
     def switch_tab(self, event: TabStrip.Changed) -> None:
-        self.query_one(ContentSwitcher).current = event.tab_id
+        self.query_one(ContentSwitcher).current = self.tab = event.tab_id
+        self.refresh_bindings()  # the audit tab's keys come and go with it
         if event.tab_id == "audit":
             self.load_events(self.audit_offset)  # what happened since it was last shown
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in AUDIT_TAB_ACTIONS and self.tab != "audit":
+            return False
+        return super().check_action(action, parameters)
 
     def action_refresh(self) -> None:
         """The settings and the audit log's page read again (r)."""
@@ -435,7 +474,8 @@ class SettingsScreen(StyledOnMount, Screen[None]):
         self.load_events(0)
 
     def on_settings_screen_failed(self, message: Failed) -> None:
-        self.query_one(StatusLine).show_error(message.error)
+        where = "#audit-help" if message.of_audit else "#status"
+        self.query_one(where, StatusLine).show_error(message.error)
 
     @on(ActionLink.Followed, "#my-account")
     def open_my_account(self) -> None:
@@ -450,12 +490,13 @@ class SettingsScreen(StyledOnMount, Screen[None]):
                 since=wanted.since,
                 username=wanted.username,
                 action=wanted.action,
+                host=wanted.host,
                 limit=AUDIT_PAGE,
                 offset=offset,
             )
             self.post_message(self.EventsLoaded(offset, events, wanted))
         except QmfaError as error:
-            self.post_message(self.Failed(error))
+            self.post_message(self.Failed(error, of_audit=True))
 
     def on_settings_screen_events_loaded(self, message: EventsLoaded) -> None:
         if message.audit_filter != self.audit_filter:
@@ -472,13 +513,13 @@ class SettingsScreen(StyledOnMount, Screen[None]):
         else:
             help_line.show_info("No events match these filters.")
 
-    @on(Input.Submitted, "#audit-user, #audit-action, #audit-since")
+    @on(Input.Submitted, "#audit-user, #audit-action, #audit-host, #audit-since")
     def filter_events(self, event: Input.Submitted) -> None:
         if event.input.id == "audit-action":
             accept_suggestion(event.input)
         text = {
             field: self.query_one(f"#audit-{field}", Input).value.strip()
-            for field in ("user", "action", "since")
+            for field in ("user", "action", "host", "since")
         }
         try:
             since = parse_since(text["since"])
@@ -487,7 +528,9 @@ class SettingsScreen(StyledOnMount, Screen[None]):
                 "Enter the date as YYYY-MM-DD (or YYYY-MM-DD HH:MM, UTC)."
             )
             return
-        self.audit_filter = AuditFilter(text["user"] or None, text["action"] or None, since)
+        self.audit_filter = AuditFilter(
+            text["user"] or None, text["action"] or None, since, text["host"] or None
+        )
         self.load_events(0)
 
     @on(DataTable.RowSelected, "#events")

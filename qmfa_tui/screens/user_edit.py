@@ -29,7 +29,7 @@ from textual.widgets import Button, ContentSwitcher, Static, Switch
 from qmfa_tui.errors import Conflict, NotFound, NotPermitted, QmfaError
 from qmfa_tui.screens.opening import read_then_push
 from qmfa_tui.screens.recovery_codes import COPY_SENT, SavesRecoveryCodes, show_plain_codes
-from qmfa_tui.services import accounts, policy, recovery, twofactor
+from qmfa_tui.services import accounts, audit, guard, policy, recovery, twofactor
 from qmfa_tui.services.accounts import UserInfo
 from qmfa_tui.services.policy import InstanceInfo
 from qmfa_tui.services.session import Actor
@@ -38,16 +38,23 @@ from qmfa_tui.widgets.key_bar import ButtonKeys, KeyBar
 from qmfa_tui.widgets.literal import literal
 from qmfa_tui.widgets.profile_panel import ProfilePanel
 from qmfa_tui.widgets.qmfa_app import qmfa_app
-from qmfa_tui.widgets.security_panel import SecurityPanel
+from qmfa_tui.widgets.security_panel import GuardedUse, SecurityPanel
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.styled_once import StyledOnMount
 from qmfa_tui.widgets.tab_strip import TabStrip
 from qmfa_tui.widgets.title_bar import TitleBar
 
 
-def read_user(actor: Actor, username: str) -> tuple[UserInfo, InstanceInfo]:
-    """What User Edit shows: the user and the instance's rules (blocking: call from a worker)."""
-    return accounts.get_user(actor, username), policy.instance_info()
+def read_user(actor: Actor, username: str) -> tuple[UserInfo, InstanceInfo, GuardedUse | None]:
+    """What User Edit shows: the user, the instance's rules and where the user's second
+    factor last guarded a login, if the reader may know (blocking: call from a worker)."""
+    user = accounts.get_user(actor, username)
+    try:
+        last = guard.last_verified(actor, user.username)
+    except NotPermitted:
+        return user, policy.instance_info(), None
+    used = GuardedUse(last, last is not None or audit.guarded_logins_recorded())
+    return user, policy.instance_info(), used
 
 
 def open_user_edit(host: DOMNode, actor: Actor, username: str) -> None:
@@ -80,6 +87,8 @@ class UserEditScreen(StyledOnMount, SavesRecoveryCodes, ButtonKeys, Screen[None]
         "below press the buttons shown now."
     )
     AUTO_FOCUS = "#two-factor"
+    # Below 24 rows (60x20) fewer blank lines: the codes and their buttons fit unscrolled.
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (24, "-tall")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         # Each presses its button, shown in the key bar while the button is (ButtonKeys).
@@ -104,6 +113,7 @@ class UserEditScreen(StyledOnMount, SavesRecoveryCodes, ButtonKeys, Screen[None]
     class Loaded(Message):
         user: UserInfo
         instance: InstanceInfo
+        last_use: GuardedUse | None = None
 
     @dataclass
     class Revealed(Message):
@@ -121,11 +131,18 @@ class UserEditScreen(StyledOnMount, SavesRecoveryCodes, ButtonKeys, Screen[None]
         error: QmfaError
         by_action: bool = False  # Remove or Show, not the reading of the user
 
-    def __init__(self, actor: Actor, user: UserInfo, instance: InstanceInfo) -> None:
+    def __init__(
+        self,
+        actor: Actor,
+        user: UserInfo,
+        instance: InstanceInfo,
+        last_use: GuardedUse | None = None,
+    ) -> None:
         super().__init__()
         self.actor = actor
         self.user = user
         self.instance = instance
+        self.last_use = last_use
 
     @property
     def username(self) -> str:
@@ -140,6 +157,7 @@ class UserEditScreen(StyledOnMount, SavesRecoveryCodes, ButtonKeys, Screen[None]
         return self.query_one(SecurityPanel)
 
     def compose(self) -> ComposeResult:
+        self.preset_breakpoints()
         yield TitleBar()
         title = "My Account" if self.is_self else f"User Edit: {self.username}"
         yield Static(literal(title), id="title")
@@ -149,7 +167,9 @@ class UserEditScreen(StyledOnMount, SavesRecoveryCodes, ButtonKeys, Screen[None]
         with ContentSwitcher(initial="security"):
             # Security first: its StatusLine is the screen's first (SavesRecoveryCodes').
             with VerticalScroll(id="security", can_focus=False):  # Tab goes to its controls
-                yield SecurityPanel(self.user, self.instance, is_self=self.is_self)
+                yield SecurityPanel(
+                    self.user, self.instance, is_self=self.is_self, last_use=self.last_use
+                )
                 yield StatusLine(id="status")
             with VerticalScroll(id=PROFILE_TAB, can_focus=False):  # Tab goes to its buttons
                 yield ProfilePanel(
@@ -179,8 +199,11 @@ class UserEditScreen(StyledOnMount, SavesRecoveryCodes, ButtonKeys, Screen[None]
 
     async def on_user_edit_screen_loaded(self, message: Loaded) -> None:
         self.user, self.instance = message.user, message.instance
+        self.last_use = message.last_use
         await self.query_one(ProfilePanel).show(message.user)
-        await self.panel.show(user=message.user, instance=message.instance)
+        await self.panel.show(
+            user=message.user, instance=message.instance, last_use=message.last_use
+        )
 
     @on(Switch.Changed, "#two-factor")
     async def toggled(self, event: Switch.Changed) -> None:

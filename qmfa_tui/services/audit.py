@@ -65,6 +65,21 @@ class AuditEntry:
         return self.actor_kind == OPERATOR
 
     @property
+    def guarded_login(self) -> GuardedLogin | None:
+        """Where a guarded login (``pam.*``) came from, read from its origin; else None."""
+        return guarded_login(self.action, self.origin)
+
+    @property
+    def where(self) -> str:
+        """A guarded login's host, service and remote address in one short line,
+        ``web1 (sshd from 10.0.0.5)``; "" for other events."""
+        login = self.guarded_login
+        if login is None:
+            return ""
+        remote = f" from {login.remote_host}" if login.remote_host else ""
+        return f"{login.host} ({login.service}{remote})"
+
+    @property
     def actor_label(self) -> str:
         """The actor as one line shows it: ``alice``, or ``shell (op: root from 10.0.0.5)``.
 
@@ -81,6 +96,36 @@ class AuditEntry:
             return self.actor
         account = self.origin.split(" from ")[0]
         return f"{self.actor} (op: {account})" if account else f"{self.actor} (op)"
+
+
+# The events of a guarded login (services.guard writes them; guard imports this module).
+# Named whole, not as "pam.%": an IN list is read from the action's index.
+GUARDED_LOGIN_EVENTS = ("pam.verified", "pam.refused", "pam.exempted", "pam.failed")
+# The longest host name an origin keeps (services.guard.MAX_HOST: a DNS name).
+MAX_HOST_LENGTH = 253
+
+
+@dataclass(frozen=True)
+class GuardedLogin:
+    """The fields of a guarded login's origin (``guard.Origin.describe``)."""
+
+    host: str
+    service: str
+    remote_host: str = ""
+    tty: str = ""
+    key_fingerprint: str = ""
+
+
+def guarded_login(action: str, origin: str) -> GuardedLogin | None:
+    """The fields of ``origin`` when ``action`` is a guarded login's: ``host web1, sshd
+    from 10.0.0.5, tty ssh, key SHA256:...`` (the guard keeps commas out of every field)."""
+    if action not in GUARDED_LOGIN_EVENTS or not origin.startswith("host "):
+        return None
+    fields = origin.split(", ")
+    host = fields[0].removeprefix("host ")
+    service, _, remote_host = (fields[1] if len(fields) > 1 else "").partition(" from ")
+    tagged = {name: value for name, _, value in (field.partition(" ") for field in fields[2:])}
+    return GuardedLogin(host, service, remote_host, tagged.get("tty", ""), tagged.get("key", ""))
 
 
 def _os_account() -> str:
@@ -231,6 +276,7 @@ def list_events(
     since: datetime | None = None,
     username: str | None = None,
     action: str | None = None,
+    host: str | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> list[AuditEntry]:
@@ -239,7 +285,9 @@ def list_events(
     ``username`` selects the events by or about that user, spelt in any case; the
     operator's name ("shell") selects the operator commands too. ``action`` selects the
     actions that start with it, in any case (``login`` and ``login.`` find login.failed,
-    login.recovery_code, ...); ``%`` and ``_`` in it are plain characters.
+    login.recovery_code, ...); ``%`` and ``_`` in it are plain characters. ``host``
+    selects the guarded logins (``pam.*``) from that host, its whole name in any case
+    (``web1`` is not ``web10``).
     """
     if not viewer.is_shell:
         account = Account.get_or_none(Account.id == viewer.user_id)
@@ -247,6 +295,11 @@ def list_events(
             raise NotPermitted("Only admins can read the audit log.")
     if action is not None and len(action) > MAX_ACTION_LENGTH:
         raise BadInput(f"An action is at most {MAX_ACTION_LENGTH} characters.")
+    host = host.strip() if host is not None else None
+    if host and len(host) > MAX_HOST_LENGTH:
+        raise BadInput(f"A host name is at most {MAX_HOST_LENGTH} characters.")
+    if host and "," in host:
+        raise BadInput("A host name has no comma.")
     query = AuditEvent.select()
     if since is not None:
         query = query.where(AuditEvent.at >= since)
@@ -255,11 +308,24 @@ def list_events(
     if action:
         # A LIKE 'text%' whose text peewee escapes (ESCAPE '\\'): no wildcard of the user's.
         query = query.where(AuditEvent.action.startswith(action))
+    if host:
+        # The origin's first field whole: "host web1, ..." (escaped as the action is).
+        query = query.where(
+            AuditEvent.action.in_(GUARDED_LOGIN_EVENTS)
+            & AuditEvent.origin.startswith(f"host {host}, ")
+        )
     query = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit).offset(offset)
     return [
         AuditEntry(e.at, e.actor, e.target, e.action, e.detail, e.actor_kind, e.origin)
         for e in query
     ]
+
+
+@translate_errors
+def guarded_logins_recorded() -> bool:
+    """Whether any login was guarded through this instance (a ``pam.*`` event): User
+    Edit says "not used yet" only where that means something. Names nobody."""
+    return bool(AuditEvent.select().where(AuditEvent.action.in_(GUARDED_LOGIN_EVENTS)).exists())
 
 
 def _about(username: str) -> Expression:

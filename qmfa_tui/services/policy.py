@@ -20,7 +20,7 @@ from qmfa_tui.storage import (
     db,
     translate_errors,
 )
-from qmfa_tui.text import counted
+from qmfa_tui.text import counted, forbidden_character
 
 
 @dataclass(frozen=True)
@@ -180,7 +180,7 @@ MAX_GRACE_HOURS = 24 * 90
 def grace_deadline(account: Account, settings: InstanceSettings | None = None) -> datetime | None:
     """Until when this user may still skip registering, or None if they may not (any more).
 
-    Their grace begins at their first login that asks for a device (``login._start_grace``,
+    Their grace begins at their first login that asks for a device (``login.start_grace``,
     where they are told the deadline); it lasts the hours they were promised when the
     period was shortened since, else the instance's current period (``set_grace_period``).
     """
@@ -360,4 +360,46 @@ def set_deployment(actor: Actor, deployment: str) -> InstanceInfo:
             .execute()
         ):
             audit.record(actor, "settings.deployment", detail=deployment)
+    return instance_info()
+
+
+MAX_INSTANCE_NAME = 60
+DEFAULT_INSTANCE_NAME = "qmfa"
+
+
+def validate_instance_name(name: str) -> str:
+    """The name stripped, if it is 1 to MAX_INSTANCE_NAME characters with none that a
+    terminal acts on or that shows nothing (it is the issuer authenticator apps list)."""
+    name = name.strip()
+    found = forbidden_character(name)
+    if found is not None:
+        raise BadInput(
+            "The instance name cannot hold control characters, line breaks, "
+            f"bidirectional overrides or invisible characters (found {found})."
+        )
+    if not 1 <= len(name) <= MAX_INSTANCE_NAME:
+        raise BadInput(f"The instance name is 1 to {MAX_INSTANCE_NAME} characters.")
+    return name
+
+
+@translate_errors
+def set_instance_name(actor: Actor, name: str) -> InstanceInfo:
+    """The instance's name: the title bar's and the issuer of new registrations (devices
+    already registered keep the label their app gave them, and keep working). Admins and
+    the operator from the shell."""
+    account = acting_account(actor)
+    if account is not None and account.role != Role.ADMIN:
+        raise NotPermitted("Only an admin can rename the instance.")
+    name = validate_instance_name(name)
+    with db.atomic():
+        previous = instance().instance_name
+        if previous == name:
+            return instance_info()
+        if not (
+            InstanceSettings.update(instance_name=name)
+            .where(InstanceSettings.id == 1, InstanceSettings.instance_name == previous)
+            .execute()
+        ):
+            raise Conflict("The instance was renamed meanwhile: look again, then retry.")
+        audit.record(actor, "settings.instance_name", detail=f"{previous} -> {name}")
     return instance_info()

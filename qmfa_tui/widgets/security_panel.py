@@ -8,6 +8,8 @@ state calls for are built (hidden ones would still cost a millisecond or more ea
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
@@ -15,26 +17,45 @@ from textual.widgets import Button, Static, Switch
 
 from qmfa_tui.services import recovery
 from qmfa_tui.services.accounts import UserInfo
+from qmfa_tui.services.guard import LastUse
 from qmfa_tui.services.policy import InstanceInfo
 from qmfa_tui.widgets.literal import literal
 from qmfa_tui.widgets.qmfa_app import qmfa_app
+
+
+@dataclass(frozen=True)
+class GuardedUse:
+    """Where the user's second factor last guarded a login (ssh, sudo), if it did, and
+    whether this instance guards logins at all: where none ever was, nothing is said."""
+
+    last: LastUse | None
+    guarded_here: bool
 
 
 class SecurityPanel(Vertical):
     """The Security tab's controls, composed from the user's state and recomposed on change."""
 
     DEFAULT_CSS = """
+    SecurityPanel #last-used { color: $text-muted; }
     SecurityPanel #codes-buttons {
         height: auto;
         & > Button { width: auto; min-width: 8; margin: 1 2 0 0; }
     }
     """
 
-    def __init__(self, user: UserInfo, instance: InstanceInfo, *, is_self: bool) -> None:
+    def __init__(
+        self,
+        user: UserInfo,
+        instance: InstanceInfo,
+        *,
+        is_self: bool,
+        last_use: GuardedUse | None = None,
+    ) -> None:
         super().__init__(id="security-panel")
         self.user = user
         self.instance = instance
         self.is_self = is_self
+        self.last_use = last_use  # the last guarded login (ssh, sudo) the factor passed
         self.managing = False  # Remove/Resync shown (the toggle was clicked with 2FA on)
         self.codes: list[str] | None = None  # revealed by Show, until the next change
 
@@ -72,6 +93,9 @@ class SecurityPanel(Vertical):
                         yield Button(
                             "Download .txt", id="download-codes", compact=True, disabled=left == 0
                         )
+        used = self.last_use
+        if used is not None and (used.last is not None or (used.guarded_here and user.two_factor)):
+            yield Static(last_use_line(used.last), id="last-used")
         if user.failed_logins is not None:  # set for a reader who may unlock, when held
             with Horizontal(id="unlock-row"):
                 yield Static(f"Failed logins: {user.failed_logins} in a row", id="failed-logins")
@@ -136,10 +160,13 @@ class SecurityPanel(Vertical):
         user: UserInfo | None = None,
         instance: InstanceInfo | None = None,
         managing: bool | None = None,
+        last_use: GuardedUse | None = None,
     ) -> None:
-        """Compose again for a new state, keeping the keyboard focus where it was."""
+        """Compose again for a new state, keeping the keyboard focus where it was;
+        ``last_use`` goes with ``user`` (both read again)."""
         if user is not None:  # read again after a change: options and codes closed
             self.user, self.managing, self.codes = user, False, None
+            self.last_use = last_use
         if instance is not None:
             self.instance = instance
         if managing is not None:
@@ -151,3 +178,17 @@ class SecurityPanel(Vertical):
             widget = next(iter(self.query(f"#{focused_id}")), None) or self.query_one(Switch)
             if widget.focusable:
                 widget.focus()
+
+
+def last_use_line(last_use: LastUse | None) -> Content:
+    """Where the second factor last guarded a login (host names come from the servers'
+    environment: literal text)."""
+    if last_use is None:
+        return Content("Not used for an SSH or sudo login yet.")
+    return Content.assemble(
+        "Last used for a login: ",
+        literal(last_use.service),
+        " on ",
+        literal(last_use.host),
+        f", {last_use.at:%Y-%m-%d %H:%M} UTC",
+    )
