@@ -4,9 +4,10 @@ pypamtest (Debian's python3-pypamtest, for /usr/bin/python3.11) drives libpam in
 process started with LD_PRELOAD=libpam_wrapper.so, which reads our service file instead of
 /etc/pam.d. pam_exec then runs ``timeout`` -> ``setpriv`` -> the helper for real: as root,
 setpriv drops to a throw-away system account this module creates (and removes) that owns
-the database and its key. The helper runs in a small root-owned virtual environment of
-/usr/bin/python3.11 that reads this checkout and the test venv's packages (the test venv's
-own interpreter may sit where the service account cannot reach it).
+the database and its key. The helper runs in a root-owned virtual environment holding
+qmfa and its runtime dependencies (pam_host.build_venv, built once for the module): the
+test venv may sit where the service account cannot reach it (/root, or .ci/run's 0700
+mktemp directory).
 """
 
 from __future__ import annotations
@@ -23,11 +24,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import peewee
 import pytest
+from pam_host import build_venv, shared_python
 from pam_setup import Guarded, make_database
 
-import qmfa_tui
 from qmfa_tui.pam import helper
 from qmfa_tui.pam.stack import PROMPT_NOTICE, Installation, auth_block
 
@@ -53,6 +53,10 @@ pytestmark = [
     ),
     pytest.mark.skipif(os.geteuid() != 0, reason="dropping to a service account needs root"),
     pytest.mark.skipif(shutil.which("useradd") is None, reason="no useradd"),
+    pytest.mark.skipif(
+        os.geteuid() == 0 and shared_python() is None,
+        reason="no python of this version that the service account may run",
+    ),
 ]
 
 # Runs in the pypamtest interpreter: one PAM operation per case, each with its expected
@@ -125,22 +129,19 @@ class Stack:
         return result
 
 
-def _system_python_environment(directory: Path) -> Path:
-    """A root-owned venv of /usr/bin/python3.11 that imports this checkout and the test
-    venv's packages; returns its interpreter."""
-    site = directory / "lib" / "python3.11" / "site-packages"
-    site.mkdir(parents=True)
-    (directory / "bin").mkdir()
-    (directory / "bin" / "python").symlink_to(SYSTEM_PYTHON)
-    (directory / "pyvenv.cfg").write_text("home = /usr/bin\ninclude-system-site-packages = false\n")
-    checkout = Path(qmfa_tui.__file__).resolve().parents[1]
-    packages = Path(peewee.__file__).resolve().parent
-    (site / "qmfa-test.pth").write_text(f"{checkout}\n{packages}\n")
-    return directory / "bin" / "python"
+@pytest.fixture(scope="module")
+def helper_python() -> Iterator[Path]:
+    """The interpreter of a root-owned venv the service account can run and read."""
+    top = Path(tempfile.mkdtemp(prefix="qmfa-pam-venv-"))
+    try:
+        top.chmod(0o755)
+        yield build_venv(top, ids_dir=top / "no-ids-recorded")
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
 
 
 @pytest.fixture
-def stack() -> Iterator[Stack]:
+def stack(helper_python: Path) -> Iterator[Stack]:
     """A throw-away system account owning a fresh database and key; the PAM service dir."""
     account = f"qmfat{secrets.token_hex(4)}"  # never a name that exists: useradd refuses
     subprocess.run(
@@ -151,7 +152,7 @@ def stack() -> Iterator[Stack]:
     top = Path(tempfile.mkdtemp(prefix="qmfa-pam-stack-"))
     try:
         top.chmod(0o755)
-        python = _system_python_environment(top / "venv")
+        python = helper_python
         data = top / "data"
         data.mkdir()
         guarded = make_database(data)
