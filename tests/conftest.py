@@ -18,9 +18,7 @@ from qmfa_tui.services import accounts, clock
 # The suite runs in parallel unless told otherwise (-n N, -n0, -p no:xdist, --pdb,
 # PYTEST_XDIST_AUTO_NUM_WORKERS=N). In one process the suite idles a third of the time
 # (the app's timers, subprocesses), so on 2 cores more workers than cores pay; worksteal
-# evens out tests of uneven length. Measured on 2 shared cores, with PostgreSQL: one
-# process 381 s; 3 workers 193 s; back to back on a busier machine, 4 workers 222 s and
-# 3 workers 248 s, then 4 workers 195 s.
+# evens out tests of uneven length (the measurements: docs/performance.md).
 WORKERS = 4
 DIST = "worksteal"
 

@@ -6,7 +6,7 @@ import pytest
 from helpers import add_user, admin
 
 from qmfa_tui.storage import Account, AuditEvent, Throttle
-from qmfa_tui.storage.prepared import Prepared
+from qmfa_tui.storage.prepared import Argument, Prepared
 
 
 def test_each_call_runs_with_its_own_values(database):
@@ -129,3 +129,47 @@ def test_a_float_argument_lands_where_its_placeholder_did(database):
     )
     assert locked.execute(100.25, "code").fetchall() == [("code",)]
     assert locked.execute(100.5, "code").fetchall() == []
+
+
+def _hot_statements() -> dict[str, Prepared]:
+    """Every Prepared the services hold: module-level, or an attribute of a module-level
+    object (throttle's rows of each kind)."""
+    import importlib
+    import pkgutil
+    import types
+
+    import qmfa_tui.services
+
+    found: dict[str, Prepared] = {}
+    for module_info in pkgutil.iter_modules(qmfa_tui.services.__path__):
+        module = importlib.import_module(f"qmfa_tui.services.{module_info.name}")
+        for name, value in vars(module).items():
+            if isinstance(value, Prepared):
+                found[f"{module_info.name}.{name}"] = value
+            elif hasattr(value, "__dict__") and not isinstance(value, type | types.ModuleType):
+                for attribute, inner in vars(value).items():
+                    if isinstance(inner, Prepared):
+                        found[f"{module_info.name}.{name}.{attribute}"] = inner
+    return found
+
+
+def _sample(kind: type, index: int) -> Argument:
+    """An ordinary value of ``kind``, different for each argument."""
+    from datetime import datetime
+
+    samples: dict[type, Argument] = {
+        int: 41 + index,
+        float: 1_800_000_000.5 + index,
+        str: f"value {index}",
+        datetime: datetime(2027, 5, 6, 7, 8, 9, 10 + index),
+    }
+    return samples[kind]
+
+
+def test_every_hot_statement_sends_what_peewee_renders_for_its_arguments(database):
+    statements = _hot_statements()
+    assert len(statements) >= 29  # login's, throttle's, recovery's and audit's
+    for name, statement in statements.items():
+        args = [_sample(kind, index) for index, kind in enumerate(statement.kinds)]
+        sql, params = statement.build(*args).sql()
+        assert statement.sql_with(*args) == (sql, list(params)), name

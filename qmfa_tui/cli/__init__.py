@@ -1,31 +1,23 @@
-"""The `qmfa` command: the TUI by default, and set-up commands for the operator."""
+"""The `qmfa` command: its parser, assembled from one module per command group, and
+``main``, which dispatches to the command's handler (the app, by default) and turns
+what it raises into one line and an exit code."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
 from qmfa_tui import __version__, crash
-from qmfa_tui.cli.common import (
-    DEMO_DATABASE,
-    SubcommandParsers,
-    UsageError,
-    open_from_args,
-    read_password,
-    url_from_args,
-    whole_number,
-)
-from qmfa_tui.errors import BadInput, QmfaError
-from qmfa_tui.kinds import Deployment
-from qmfa_tui.text import counted, visible
+from qmfa_tui.cli.app_start import demo_hint, prepare_app, run_tui
+from qmfa_tui.cli.common import DEMO_DATABASE, SubcommandParsers, UsageError
+from qmfa_tui.errors import QmfaError
+from qmfa_tui.text import visible
 
-if TYPE_CHECKING:
-    from qmfa_tui.app import QmfaApp
-    from qmfa_tui.storage import OpenDatabase
+# What tests and benchmarks reach through `qmfa_tui.cli` (app_start's, read from here).
+__all__ = ["build_parser", "demo_hint", "main", "parse_arguments", "prepare_app", "run_tui"]
 
-MAX_DEMO_USERS = 1_000_000
 EXAMPLES = """\
 examples:
   qmfa demo                      try it: demo users, then the app (log in as admin / qmfa-demo)
@@ -101,7 +93,7 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
     `qmfa` alone, or with only --database and --key-file (how every person, and every
     `qmfa serve` session, starts the app), is read without building every command's
-    parser, which is ~6 ms of each start; anything else goes to the whole parser.
+    parser, a cost on each start; anything else goes to the whole parser.
     """
     words = list(sys.argv[1:] if argv is None else argv)
     if not _only_app_options(words):
@@ -181,67 +173,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(handler=run_app)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    init = commands.add_parser(
-        "init",
-        parents=[init_common],
-        help="create the database and its first admin",
-        description="Create the database (if needed) and its first user, an admin.",
-        epilog="example:\n  echo 'a long passphrase' | qmfa init --username root "
-        "--password-stdin --saas",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    init.add_argument("--username", default="admin", help="the admin's username (default: admin)")
-    init.add_argument("--display-name", default="", help="the admin's full name")
-    init.add_argument("--email", default="", help="the admin's email")
-    init.add_argument(
-        "--saas",
-        action="store_true",
-        help="a SaaS instance: only this first user may make 2FA mandatory",
-    )
-    init.add_argument(
-        "--password-stdin",
-        action="store_true",
-        help="read the password from standard input instead of prompting",
-    )
-    init.set_defaults(handler=run_init)
-
-    demo = commands.add_parser(
-        "demo",
-        parents=[demo_common],
-        help="create or reuse a demo database and open the app",
-        description="Create (or reuse) a demo database with a mix of users, then open the app. "
-        "Every demo user's password is qmfa-demo.",
-        epilog="examples:\n  qmfa demo\n  qmfa demo --users 100000 --no-launch\n"
-        "  qmfa demo codes admin",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    demo.add_argument(
-        "--users",
-        type=whole_number(MAX_DEMO_USERS),
-        default=50,
-        metavar="N",
-        help="how many users (default: 50)",
-    )
-    demo.add_argument(
-        "--no-launch", action="store_true", help="create the data, do not open the app"
-    )
-    demo.set_defaults(handler=run_demo)
-    demo_commands = demo.add_subparsers(metavar="COMMAND")
-    codes = demo_commands.add_parser(
-        "codes",
-        parents=[demo_common],
-        help="print a demo user's current security code",
-        description="Print the security code USER's authenticator would show now. "
-        "Only on demo databases.",
-        epilog="example:\n  qmfa demo codes admin",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    codes.add_argument("user", metavar="USER")
-    codes.set_defaults(handler=run_demo_codes)
     # Imported here: plain `qmfa` (parse_arguments' quick path) draws the login without them.
-    from qmfa_tui.cli import admin, pam, serve
+    from qmfa_tui.cli import audit, demo, init, pam, serve, settings, users
 
-    admin.add_commands(commands, common)
+    init.add_command(commands, init_common)
+    demo.add_command(commands, demo_common)
+    users.add_command(commands, common)
+    settings.add_command(commands, common)
+    audit.add_command(commands, common)
     serve.add_command(commands, common)
     pam.add_command(commands, common)
     return parser
@@ -254,184 +193,3 @@ def run_app(args: argparse.Namespace) -> int:
 def _paints_on_a_terminal() -> bool:
     """Whether the app draws for a person (Textual reads stdin, draws on stderr)."""
     return all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stderr))
-
-
-def run_tui(app: QmfaApp) -> int:
-    """Run the app; a crash is one line on stderr and a non-zero exit code.
-
-    A database the app could not open after its first paint is reported as if it had
-    failed before the app started (``main`` prints it; the exit codes are the same).
-    """
-    app.run()
-    if app.start_error is not None:
-        raise app.start_error
-    if app.crash_message is not None:
-        print(app.crash_message, file=sys.stderr)
-    return app.return_code or 0
-
-
-def prepare_app(args: argparse.Namespace, *, open_after_paint: bool = False) -> QmfaApp:
-    """The app on the database the arguments name, refused when nobody could log in.
-
-    With ``open_after_paint`` the login screen paints first and the app opens the
-    database right after (a worker; Log in waits for it): the first paint needs none of
-    peewee, sqlite3, cryptography, argon2 or pyotp. Otherwise it is opened here, first.
-    """
-    url = url_from_args(args)
-    from qmfa_tui.app import QmfaApp
-    from qmfa_tui.served import ServedLimits
-
-    served = ServedLimits.from_environment()
-
-    def open_for_login() -> OpenDatabase:
-        # The hint is set before the app learns the database is open (Log in waits for it).
-        opened, app.demo_hint = _open_for_login(args, url, served=served is not None)
-        return opened
-
-    if open_after_paint:
-        app = QmfaApp(opener=open_for_login, served=served, settles_heap=True)
-        return app
-    opened, demo_hint = _open_for_login(args, url, served=served is not None)
-    app = QmfaApp(opened, served=served, settles_heap=True)
-    app.demo_hint = demo_hint
-    return app
-
-
-def demo_hint(args: argparse.Namespace, url: str, *, served: bool = False) -> str:
-    """Who to log in as on a demo database, and the `qmfa demo codes` command that reads
-    this database: --database only when it is not the default demo.db (never its password,
-    never over `qmfa serve`: the server's paths are not the client's to see)."""
-    from qmfa_tui.database_url import default_url, redact
-    from qmfa_tui.services import demo
-
-    if served:
-        return visible(demo.hint(None))
-    database = None if url == default_url(DEMO_DATABASE) else redact(url)
-    return visible(demo.hint(demo.codes_command(database, getattr(args, "key_file", None))))
-
-
-def _open_for_login(
-    args: argparse.Namespace, url: str, *, served: bool = False
-) -> tuple[OpenDatabase, str | None]:
-    """The database, and the demo hint when it is a demo database."""
-    from qmfa_tui import storage
-    from qmfa_tui.services import accounts, demo
-
-    opened = storage.open_database(url, key_file=getattr(args, "key_file", None), create=False)
-    if not accounts.any_users():
-        storage.close_database()
-        raise BadInput(
-            f"{opened.display_url} has no users yet: run `qmfa init` to create the "
-            "first admin, or `qmfa demo` to try qmfa on demo users."
-        )
-    hint = demo_hint(args, url, served=served) if demo.is_demo_database() else None
-    # One argon2 verify for every name from the first attempt on: made here, after the
-    # first paint and before Log in can go on (it waits for the opener).
-    accounts.prepare_dummy_hash()
-    if not storage.db.is_closed():
-        storage.db.close()  # back to the pool: the worker that opened it ends here
-    return opened, hint
-
-
-def run_init(args: argparse.Namespace) -> int:
-    from qmfa_tui.database_url import redact
-    from qmfa_tui.services import accounts, identity
-
-    url = redact(url_from_args(args, create=True))
-    identity.refuse_reserved(accounts.validate_username(args.username))  # before the password
-    if not args.password_stdin and sys.stdin.isatty():
-        print(
-            visible(
-                f"qmfa init creates the database {url} (if needed) and its first admin, "
-                f"{args.username}.\nThe password has at least "
-                f"{accounts.MIN_PASSWORD_LENGTH} characters."
-            ),
-            file=sys.stderr,
-        )
-    password = read_password(args.password_stdin, "Password for the first admin: ")
-    opened = open_from_args(args, create=True)
-
-    info = accounts.create_first_admin(
-        args.username,
-        password,
-        display_name=args.display_name,
-        email=args.email,
-        deployment=Deployment.SAAS if args.saas else Deployment.ON_PREM,
-    )
-    print(f"Created {info.username}, the first admin, in {opened.display_url}.")
-    if opened.key_file is not None:
-        print(
-            f"Secrets are sealed with the key in {opened.key_file}: back it up with the "
-            "database; without it no device and no recovery code can be read."
-        )
-    database = f" --database {url}" if getattr(args, "database", None) else ""
-    print(
-        visible(
-            f"Next: run `qmfa{database}` and log in as {info.username}, then set up "
-            "two-step verification in My Account."
-        )
-    )
-    return 0
-
-
-def run_demo(args: argparse.Namespace) -> int:
-    url = url_from_args(args, DEMO_DATABASE, create=True)
-    opened = open_from_args(args, DEMO_DATABASE, create=True)
-    from qmfa_tui.services import demo
-
-    with _progress_bar(f"Creating {counted(args.users, 'demo user')}") as advance:
-        summary = demo.create_demo(args.users, advance)
-    verb = "Created" if summary.created else "Reusing"
-    print(
-        f"{verb} the demo database {opened.display_url} ({counted(summary.users, 'user')}).",
-        file=sys.stderr,
-    )
-    hint = demo_hint(args, url)
-    print(hint, file=sys.stderr)  # still there once the app gives the terminal back
-    if args.no_launch or not (sys.stdin.isatty() and sys.stdout.isatty()):
-        return 0
-    from qmfa_tui.app import QmfaApp
-
-    app = QmfaApp(opened)
-    app.demo_hint = hint
-    return run_tui(app)
-
-
-def run_demo_codes(args: argparse.Namespace) -> int:
-    open_from_args(args, DEMO_DATABASE)
-    from qmfa_tui.services import twofactor
-
-    code, seconds_left = twofactor.demo_security_code(args.user)
-    print(code)
-    print(f"(valid for {seconds_left} more s)", file=sys.stderr)
-    return 0
-
-
-class _progress_bar:
-    """A progress bar on stderr (rich, which Textual brings) while demo data is written."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-
-    def __enter__(self) -> Callable[[int, int], None]:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-        self._progress = Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self._progress.start()
-        task = self._progress.add_task(self.label, total=None)
-
-        def advance(done: int, total: int) -> None:
-            self._progress.update(task, completed=done, total=total)
-
-        return advance
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()

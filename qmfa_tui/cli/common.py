@@ -13,11 +13,36 @@ from typing import TYPE_CHECKING, Any
 from qmfa_tui.errors import BadInput
 
 if TYPE_CHECKING:
+    from qmfa_tui.services.session import Actor
     from qmfa_tui.storage import OpenDatabase
+
+
+FORMATTER = argparse.RawDescriptionHelpFormatter
 
 
 class UsageError(Exception):
     """Bad usage: exit code 2, like argparse's own."""
+
+
+def command_parser(
+    group: Any, name: str, common: argparse.ArgumentParser, summary: str, example: str
+) -> argparse.ArgumentParser:
+    """An operator command: its one-line help, description and example from ``summary``."""
+    return group.add_parser(
+        name,
+        parents=[common],
+        help=summary[0].lower() + summary[1:],  # one-line help reads like argparse's own
+        description=summary + ".",
+        epilog=f"example:\n  {example}",
+        formatter_class=FORMATTER,
+    )
+
+
+def shell_actor() -> Actor:
+    """The operator running a command from the shell: the actor every change is audited as."""
+    from qmfa_tui.services import session
+
+    return session.shell_actor()
 
 
 def whole_number(maximum: int, minimum: int = 1) -> Callable[[str], int]:

@@ -12,8 +12,8 @@ too), and exit 3. It never sleeps (a throttled attempt is refused at once): a wa
 helper holds one of sshd's unauthenticated connection slots.
 
 It starts twice a login, so it imports only what each step uses: the standard library
-to read the arguments (by hand: argparse cost ~5 ms); for ``exempt``, the driver alone
-first (``quick``: a user with a device needs a code, told in ~1/3 of a full start), then,
+to read the arguments (by hand: argparse slows every login); for ``exempt``, the driver
+alone first (``quick``: a user with a device needs a code, told before the rest loads), then,
 only for the rest, peewee and the services; for ``verify``, the TOTP and AES code too;
 never argon2, Textual or rich.
 """
@@ -116,7 +116,7 @@ def _seconds(option: str, text: str) -> float:
 def parse_arguments(argv: Sequence[str]) -> Arguments:
     """The command line as ``HELP`` describes it (``--option value`` or
     ``--option=value``), or UsageError. Hand-read: argparse, with the gettext, locale
-    and shutil it loads, cost every login ~5 ms."""
+    and shutil it loads, slowed every login."""
     values: dict[str, str] = {}
     demand_code = False
     words = list(argv)
@@ -302,7 +302,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
 
         # Opened without the key, loaded once the audit can name where the attempt came
         # from: a missing, wrong or readable key is a pam.failed event, not only a syslog
-        # line. `exempt` unseals nothing but checks the key all the same (an HMAC, <1 ms):
+        # line. `exempt` unseals nothing but checks the key all the same (an HMAC, cheap):
         # a host pointed at another instance's database must not exempt by its policy.
         database.open_database(
             args.database,

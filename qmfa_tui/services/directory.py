@@ -4,12 +4,11 @@ Pages are keyset pages (``WHERE (key, username) > (last key, last username) ORDE
 key, username LIMIT n``): the username is unique, so it breaks ties and a sort is
 stable across pages; moving through the list costs the same on page 1 and page 2,000
 where an index holds the order (username; Created, and 2FA on PostgreSQL: migration
-0014; Codes: migration 0015; by 2FA SQLite reads the table, 15-20 ms at 100,000 users),
+0014; Codes: migration 0015; by 2FA SQLite reads the table),
 and nothing ever loads more than one page. The Codes order is ``account.codes_left_rank``,
 the codes left kept beside the account in every transaction that changes them. While
-each user's codes were counted, a page sorted by Codes took 60-100 ms on SQLite and
-200-380 ms on PostgreSQL at 100,000 users (first, next page); read from its index, under
-1 ms on both (the screen, drawing included: 8-45 ms, from 80-580 ms).
+each user's codes were counted, a page sorted by Codes was a scan; it is read from its
+index now (the figures: docs/performance.md).
 """
 
 from __future__ import annotations

@@ -199,8 +199,9 @@ def code_step(pending: PendingLogin, now: float) -> CodeStep:
     """The account and device of a login at its code step, in one query.
 
     Every login runs this: one prepared, joined SELECT instead of two peewee queries
-    saves ~1 ms of Python. Raises as ``pending_account`` would. The code throttle is
-    the caller's: ``throttle.claim`` inside the transaction that acts on the code.
+    spares most of the Python a check took (docs/performance.md). Raises as
+    ``pending_account`` would. The code throttle is the caller's: ``throttle.claim``
+    inside the transaction that acts on the code.
     """
     pending.require(NextStep.SECURITY_CODE, now)
     row = _CODE_STEP.execute(pending.user_id).fetchone()

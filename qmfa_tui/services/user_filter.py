@@ -102,8 +102,8 @@ def _codes_left(codes: CodesFilter, *, walking: bool) -> ColumnBase:
     ``walking``: for a page in another order than the codes', whose index the walk
     follows, checking each row's rank as it comes (``rank + 0`` is no column an index
     holds). Else the planners took the (codes_left_rank, username) index for the range,
-    then sorted all of it: a page of "3+ left" at 100,000 users went from 1 ms to 40 ms
-    on SQLite and 15 ms on PostgreSQL.
+    then sorted all of it, many times slower for a page of "3+ left" at 100,000 users
+    (docs/performance.md).
     """
     rank: ColumnBase = Account.codes_left_rank + 0 if walking else Account.codes_left_rank
     if codes == "none":

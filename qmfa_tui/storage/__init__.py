@@ -3,7 +3,6 @@
 Nothing here imports Textual or the services.
 """
 
-from qmfa_tui.database_url import data_dir, default_url, resolve_url
 from qmfa_tui.storage.database import (
     OpenDatabase,
     bulk_insert,
@@ -39,12 +38,9 @@ __all__ = [
     "bulk_insert",
     "close_database",
     "current",
-    "data_dir",
     "db",
-    "default_url",
     "is_sqlite",
     "open_database",
-    "resolve_url",
     "sealer",
     "translate_errors",
 ]

@@ -38,10 +38,14 @@ BUSY_TIMEOUT_ENV = "QMFA_BUSY_TIMEOUT"
 DEFAULT_BUSY_TIMEOUT_SECONDS = 10.0
 MAX_BUSY_TIMEOUT_SECONDS = 3600.0
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# bulk_insert on a server: rows per INSERT, and PostgreSQL's limit on a statement's
+# parameters (psycopg 3 binds them on the server).
+MAX_ROWS_PER_INSERT = 1000
+MAX_PARAMETERS = 65535
 
 # Textual runs each thread worker in a new thread, and peewee keeps a connection per
-# thread: without a pool every worker opened its own (~1 ms on SQLite, ~11 ms on a local
-# PostgreSQL, more across a network). A service call returns what it took (translate_errors).
+# thread: without a pool every worker opened its own (the more costly the farther the
+# server). A service call returns what it took (translate_errors).
 # The pool's `timeout` is its wait for a free connection; SQLite's own is busy_timeout.
 _POOL: dict[str, Any] = {"max_connections": 16, "stale_timeout": 600, "timeout": 10}
 
@@ -383,9 +387,9 @@ def _schema_is_current(database: peewee.Database) -> bool:
     """Whether the history records exactly the migrations qmfa has, read in one query.
 
     The usual open, of a database this version already migrated, then needs none of
-    the migration runner (playhouse.migrations and what it imports: ~0.5 MiB and ~10 ms
-    in every process). Anything else (a pending or unknown migration, no history, an
-    error) is for the runner to apply or explain.
+    the migration runner (playhouse.migrations and what it imports, in every process).
+    Anything else (a pending or unknown migration, no history, an error) is for the
+    runner to apply or explain.
     """
     files = {path.stem for path in MIGRATIONS_DIR.glob("[0-9]*.py")}
     try:  # peewee runs in autocommit: a failed query leaves no transaction behind
@@ -441,11 +445,13 @@ def translate_errors(function: Callable[P, R]) -> Callable[P, R]:
 def bulk_insert(
     model: type[peewee.Model], fields: Sequence[peewee.Field], rows: Sequence[Sequence[object]]
 ) -> None:
-    """Insert many rows with one prepared statement (peewee writes the SQL, the driver batches).
+    """Insert many rows: peewee writes the SQL of one row, the rows go in few round trips.
 
-    ``insert_many`` renders every value into one SQL string, which costs more
-    than the database's work at demo sizes; ``executemany`` does not. Fields
-    left out take their (constant) defaults, which peewee appends after ``fields``.
+    ``insert_many`` renders every value into one SQL string, which costs more than the
+    database's work at demo sizes. SQLite (in the process) takes them through
+    ``executemany``; a server takes many rows per statement (``MAX_ROWS_PER_INSERT``),
+    since psycopg2's ``executemany`` waits for the server once a row. Fields left out
+    take their (constant) defaults, which peewee appends after ``fields``.
     """
     if not rows:
         return
@@ -455,13 +461,24 @@ def bulk_insert(
         if field not in fields and not field.primary_key
     ):
         raise ValueError("bulk_insert needs constant defaults for the fields it leaves out")
-    sql, params = model.insert_many(rows[:1], fields).sql()
+    sql, params = model.insert_many(rows[:1], fields).returning().sql()
     defaults = params[len(fields) :]
     converters: list[Callable[[Any], Any]] = [field.db_value for field in fields]
-    db.cursor().executemany(
-        sql,
-        [
-            [*(convert(value) for convert, value in zip(converters, row, strict=True)), *defaults]
-            for row in rows
-        ],
-    )
+    values = [
+        [*(convert(value) for convert, value in zip(converters, row, strict=True)), *defaults]
+        for row in rows
+    ]
+    if is_sqlite():
+        db.cursor().executemany(sql, values)
+        return
+    head, separator, one_row = sql.rpartition(" VALUES ")
+    if not separator or not one_row.startswith("(") or not one_row.endswith(")"):
+        raise ValueError(f"bulk_insert cannot batch {sql!r}")
+    per_statement = max(1, min(MAX_ROWS_PER_INSERT, MAX_PARAMETERS // len(values[0])))
+    cursor = db.cursor()
+    for start in range(0, len(values), per_statement):
+        chunk = values[start : start + per_statement]
+        cursor.execute(
+            f"{head} VALUES {', '.join([one_row] * len(chunk))}",
+            [value for row in chunk for value in row],
+        )

@@ -35,8 +35,8 @@ def _placeholder(kind: type, index: int) -> int | float | str | datetime:
 class Prepared:
     """A peewee query whose SQL is rendered once per kind of database, then run again.
 
-    peewee renders a query's SQL on every execution: 0.1-0.3 ms of Python a statement,
-    most of a security-code check. ``build`` receives one placeholder per argument (of
+    peewee renders a query's SQL on every execution, in Python, which was most of a
+    security-code check (docs/performance.md). ``build`` receives one placeholder per argument (of
     the types in ``kinds``) and returns the query; each call puts its arguments where the
     placeholders landed among the rendered parameters. Arguments reach the driver as
     they are, so they must be what the column stores: ints, floats, text and naive
@@ -46,17 +46,21 @@ class Prepared:
     """
 
     def __init__(self, build: Callable[..., peewee.Query], *kinds: type) -> None:
-        self._build = build
-        self._kinds = kinds
+        self.build = build
+        self.kinds = kinds
         self._rendered: dict[type, tuple[str, list[Any], list[int | None]]] = {}
 
     def execute(self, *args: Argument) -> Any:
         """Run the statement with ``args``; returns the driver's cursor."""
-        if len(args) != len(self._kinds):
-            raise TypeError(f"expected {len(self._kinds)} arguments, got {len(args)}")
+        return db.execute_sql(*self.sql_with(*args))
+
+    def sql_with(self, *args: Argument) -> tuple[str, list[Any]]:
+        """The SQL and parameters ``execute`` sends for ``args``: what peewee renders for
+        ``build(*args)`` (tests/test_prepared.py checks it for every hot statement)."""
+        if len(args) != len(self.kinds):
+            raise TypeError(f"expected {len(self.kinds)} arguments, got {len(args)}")
         sql, rendered, slots = self._render()
-        params = [rendered[i] if slot is None else args[slot] for i, slot in enumerate(slots)]
-        return db.execute_sql(sql, params)
+        return sql, [rendered[i] if slot is None else args[slot] for i, slot in enumerate(slots)]
 
     def rows_affected(self, *args: Argument) -> int:
         """Run an UPDATE or DELETE with ``args``; returns how many rows it changed."""
@@ -72,8 +76,8 @@ class Prepared:
         backend = type(db.obj)
         rendered = self._rendered.get(backend)
         if rendered is None:
-            placeholders = [_placeholder(kind, i) for i, kind in enumerate(self._kinds)]
-            sql, params = self._build(*placeholders).sql()
+            placeholders = [_placeholder(kind, i) for i, kind in enumerate(self.kinds)]
+            sql, params = self.build(*placeholders).sql()
             slots = [_slot_of(value, placeholders) for value in params]
             if set(slots) - {None} != set(range(len(placeholders))):
                 raise ValueError("every argument of a prepared statement must reach its SQL")

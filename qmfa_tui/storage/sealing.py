@@ -6,7 +6,7 @@ is and whose it is, so a sealed value copied onto another row does not open.
 Recovery codes are also looked up by a keyed digest (HMAC-SHA256), so the
 database can find a code without holding it in clear.
 
-cryptography (~6.5 MiB once imported) loads when a value is first sealed, opened or
+cryptography (megabytes once imported) loads when a value is first sealed, opened or
 digested, not when the key is loaded: the key check is an HMAC of the standard library,
 so the login and Users screens run without it.
 """
