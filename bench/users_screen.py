@@ -37,6 +37,7 @@ from qmfa_tui.screens.users import UsersScreen
 from qmfa_tui.services import demo
 from qmfa_tui.services.directory import SortColumn, UserSort
 from qmfa_tui.services.session import Actor, shell_actor
+from qmfa_tui.textual_compat import NotesDrawings
 from qmfa_tui.widgets.cycle_button import CycleButton
 from qmfa_tui.widgets.user_table import UserTable
 
@@ -49,7 +50,7 @@ def demo_admin() -> Actor:
     return shell_actor()
 
 
-class TimedUsersScreen(UsersScreen):
+class TimedUsersScreen(NotesDrawings, UsersScreen):
     """The Users screen, noting each drawing it sends to the terminal and which answers
     (page and count requests) it showed by then.
 
@@ -69,8 +70,7 @@ class TimedUsersScreen(UsersScreen):
         TimedUsersScreen.last = self
         TimedUsersScreen.made.set()
 
-    def _compositor_refresh(self) -> None:
-        super()._compositor_refresh()
+    def drawing_sent(self) -> None:
         if self.is_mounted:  # Textual may send one before, with nothing of the screen yet
             self.drawings.append((time.perf_counter(), self.shown_page, self.shown_count))
             self.painted.set()
@@ -82,7 +82,7 @@ class TimedUsersScreen(UsersScreen):
         )
 
 
-class TimedUserEditScreen(user_edit.UserEditScreen):
+class TimedUserEditScreen(NotesDrawings, user_edit.UserEditScreen):
     """User Edit, noting when each drawing of it, once mounted, was sent (Textual may
     send one before, with nothing of the screen in it yet)."""
 
@@ -90,8 +90,7 @@ class TimedUserEditScreen(user_edit.UserEditScreen):
     painted: asyncio.Event
     drawings: list[float]
 
-    def _compositor_refresh(self) -> None:
-        super()._compositor_refresh()
+    def drawing_sent(self) -> None:
         if self.is_mounted:
             TimedUserEditScreen.drawings.append(time.perf_counter())
             TimedUserEditScreen.painted.set()

@@ -10,17 +10,16 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, work
 from textual.binding import Binding, BindingType
-from textual.cache import LRUCache
 from textual.content import Content
-from textual.css.stylesheet import Stylesheet
 from textual.driver import Driver
 from textual.notifications import SeverityLevel
 
 from qmfa_tui import crash
+from qmfa_tui.keys import KeyHolder
 from qmfa_tui.screens.commands import NavigationCommands
 from qmfa_tui.screens.login import LoginScreen
 from qmfa_tui.text import visible
-from qmfa_tui.widgets.type_ahead import KeyHolder
+from qmfa_tui.textual_compat import CrashesInOneLine, ParsedOnceStylesheet
 
 if TYPE_CHECKING:
     # Named for the type checker only: the login screen paints before the database (and
@@ -33,48 +32,23 @@ if TYPE_CHECKING:
 
     from qmfa_tui.screens.preparing import ScreensImported
     from qmfa_tui.screens.users import UsersView
-    from qmfa_tui.served import ServedLimits
+    from qmfa_tui.served_limits import ServedLimits
     from qmfa_tui.services.accounts import UserInfo
     from qmfa_tui.services.session import Actor
     from qmfa_tui.storage import OpenDatabase
 
 
-class _ParsedOnce(Stylesheet):
-    """Textual's stylesheet, with each source parsed once (per theme).
-
-    Textual re-parses every source in a fresh stylesheet whenever a screen brings CSS of
-    its own (the first Users, User Edit, … screen: ~60 sources, 20-25 ms) and when the
-    first mode starts (its theme variables are set again, unchanged, which empties the
-    cache). Here unchanged variables keep the parsed rules, a re-parse parses only the
-    sources not seen yet, and the cache holds them all (Textual's keeps 64, fewer than
-    the app's sources once a few screens have been opened, and a cycle through more than
-    an LRU holds misses every time).
-    """
-
-    def __init__(self, *, variables: dict[str, str] | None = None) -> None:
-        super().__init__(variables=variables)
-        self._parse_cache = LRUCache(1024)
-
-    def set_variables(self, variables: dict[str, str]) -> None:
-        if variables != self._variables:
-            super().set_variables(variables)
-
-    def reparse(self) -> None:
-        # parse() builds the rules aside and keeps the old ones if a source is invalid,
-        # which is why Textual's reparse used a fresh stylesheet.
-        self.parse()
-
-
 NO_SCREENSHOT_OF_SECRETS = "No screenshot of this screen: it shows a secret (a key or codes)."
 
 
-class QmfaApp(KeyHolder):
+class QmfaApp(KeyHolder, CrashesInOneLine):
     """Two modes: "login" until an Actor exists, then "main"; logging out drops "main"."""
 
     TITLE = "qmfa"
     SUB_TITLE = "two-step verification"
+    CRASH_EXIT_CODE = crash.EXIT_CRASH
     # The first screen's stylesheet is read with the app's: as LoginScreen.CSS_PATH it
-    # made Textual re-parse all CSS once more before the first paint (~15 ms).
+    # made Textual re-parse all CSS once more before the first paint.
     CSS_PATH: ClassVar = ["screens/login.tcss", "app.tcss"]
     MODES: ClassVar = {"login": LoginScreen}
     DEFAULT_MODE = "login"
@@ -101,7 +75,7 @@ class QmfaApp(KeyHolder):
         ``settles_heap``: the process is this app's alone (`qmfa`), so once the screens are
         prepared after the first login it may freeze its heap (``preparing.settle_heap``)."""
         super().__init__()
-        self.stylesheet = _ParsedOnce(variables=self.get_css_variables())
+        self.stylesheet = ParsedOnceStylesheet(variables=self.get_css_variables())
         if (database is None) == (opener is None):
             raise ValueError("QmfaApp takes an open database or an opener, not both")
         self._database = database
@@ -111,7 +85,7 @@ class QmfaApp(KeyHolder):
             self._opened.set()
         self.start_error: Exception | None = None
         self.downloads_dir = downloads_dir
-        # Set when `qmfa serve` started this process for an SSH session (served.py).
+        # Set when `qmfa serve` started this process for an SSH session (served_limits.py).
         self.served = served
         self.login_username = served.username if served is not None else ""
         # On a demo database: who to log in as and how to get the code (cli.demo_hint);
@@ -219,22 +193,14 @@ class QmfaApp(KeyHolder):
             self.session = None  # nothing more is done as that person; the process ends
             self.exit(message=reason)
 
-    def _handle_exception(self, error: Exception) -> None:
-        """Textual's report shows every frame's locals (passwords, codes, secrets) on the
-        terminal: keep its handling (exit, re-raise under a test), replace its report with
-        one line (`crash_message`, printed by whoever ran the app) and a private file."""
+    def crashed(self, error: Exception) -> None:
+        """Textual's report of a failure (every frame's locals: passwords, codes, secrets)
+        is replaced by one line (`crash_message`, printed by whoever ran the app) and a
+        private file; the app ends with EXIT_CRASH (textual_compat.CrashesInOneLine)."""
         if self.crash_message is None:  # the first failure is the one reported
             self.crash_message = crash.one_line(
                 error, crash.write_report(error), remote=self.served is not None
             )
-        super()._handle_exception(error)
-        self._exit_renderables.clear()
-        self._return_code = crash.EXIT_CRASH
-
-    def _fatal_error(self) -> None:
-        # Textual's renders a traceback with locals (from sys.exc_info: none when the input
-        # thread's failure arrives); the one line above replaces it. Only the exit is kept.
-        self._close_messages_no_wait()
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's driver, or on Linux/macOS one that no byte from stdin can crash."""
@@ -242,7 +208,7 @@ class QmfaApp(KeyHolder):
         from textual.drivers.linux_driver import LinuxDriver
 
         if driver_class is LinuxDriver:
-            from qmfa_tui.widgets.terminal_input import TolerantDriver
+            from qmfa_tui.textual_compat.terminal import TolerantDriver
 
             return TolerantDriver
         return driver_class

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 DATABASE_URL_ENV = "QMFA_DATABASE_URL"
 _BACKENDS = {"sqlite": "sqlite", "postgres": "postgresql", "postgresql": "postgresql"}
 # In qmfa's order of preference: psycopg2 is the ``postgres`` extra's (peewee's own
-# PostgreSQL driver, 5 MiB in the process against psycopg 3's 11); psycopg 3 also works.
+# PostgreSQL driver, half psycopg 3's memory in the process); psycopg 3 also works.
 _POSTGRESQL_DRIVERS = ("psycopg2", "psycopg")
 # What peewee imports for SQLite when it is first imported (pysqlite3 first, if installed).
 _SQLITE_DRIVERS = ("pysqlite3", "sqlite3")
@@ -127,14 +127,18 @@ def postgresql_driver() -> str | None:
 def skip_unused_drivers(url: str) -> None:
     """Keep the database drivers a process will not use unimported.
 
-    peewee imports every driver it finds when it is first imported: psycopg2 (~5 MiB,
-    ~15 ms) or psycopg 3 (~11 MiB, ~140 ms) in a process that opens SQLite, or both in
-    one that opens PostgreSQL, and sqlite3 (~1 MiB) there too.
+    peewee imports every driver it finds when it is first imported: psycopg2 or
+    psycopg 3 (megabytes and milliseconds each) in a process that opens SQLite, or both
+    in one that opens PostgreSQL, and sqlite3 there too.
     The `qmfa` command opens one database per process, so once it knows the URL it marks
     the drivers it will not use absent (a ``None`` entry in ``sys.modules`` makes
     ``import`` raise ImportError): for SQLite every PostgreSQL driver, for PostgreSQL
     sqlite3 and any driver but the one ``postgresql_driver`` picks. Nothing happens if
     peewee is already imported.
+
+    No private name, but it leans on how peewee (written against 4.5.3, as
+    ``textual_compat.PEEWEE_WRITTEN_FOR``) imports its drivers: each in a ``try``
+    that takes an ImportError as "not installed" (tests/test_textual_contract.py).
     """
     backend = backend_of(url)
     if backend is None or "peewee" in sys.modules:

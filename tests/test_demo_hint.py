@@ -21,7 +21,7 @@ from qmfa_tui import cli, storage
 from qmfa_tui.screens.login import LoginScreen
 from qmfa_tui.screens.recovery_login import RecoveryLoginScreen
 from qmfa_tui.screens.security_code import SecurityCodeScreen
-from qmfa_tui.served import LOGIN_TIMEOUT_ENV
+from qmfa_tui.served_limits import LOGIN_TIMEOUT_ENV
 from qmfa_tui.services import demo, twofactor
 
 # As test_snapshots does: the pictures are kept as .svg files (syrupy 7 reads this name).

@@ -16,7 +16,7 @@ from qmfa_tui.errors import BadInput
 from qmfa_tui.serve import host_key
 from qmfa_tui.serve.server import RateLimit
 from qmfa_tui.serve.terminal import TerminalProcess
-from qmfa_tui.served import (
+from qmfa_tui.served_limits import (
     IDLE_TIMEOUT_ENV,
     LOGGED_IN,
     LOGGED_OUT,

@@ -23,7 +23,7 @@ from qmfa_tui.app import QmfaApp
 from qmfa_tui.screens.plain_codes import PlainCodesScreen
 from qmfa_tui.screens.recovery_codes import RecoveryCodesScreen
 from qmfa_tui.screens.user_edit import UserEditScreen, open_user_edit
-from qmfa_tui.served import ServedLimits
+from qmfa_tui.served_limits import ServedLimits
 from qmfa_tui.storage import OpenDatabase
 
 SIZES = {"80x24": (80, 24), "60x20": (60, 20)}

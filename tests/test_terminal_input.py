@@ -54,7 +54,7 @@ FRAGMENTS += ["m", "R", "$y", "?", "200~", "201~", "\n", "\x7f", "a", "\ud800", 
 @settings(max_examples=2000, deadline=None)
 @given(st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=3), max_size=40))
 def test_the_parser_reads_any_text_without_raising(parts: list[str]):
-    from qmfa_tui.widgets.terminal_input import TolerantParser
+    from qmfa_tui.textual_compat.terminal import TolerantParser
 
     parser = TolerantParser()
     for message in parser.feed("".join(parts)):
@@ -207,7 +207,7 @@ def test_a_terminal_that_hangs_up_ends_the_app_without_a_crash_file(demo_url, tm
 def test_a_served_session_is_told_the_crash_file_by_name_not_the_servers_path(
     demo_url, tmp_path: Path, monkeypatch
 ):
-    from qmfa_tui import served
+    from qmfa_tui import served_limits as served
 
     monkeypatch.setenv(served.LOGIN_TIMEOUT_ENV, "120")  # as `qmfa serve` starts the app
     argv = [sys.executable, "-c", FAILING_THREAD, "other", "--database", demo_url]

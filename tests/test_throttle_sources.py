@@ -18,7 +18,8 @@ import pytest
 from helpers import PASSWORD, add_user, admin, code_at, register, start_login
 from test_cli import qmfa
 
-from qmfa_tui import served, storage
+from qmfa_tui import served_limits as served
+from qmfa_tui import storage
 from qmfa_tui.errors import (
     AuthenticationFailed,
     LockedOut,

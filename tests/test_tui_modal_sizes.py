@@ -19,7 +19,7 @@ from qmfa_tui.screens.mandatory import MandatoryModal
 from qmfa_tui.screens.recovery_codes import RecoveryCodesScreen
 from qmfa_tui.screens.save_file import SaveFileScreen
 from qmfa_tui.screens.user_edit import UserEditScreen, open_user_edit
-from qmfa_tui.served import ServedLimits
+from qmfa_tui.served_limits import ServedLimits
 from qmfa_tui.services import accounts, recovery
 from qmfa_tui.services.session import Actor
 from qmfa_tui.widgets.key_bar import KeyBar

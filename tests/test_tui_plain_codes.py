@@ -14,7 +14,7 @@ from qmfa_tui.screens.help import HelpScreen
 from qmfa_tui.screens.plain_codes import PlainCodesScreen
 from qmfa_tui.screens.recovery_codes import COPY_SENT, RecoveryCodesScreen
 from qmfa_tui.screens.user_edit import UserEditScreen, open_user_edit
-from qmfa_tui.served import ServedLimits
+from qmfa_tui.served_limits import ServedLimits
 
 # The words a person reads after Copy: what went out, and what to do if nothing arrived.
 SENT = "Sent the codes to your terminal's clipboard (OSC 52)."

@@ -41,7 +41,7 @@ async def test_after_login_the_screens_stylesheets_are_read_and_opening_one_read
             assert app.stylesheet.has_source(str(path)), path
 
         calls: list[str] = []
-        sheet = type(app.stylesheet)  # the app's own (app._ParsedOnce)
+        sheet = type(app.stylesheet)  # the app's own (textual_compat.ParsedOnceStylesheet)
         for name in ("read", "reparse"):
             original = getattr(sheet, name)
 

@@ -25,7 +25,7 @@ from qmfa_tui.screens.recovery_codes import RecoveryCodesScreen
 from qmfa_tui.screens.save_file import NO_FILES_OVER_SSH, SaveFileScreen
 from qmfa_tui.screens.security_code import SecurityCodeScreen
 from qmfa_tui.screens.user_edit import UserEditScreen, open_user_edit
-from qmfa_tui.served import ServedLimits
+from qmfa_tui.served_limits import ServedLimits
 
 
 async def test_the_ssh_username_is_pre_filled_and_the_password_is_asked_next(database, fixed_clock):

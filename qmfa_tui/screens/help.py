@@ -16,6 +16,7 @@ from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from qmfa_tui.textual_compat import app_bindings
 from qmfa_tui.widgets.key_bar import KeyBar
 
 NO_PURPOSE = "Its keys are below."
@@ -45,7 +46,7 @@ def keys_of(screen: Screen[object]) -> list[KeyHelp]:
         (active.node, active.binding, active.enabled) for active in screen.active_bindings.values()
     ]
     if screen.is_modal:  # over a modal, the app's priority keys (^q, F1, ^p) still work
-        found += [(app, binding, True) for _, binding in app._bindings if binding.priority]
+        found += [(app, binding, True) for binding in app_bindings(app) if binding.priority]
     by_action: dict[str, tuple[list[str], str, bool]] = {}
     for node, binding, enabled in found:
         if binding.system or not (node is screen or isinstance(node, App) or binding.show):

@@ -12,12 +12,13 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual import events
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Static
 
+from qmfa_tui.textual_compat import set_mouse_reporting
 from qmfa_tui.widgets.key_bar import KeyBar
 from qmfa_tui.widgets.literal import literal
 
@@ -25,22 +26,6 @@ RELEASED_HINT = (
     "The mouse is released: select the codes as any text in your terminal and copy "
     "them. Esc closes this view."
 )
-
-
-def set_mouse_reporting(app: App[object], on: bool) -> bool:
-    """Ask the terminal to report the mouse (on) or to keep it for its own selection (off).
-
-    Textual's private API, used here and nowhere else: ``App._driver`` and its drivers'
-    ``_enable_mouse_support``/``_disable_mouse_support`` (the Linux and Windows drivers
-    write ``\\x1b[?1000h/l`` and the like, and do nothing when the app runs without a
-    mouse). False where the driver has neither (the headless driver of tests, the web's).
-    """
-    driver = app._driver
-    switch = getattr(driver, "_enable_mouse_support" if on else "_disable_mouse_support", None)
-    if not callable(switch):
-        return False
-    switch()
-    return True
 
 
 class PlainCodesScreen(Screen[None]):

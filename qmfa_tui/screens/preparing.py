@@ -2,19 +2,19 @@
 their stylesheets parsed, and (in the `qmfa` process) the heap settled.
 
 The first time a screen opened it paid for both on the key press: importing User
-Edit's module (and the Textual widgets it uses) took ~18 ms, and its stylesheet
-~15 ms, because Textual re-parses the app's CSS and restyles every screen in the
+Edit's module (and the Textual widgets it uses), and its stylesheet, because
+Textual re-parses the app's CSS and restyles every screen in the
 stack when a screen brings a file of its own. The first User Edit of a session
-opened in 75-110 ms where later ones took 40-60. Done once after login, in the
+opened much slower than later ones (docs/performance.md). Done once after login, in the
 moment the person reads the menu, the first open costs what the others do.
 
 Settling the heap: every screen closed leaves its widgets as reference cycles, which
 only Python's full collections free, and a full collection walks every object the
-process holds, ~100,000 once Textual, peewee and the screens are loaded: 20-95 ms,
+process holds, some 100,000 once Textual, peewee and the screens are loaded,
 landing in the middle of an open every few screens. Collected once, then frozen
 (``gc.freeze``, the interpreter's documented tool for objects that live as long as the
 process), those objects are left out of later collections, which then walk only
-what came after: ~10 ms.
+what came after.
 """
 
 from __future__ import annotations
@@ -24,17 +24,19 @@ import importlib
 import inspect
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
 from textual.app import App
 from textual.message import Message
 from textual.screen import Screen
 
+from qmfa_tui.textual_compat import css_paths
+
 # The Users module's two screens, whose opens have goals at 100,000 users. Every other
-# screen is imported when first opened, ~20 ms more that once: Settings & Audit and its
-# modals are 0.6 MiB of a session that may never open them, Register a device 1.5 MiB
-# (its QR code and TOTP libraries).
+# screen is imported when first opened (a cost paid that once): Settings & Audit and its
+# modals, and Register a device (its QR code and TOTP libraries), are memory a session
+# that never opens them does without.
 AFTER_LOGIN = ("qmfa_tui.screens.users", "qmfa_tui.screens.user_edit")
 
 
@@ -66,9 +68,7 @@ def stylesheet_paths(modules: Iterable[str]) -> list[Path]:
         for _, screen in inspect.getmembers(module, inspect.isclass):
             if not (issubclass(screen, Screen) and screen.__module__ == name):
                 continue
-            css_path = screen.CSS_PATH
-            for path in [css_path] if isinstance(css_path, str | PurePath) else css_path or []:
-                found = (Path(inspect.getfile(screen)).parent / path).resolve()
+            for found in css_paths(screen):
                 if found not in paths:
                     paths.append(found)
     return paths

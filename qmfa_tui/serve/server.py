@@ -36,7 +36,7 @@ from asyncssh.encryption import get_encryption_algs
 from asyncssh.kex import get_kex_algs
 from asyncssh.mac import get_mac_algs
 
-from qmfa_tui import served
+from qmfa_tui import served_limits
 from qmfa_tui.serve.terminal import STATUS_FD, TerminalProcess
 
 # The app closes a session at its login or idle timeout; the server ends one that overran
@@ -508,7 +508,7 @@ class TuiSession(asyncssh.SSHServerSession[bytes]):
         self.started_at = 0.0
         self.last_input = 0.0
         self.goodbye: str | None = None  # said after the app left, when the server ended it
-        self.logged_in = False  # as the app last said (served.py's status pipe)
+        self.logged_in = False  # as the app last said (served_limits.py's status pipe)
         self.state_since = 0.0
         self._clamp_logged = False
         self._input_paused = False
@@ -640,11 +640,11 @@ class TuiSession(asyncssh.SSHServerSession[bytes]):
                     f"{connection.address} {connection.port} "
                     f"{connection.local_address} {connection.local_port}"
                 ),
-                served.STATUS_FD_ENV: str(STATUS_FD),
-                served.LOGIN_TIMEOUT_ENV: f"{config.login_timeout:g}",
-                served.IDLE_TIMEOUT_ENV: f"{config.idle_timeout:g}",
-                # Only a name a person could type (served.py checks again): never a NUL.
-                served.USERNAME_ENV: (
+                served_limits.STATUS_FD_ENV: str(STATUS_FD),
+                served_limits.LOGIN_TIMEOUT_ENV: f"{config.login_timeout:g}",
+                served_limits.IDLE_TIMEOUT_ENV: f"{config.idle_timeout:g}",
+                # Only a name a person could type (served_limits.py checks again): never a NUL.
+                served_limits.USERNAME_ENV: (
                     connection.username if _PLAIN_WORD.fullmatch(connection.username) else ""
                 ),
             }
@@ -713,8 +713,8 @@ class TuiSession(asyncssh.SSHServerSession[bytes]):
         while b"\n" in self._status:
             line, _, rest = bytes(self._status).partition(b"\n")
             self._status[:] = rest
-            if line + b"\n" in (served.LOGGED_IN, served.LOGGED_OUT):
-                self.logged_in = line + b"\n" == served.LOGGED_IN
+            if line + b"\n" in (served_limits.LOGGED_IN, served_limits.LOGGED_OUT):
+                self.logged_in = line + b"\n" == served_limits.LOGGED_IN
                 self.state_since = time.monotonic()
         del self._status[:-64]  # nothing the app says is longer
 

@@ -19,9 +19,9 @@ from datetime import datetime
 
 from peewee import Expression
 
-from qmfa_tui import served
 from qmfa_tui.errors import BadInput, NotPermitted
 from qmfa_tui.kinds import Role
+from qmfa_tui.served_limits import IDLE_TIMEOUT_ENV, LOGIN_TIMEOUT_ENV
 from qmfa_tui.services import clock, identity
 from qmfa_tui.services.session import Actor, shell_actor
 from qmfa_tui.storage import Account, AuditEvent, Prepared, db, translate_errors
@@ -29,8 +29,8 @@ from qmfa_tui.storage import Account, AuditEvent, Prepared, db, translate_errors
 PERSON = "person"
 OPERATOR = "operator"
 
-# Every login step writes one: rendered by peewee each time, the INSERT was ~0.3 ms of a
-# security-code check (0.4 on SQLite). The values come in this order.
+# Every login step writes one: rendered by peewee each time, the INSERT was a good part
+# of a security-code check (docs/performance.md). The values come in this order.
 _EVENT_COLUMNS = (
     AuditEvent.at,
     AuditEvent.actor,
@@ -191,7 +191,7 @@ def attempt_source() -> str:
     the shell came over SSH.
     """
     address = _ssh_client()
-    if served.LOGIN_TIMEOUT_ENV in os.environ or served.IDLE_TIMEOUT_ENV in os.environ:
+    if LOGIN_TIMEOUT_ENV in os.environ or IDLE_TIMEOUT_ENV in os.environ:
         return f"address {_network_of(address) if address else 'unknown'}"
     local = f"local {_os_account()} on {_terminal()}"
     return f"{local} from {_network_of(address)}" if address else local

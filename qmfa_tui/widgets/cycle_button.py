@@ -1,9 +1,9 @@
 """A one-line filter control: "2FA: Enabled"; Enter, Space or a click moves to the next value.
 
 Lighter than a Select (a Select is an overlay and an option list; three of them
-cost a screen ~60 ms to open), and as quick with the keyboard for 3 or 4 values.
-It is a focusable Static dressed as a compact button: three Textual Buttons cost
-the Users screen ~10 ms more to open than three Statics (a Button restyles
+made a screen slow to open), and as quick with the keyboard for 3 or 4 values.
+It is a focusable Static dressed as a compact button: three Textual Buttons made
+the Users screen slower to open than three Statics (a Button restyles
 itself as it is built and keeps press animations these controls do not need).
 """
 

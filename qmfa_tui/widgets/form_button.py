@@ -1,11 +1,10 @@
 """The submit button of the login steps' forms: a focusable Static dressed as Textual's
 primary Button, posting Pressed on Enter, Space or a click.
 
-The login form is the first thing qmfa draws. Textual's Button cost that first drawing
-53 M of 1,153 M instructions (callgrind, the same run with and without it; a bare
-Textual app takes 960 M): its stylesheet of every variant, flat and ANSI styles, the
-variant class restyling it as it is built, the press animation. This one draws the
-same primary button from a stylesheet of a few rules.
+The login form is the first thing qmfa draws. Textual's Button was a large part of
+that first drawing (docs/performance.md): its stylesheet of every variant, flat and
+ANSI styles, the variant class restyling it as it is built, the press animation. This
+one draws the same primary button from a stylesheet of a few rules.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ right, drawn as Textual's Footer draws them, as one widget.
 
 Textual's Footer builds a widget per key, each styled twice as it mounts, and builds
 them again whenever the screen's keys change (focus moving, a screen closing over
-it), ~16 ms each time. Each key is bound to the Footer's `compact` setting, and
+it), each time. Each key is bound to the Footer's `compact` setting, and
 that binding stays on the Footer after the key is gone: a screen that stays open
 kept every key it ever showed, ten more each time one came back to the main menu,
 with the lines they drew. This bar draws the keys as one line when they change.
@@ -26,6 +26,8 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.style import Style
 from textual.widget import Widget
+
+from qmfa_tui.textual_compat import action_state, app_bindings
 
 if TYPE_CHECKING:
     from textual.widgets import Button
@@ -124,7 +126,7 @@ class KeyBar(Widget):
         app's action (MODAL_HELP_KEY): those are shown, `?` before F1 as on other screens."""
         app = self.app
         offers_help = getattr(self.screen, "KEY_BAR_OFFERS_HELP", True)
-        for _, binding in app._bindings:
+        for binding in app_bindings(app):
             if not binding.show or binding.action in kept:
                 continue
             if binding.action == "help" and not offers_help:
@@ -135,7 +137,7 @@ class KeyBar(Widget):
             )
             if not reached:
                 continue
-            state = app._check_action_state(binding.action, app)
+            state = action_state(app, binding.action)
             if state is not False:
                 kept[binding.action] = (binding, bool(state))
 
@@ -222,7 +224,7 @@ class ButtonKeys:
 
     def _shown_button(self, button_id: object) -> Button | None:
         """The button of that id, unless it or a container of it is not displayed (a tab
-        not shown). A walk of the displayed widgets: a CSS query per key cost ~0.2 ms."""
+        not shown). A walk of the displayed widgets, cheaper than a CSS query per key."""
         from textual.widgets import Button
 
         unseen: list[DOMNode] = [cast("Screen[object]", self)]  # mixed into Screens only

@@ -7,27 +7,27 @@ paste, a fast typist) are already in the field by then, so `qmfa-demx`, Backspac
 became `qmfa-demo` only by luck, usually `qmfa-demxo` less one letter somewhere
 (Textualize/textual#6605; the open PR #6631 makes the same change upstream).
 
-``OrderedInput`` runs its own (non-priority) bindings inline in ``_on_key``, as the App
-would have, so each key acts when its turn comes. Tab and Shift+Tab are priority
-bindings: the App moves the focus before it forwards the next key, so the keys after a
-Tab reach the next field. Every text field of qmfa is one; a field without a
-``max_length`` takes at most ``MAX_FIELD_LENGTH`` characters.
+``OrderedInput`` runs its own (non-priority) bindings as each key arrives, as the App
+would have (``textual_compat.KeysInOrderInput``), so each key acts when its turn comes.
+Tab and Shift+Tab are priority bindings: the App moves the focus before it forwards the
+next key, so the keys after a Tab reach the next field. Every text field of qmfa is one;
+a field without a ``max_length`` takes at most ``MAX_FIELD_LENGTH`` characters.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from textual import events
 from textual.binding import Binding, BindingType
-from textual.widgets import Input
+
+from qmfa_tui.textual_compat import KeysInOrderInput
 
 # No field of qmfa takes more (a path: PATH_MAX; a password 1024, a name 200): a megabyte
 # of unbracketed keys builds no megabyte string one key at a time.
 MAX_FIELD_LENGTH = 4096
 
 
-class OrderedInput(Input):
+class OrderedInput(KeysInOrderInput):
     """An Input whose editing keys apply in their place among the keys typed."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -38,19 +38,3 @@ class OrderedInput(Input):
     def __init__(self, *args: Any, max_length: int = 0, **kwargs: Any) -> None:
         bounded = min(max_length or MAX_FIELD_LENGTH, MAX_FIELD_LENGTH)
         super().__init__(*args, max_length=bounded, **kwargs)
-
-    async def _on_key(self, event: events.Key) -> None:
-        if not event.is_printable and await self._run_own_binding(event.key):
-            event.stop()
-            event.prevent_default()
-            return
-        await super()._on_key(event)
-
-    async def _run_own_binding(self, key: str) -> bool:
-        """Run this field's binding of ``key`` now; whether one ran (a skipped one, such
-        as Right at the end of the text with nothing to complete, did not)."""
-        # ``_bindings``: Textual's merged map of this node's bindings, keymap applied.
-        for binding in self._bindings.key_to_bindings.get(key, ()):
-            if not binding.priority and await self.app.run_action(binding.action, self):
-                return True
-        return False

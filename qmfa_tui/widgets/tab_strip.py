@@ -1,8 +1,8 @@
 """Tab names over a rule, the active one marked; with a ContentSwitcher it makes tabs.
 
 Textual's TabbedContent builds eleven widgets and an animated underline for two
-tabs: about 30 ms of a screen's first paint on our reference machine, a third
-of the 100 ms a screen may take to open. This is one widget: click a name, or
+tabs, a good part of a screen's first paint (docs/performance.md). This is one
+widget: click a name, or
 focus the strip and press Left/Right.
 """
 

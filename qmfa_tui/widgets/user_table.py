@@ -1,6 +1,6 @@
 """One page of users, drawn line by line with a row cursor.
 
-A DataTable costs ~50 ms to refill and redraw with a page of 50 users; these
+A DataTable is slow to refill and redraw with a page of 50 users; these
 rows are plain text cells, so drawing them is a few string joins per line.
 Segments go to the terminal as they are (no markup is read, and no control
 character is stripped either), so a cell's text is escaped (`visible`) first.

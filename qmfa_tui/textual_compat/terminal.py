@@ -12,10 +12,11 @@ if one fails anyway, clamps a window size announced in-band, and sends whatever 
 raises in its thread (or any other thread) to the app's crash path: one line, a private
 crash file, exit 70.
 
-Textual's private API is used here and nowhere else for reading the terminal:
+Textual's private API used for reading the terminal (written against Textual
+``TEXTUAL_WRITTEN_FOR``): the module ``textual._xterm_parser``,
 ``LinuxDriver._run_input_thread`` (the thread's target), ``run_input_thread``,
-``fileno``, ``exit_event``, ``_debug``, ``_app``, ``App._handle_exception`` and
-``XTermParser._sequence_to_key_events``.
+``fileno``, ``exit_event``, ``Driver._debug``, ``Driver._app``, ``App._handle_exception``
+and ``XTermParser._sequence_to_key_events``.
 """
 
 from __future__ import annotations
