@@ -212,7 +212,7 @@ async def test_admin_removes_a_device_and_the_table_row_follows(database, fixed_
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, UsersScreen)
-        rows = {row.username: row for row in app.screen.query_one("#users").rows}
+        rows = {row.username: row for row in app.screen.query_one("#users", UserTable).rows}
         assert not rows["alice"].two_factor
     events = audit.list_events(boss, action="device.removed")
     assert [(e.actor, e.target) for e in events] == [("admin", "alice")]

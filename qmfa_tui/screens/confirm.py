@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 from textual import on
@@ -10,13 +11,40 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, Static
+from textual.widgets.button import ButtonVariant
 
 from qmfa_tui.widgets.key_bar import MODAL_HELP_KEY, KeyBar
 from qmfa_tui.widgets.literal import literal
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class AnsweredModal(ModalScreen[bool]):
+    """A modal answered by its buttons: Confirm dismisses it with True, Cancel with False.
+
+    Its subclasses give the rest of the dialog, the bindings (Escape for Cancel) and the
+    styles of their #buttons row.
+    """
+
+    def compose_buttons(
+        self, confirm_label: str, *, variant: ButtonVariant, between: Iterable[Widget] = ()
+    ) -> ComposeResult:
+        """The #buttons row: Confirm, any buttons `between`, then Cancel."""
+        with Horizontal(id="buttons"):
+            yield Button(confirm_label, id="confirm", variant=variant)
+            yield from between
+            yield Button("Cancel", id="cancel")
+
+    @on(Button.Pressed, "#confirm")
+    def confirm(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class ConfirmScreen(AnsweredModal):
     """`title` and `body` as a str are literal text on one line; Content (made with
     widgets.literal for any person's string in it) for a body of several lines."""
 
@@ -43,19 +71,7 @@ class ConfirmScreen(ModalScreen[bool]):
         with Vertical(id="dialog"):
             yield Static(self.title_text, classes="title")
             yield Static(self.body, id="body")
-            with Horizontal(id="buttons"):
-                yield Button(
-                    self.confirm_label,
-                    id="confirm",
-                    variant="error" if self.dangerous else "primary",
-                )
-                yield Button("Cancel", id="cancel")
+            yield from self.compose_buttons(
+                self.confirm_label, variant="error" if self.dangerous else "primary"
+            )
         yield KeyBar()  # a modal screen's keys, instead of the screen's behind it
-
-    @on(Button.Pressed, "#confirm")
-    def confirm(self) -> None:
-        self.dismiss(True)
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -12,7 +13,8 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
-from qmfa_tui.errors import QmfaError
+from qmfa_tui.screens.base import FormScreen
+from qmfa_tui.screens.service_call import ServiceFailed, call_service
 from qmfa_tui.widgets.demo_hint import DemoHint
 from qmfa_tui.widgets.form_button import FormButton
 from qmfa_tui.widgets.key_bar import KeyBar
@@ -20,7 +22,6 @@ from qmfa_tui.widgets.ordered_input import OrderedInput
 from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.title_bar import TitleBar
-from qmfa_tui.widgets.type_ahead import FormScreen
 
 if TYPE_CHECKING:
     from qmfa_tui.services.session import PendingLogin
@@ -33,10 +34,6 @@ class LoginScreen(FormScreen[None]):
     @dataclass
     class Passed(Message):
         pending: PendingLogin
-
-    @dataclass
-    class Refused(Message):
-        error: QmfaError
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -98,10 +95,7 @@ class LoginScreen(FormScreen[None]):
 
         if not qmfa_app(self).wait_for_database():
             return  # it could not be opened: the app is ending with the reason
-        try:
-            self.post_message(self.Passed(login.with_password(username, password)))
-        except QmfaError as error:
-            self.post_message(self.Refused(error))
+        call_service(self, partial(login.with_password, username, password), self.Passed)
 
     def on_login_screen_passed(self, message: Passed) -> None:
         from qmfa_tui.screens.register_device import RegisterDeviceScreen
@@ -120,13 +114,13 @@ class LoginScreen(FormScreen[None]):
             self.keys.drop_keys()
             qmfa_app(self).log_in(pending.actor)
 
-    def on_login_screen_refused(self, message: Refused) -> None:
+    def on_service_failed(self, failed: ServiceFailed) -> None:
         self.keys.drop_keys()
         self._set_busy(False)
         password = self.query_one("#password", Input)
         password.value = ""
         self.move_to(password)
-        self.query_one(StatusLine).show_error(message.error)
+        self.query_one(StatusLine).show_error(failed.error)
 
     def _set_busy(self, busy: bool) -> None:
         for widget in self.query("#form Input, #form FormButton"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import ClassVar
 
 from textual import on, work
@@ -15,14 +16,14 @@ from textual.screen import Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from qmfa_tui.errors import QmfaError
+from qmfa_tui.screens.service_call import ServiceFailed, call_service
 from qmfa_tui.services import accounts, recovery
 from qmfa_tui.services.accounts import UserInfo
 from qmfa_tui.services.session import Actor
+from qmfa_tui.textual_compat import StyledOnMount
 from qmfa_tui.widgets.key_bar import KeyBar
 from qmfa_tui.widgets.literal import literal
 from qmfa_tui.widgets.qmfa_app import qmfa_app
-from qmfa_tui.widgets.styled_once import StyledOnMount
 from qmfa_tui.widgets.title_bar import TitleBar
 
 
@@ -70,10 +71,10 @@ class MainScreen(StyledOnMount, Screen[None]):
 
     @work(thread=True, exclusive=True)
     def load(self) -> None:
-        try:
-            self.post_message(self.Loaded(accounts.get_user(self.actor, self.actor.username)))
-        except QmfaError as error:
-            self.app.call_from_thread(self.notify, error.message, severity="error")
+        call_service(self, partial(accounts.get_user, self.actor, self.actor.username), self.Loaded)
+
+    def on_service_failed(self, failed: ServiceFailed) -> None:
+        self.notify(failed.message, severity="error")
 
     def on_main_screen_loaded(self, message: Loaded) -> None:
         user = message.user

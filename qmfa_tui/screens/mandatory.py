@@ -20,10 +20,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.scalar import Scalar
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Static
 
-from qmfa_tui.errors import QmfaError
+from qmfa_tui.screens.confirm import AnsweredModal
+from qmfa_tui.screens.service_call import ServiceFailed, call_service
 from qmfa_tui.services import directory
 from qmfa_tui.services.directory import UserPage
 from qmfa_tui.services.policy import AFFECTED_BY_MANDATORY, mandatory_consequence
@@ -67,7 +67,7 @@ def _cell(text: str) -> Text:
     return cell
 
 
-class MandatoryModal(ModalScreen[bool]):
+class MandatoryModal(AnsweredModal):
     """Dismissed with True to switch mandatory 2FA on, False to leave it off.
 
     Cancel has the focus: Enter pressed out of habit leaves everything as it was.
@@ -93,10 +93,6 @@ class MandatoryModal(ModalScreen[bool]):
         total: int | None
         page: UserPage
 
-    @dataclass
-    class Failed(Message):
-        error: QmfaError
-
     def __init__(self, actor: Actor, grace_period_hours: int) -> None:
         super().__init__()
         self.actor = actor
@@ -116,11 +112,9 @@ class MandatoryModal(ModalScreen[bool]):
             table: DataTable[Text] = DataTable(id="affected", cursor_type="row")
             yield table
             yield Static(Text(f"Export: {EXPORT_COMMAND}"), id="export")
-            with Horizontal(id="buttons"):
-                yield Button("Confirm", id="confirm", variant="warning")
-                if qmfa_app(self).saves_files:  # over SSH a file would land on the server
-                    yield Button("Export CSV…", id="export-csv")
-                yield Button("Cancel", id="cancel")
+            # Over SSH a file would land on the server: no Export there.
+            export = [Button("Export CSV…", id="export-csv")] if qmfa_app(self).saves_files else []
+            yield from self.compose_buttons("Confirm", variant="warning", between=export)
         # A modal screen has no footer of its own: the one behind shows the other screen's keys.
         yield KeyBar()
 
@@ -201,14 +195,14 @@ class MandatoryModal(ModalScreen[bool]):
 
     @work(thread=True, exclusive=True)
     def load(self, *, count: bool, after: str | None = None, before: str | None = None) -> None:
-        try:
+        def read() -> tuple[int | None, UserPage]:
             total = directory.count_users(self.actor, AFFECTED_BY_MANDATORY) if count else None
             page = directory.page_users(
                 self.actor, AFFECTED_BY_MANDATORY, after=after, before=before, size=AFFECTED_PAGE
             )
-            self.post_message(self.Loaded(total, page))
-        except QmfaError as error:
-            self.post_message(self.Failed(error))
+            return total, page
+
+        call_service(self, read, lambda answers: self.Loaded(*answers))
 
     def on_mandatory_modal_loaded(self, message: Loaded) -> None:
         if message.total is not None:
@@ -247,8 +241,8 @@ class MandatoryModal(ModalScreen[bool]):
             return True if more else None  # shown, dimmed, on the first or last page
         return True
 
-    def on_mandatory_modal_failed(self, message: Failed) -> None:
-        self.notify(message.error.message, severity="error")
+    def on_service_failed(self, failed: ServiceFailed) -> None:
+        self.notify(failed.message, severity="error")
 
     @on(ActionLink.Followed, "#users-link")
     def action_open_users(self) -> None:
@@ -287,11 +281,3 @@ class MandatoryModal(ModalScreen[bool]):
     def action_previous_page(self) -> None:
         if self.page is not None and self.page.has_previous and self.page.rows:
             self.load(count=False, before=self.page.rows[0].username)
-
-    @on(Button.Pressed, "#confirm")
-    def confirm(self) -> None:
-        self.dismiss(True)
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(False)

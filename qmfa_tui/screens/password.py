@@ -2,12 +2,13 @@
 the temporary one a reset generated, shown once.
 
 argon2 runs in thread workers; each form keeps keys typed during a check for the field
-the focus moves to next (widgets/type_ahead.py), as the login steps do.
+the focus moves to next (screens/base.py), as the login steps do.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import ClassVar
 
 from textual import on, work
@@ -21,6 +22,8 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 
 from qmfa_tui.errors import QmfaError
+from qmfa_tui.screens.base import FormModal, FormScreen
+from qmfa_tui.screens.service_call import ServiceFailed, call_service
 from qmfa_tui.services import accounts, login
 from qmfa_tui.services.accounts import MIN_PASSWORD_LENGTH
 from qmfa_tui.services.session import CONFIRMED_SECONDS, Actor
@@ -31,15 +34,9 @@ from qmfa_tui.widgets.ordered_input import OrderedInput
 from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.title_bar import TitleBar
-from qmfa_tui.widgets.type_ahead import FormModal, FormScreen
 
 RULE = f"At least {MIN_PASSWORD_LENGTH} characters."
 DIFFERENT = "The two new passwords differ: type them again."
-
-
-@dataclass
-class Refused(Message):
-    error: QmfaError | str
 
 
 class ChooseNewPasswordScreen(FormScreen[None]):
@@ -98,7 +95,7 @@ class ChooseNewPasswordScreen(FormScreen[None]):
         new = self.query_one("#new", Input).value
         problem = _mismatch(new, self.query_one("#again", Input).value)
         if problem is not None:
-            self.post_message(Refused(problem))
+            self.call_later(self.refuse, problem)
             return
         self.keys.hold_keys()
         self._set_busy(True)
@@ -107,22 +104,22 @@ class ChooseNewPasswordScreen(FormScreen[None]):
 
     @work(thread=True, exclusive=True)
     def choose(self, new: str) -> None:
-        try:
-            self.post_message(self.Chosen(login.choose_new_password(self.actor, new)))
-        except QmfaError as error:
-            self.post_message(Refused(error))
+        call_service(self, partial(login.choose_new_password, self.actor, new), self.Chosen)
 
     def on_choose_new_password_screen_chosen(self, message: Chosen) -> None:
         notice = "Your new password is saved." + (f" {self.notice}" if self.notice else "")
         qmfa_app(self).log_in(message.actor, notice=notice, warning=self.warning)
 
-    def on_refused(self, message: Refused) -> None:
+    def on_service_failed(self, failed: ServiceFailed) -> None:
+        self.refuse(failed.error)
+
+    def refuse(self, error: QmfaError | str) -> None:
         self.keys.drop_keys()
         self._set_busy(False)
         for field in self.query(Input):
             field.value = ""
         self.move_to(self.query_one("#new"))
-        self.query_one(StatusLine).show_error(message.error)
+        self.query_one(StatusLine).show_error(error)
 
     def _set_busy(self, busy: bool) -> None:
         for widget in self.query("#form Input, #form FormButton"):
@@ -194,7 +191,7 @@ class ChangePasswordModal(FormModal[bool]):
         problem = "Enter your current password." if not current else None
         problem = problem or _mismatch(new, self.query_one("#again", Input).value)
         if problem is not None:
-            self.post_message(Refused(problem))
+            self.call_later(self.refuse, problem)
             return
         self.keys.hold_keys()
         self.query_one("#change", Button).disabled = True
@@ -203,24 +200,26 @@ class ChangePasswordModal(FormModal[bool]):
 
     @work(thread=True, exclusive=True)
     def change(self, current: str, new: str) -> None:
-        try:
-            accounts.change_own_password(self.actor, current, new)
-        except QmfaError as error:
-            self.post_message(Refused(error))
-            return
-        self.post_message(self.Changed())
+        call_service(
+            self,
+            partial(accounts.change_own_password, self.actor, current, new),
+            lambda _: self.Changed(),
+        )
 
     def on_change_password_modal_changed(self, _: Changed) -> None:
         self.keys.drop_keys()
         self.dismiss(True)
 
-    def on_refused(self, message: Refused) -> None:
+    def on_service_failed(self, failed: ServiceFailed) -> None:
+        self.refuse(failed.error)
+
+    def refuse(self, error: QmfaError | str) -> None:
         self.keys.drop_keys()
         self.query_one("#change", Button).disabled = False
         for field in self.query(Input):
             field.value = ""
         self.move_to(self.query_one("#current"))
-        self.query_one(StatusLine).show_error(message.error)
+        self.query_one(StatusLine).show_error(error)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -317,7 +316,7 @@ class ConfirmPasswordModal(FormModal[bool]):
     def submit(self) -> None:
         password = self.query_one("#password", Input).value
         if not password:
-            self.post_message(Refused("Enter your password."))
+            self.call_later(self.refuse, "Enter your password.")
             return
         self.keys.hold_keys()
         self.query_one("#confirm", Button).disabled = True
@@ -325,24 +324,26 @@ class ConfirmPasswordModal(FormModal[bool]):
 
     @work(thread=True, exclusive=True)
     def confirm(self, password: str) -> None:
-        try:
-            accounts.confirm_password(self.actor, password)
-        except QmfaError as error:
-            self.post_message(Refused(error))
-            return
-        self.post_message(self.Confirmed())
+        call_service(
+            self,
+            partial(accounts.confirm_password, self.actor, password),
+            lambda _: self.Confirmed(),
+        )
 
     def on_confirm_password_modal_confirmed(self, _: Confirmed) -> None:
         self.keys.drop_keys()
         self.dismiss(True)
 
-    def on_refused(self, message: Refused) -> None:
+    def on_service_failed(self, failed: ServiceFailed) -> None:
+        self.refuse(failed.error)
+
+    def refuse(self, error: QmfaError | str) -> None:
         self.keys.drop_keys()
         self.query_one("#confirm", Button).disabled = False
         field = self.query_one("#password", Input)
         field.value = ""
         self.move_to(field)
-        self.query_one(StatusLine).show_error(message.error)
+        self.query_one(StatusLine).show_error(error)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

@@ -4,6 +4,7 @@ module. Each is dismissed with the user as read after the change, or None."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import ClassVar
 
 from textual import on, work
@@ -16,8 +17,9 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static, Switch
 
-from qmfa_tui.errors import QmfaError
 from qmfa_tui.kinds import Role
+from qmfa_tui.screens.base import FormModal
+from qmfa_tui.screens.service_call import ServiceFailed, call_service
 from qmfa_tui.services import accounts
 from qmfa_tui.services.accounts import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, UserInfo
 from qmfa_tui.services.session import Actor
@@ -25,17 +27,11 @@ from qmfa_tui.widgets.key_bar import KeyBar
 from qmfa_tui.widgets.literal import literal
 from qmfa_tui.widgets.ordered_input import OrderedInput
 from qmfa_tui.widgets.status_line import StatusLine
-from qmfa_tui.widgets.type_ahead import FormModal
 
 
 @dataclass
 class Saved(Message):
     user: UserInfo
-
-
-@dataclass
-class Refused(Message):
-    error: QmfaError
 
 
 class EditProfileModal(FormModal[UserInfo | None]):
@@ -87,23 +83,19 @@ class EditProfileModal(FormModal[UserInfo | None]):
 
     @work(thread=True, exclusive=True)
     def save(self, name: str, email: str) -> None:
-        try:
-            user = accounts.edit_profile(
-                self.actor, self.user.username, display_name=name, email=email
-            )
-        except QmfaError as error:
-            self.post_message(Refused(error))
-            return
-        self.post_message(Saved(user))
+        edit = partial(
+            accounts.edit_profile, self.actor, self.user.username, display_name=name, email=email
+        )
+        call_service(self, edit, Saved)
 
     def on_saved(self, message: Saved) -> None:
         self.keys.drop_keys()
         self.dismiss(message.user)
 
-    def on_refused(self, message: Refused) -> None:
+    def on_service_failed(self, failed: ServiceFailed) -> None:
         self.keys.drop_keys()
         self.query_one("#save", Button).disabled = False
-        self.query_one(StatusLine).show_error(message.error)
+        self.query_one(StatusLine).show_error(failed.error)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -156,19 +148,17 @@ class RoleModal(ModalScreen[UserInfo | None]):
 
     @work(thread=True, exclusive=True)
     def save(self, role: str, module: bool) -> None:
-        try:
-            user = accounts.set_role(self.actor, self.user.username, role=role, users_module=module)
-        except QmfaError as error:
-            self.post_message(Refused(error))
-            return
-        self.post_message(Saved(user))
+        change = partial(
+            accounts.set_role, self.actor, self.user.username, role=role, users_module=module
+        )
+        call_service(self, change, Saved)
 
     def on_saved(self, message: Saved) -> None:
         self.dismiss(message.user)
 
-    def on_refused(self, message: Refused) -> None:
+    def on_service_failed(self, failed: ServiceFailed) -> None:
         self.query_one("#save", Button).disabled = False
-        self.query_one(StatusLine).show_error(message.error)
+        self.query_one(StatusLine).show_error(failed.error)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

@@ -15,10 +15,10 @@ from textual.screen import Screen
 from textual.widgets import Button, Static
 
 from qmfa_tui.services import clock, recovery
+from qmfa_tui.textual_compat import StyledOnMount
 from qmfa_tui.widgets.key_bar import KeyBar
 from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.status_line import StatusLine
-from qmfa_tui.widgets.styled_once import StyledOnMount
 from qmfa_tui.widgets.title_bar import TitleBar
 
 

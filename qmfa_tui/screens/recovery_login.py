@@ -36,8 +36,8 @@ class RecoveryLoginScreen(SecondStepScreen):
     def demo_hint_text(self, hint: str) -> str:
         return recovery_hint(hint)
 
-    def succeed(self, code: str) -> None:
-        self.post_message(self.Passed(login.with_recovery_code(self.pending, code)))
+    def succeed(self, code: str) -> Passed:
+        return self.Passed(login.with_recovery_code(self.pending, code))
 
     def on_recovery_login_screen_passed(self, message: Passed) -> None:
         result = message.result

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import ClassVar
 
 from textual import events, on, work
@@ -21,6 +22,8 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 
 from qmfa_tui.errors import QmfaError
+from qmfa_tui.screens.base import FormScreen
+from qmfa_tui.screens.service_call import ServiceFailed, call_service
 from qmfa_tui.services import login, twofactor
 from qmfa_tui.services.session import Actor, PendingLogin
 from qmfa_tui.services.twofactor import Enrollment, PendingRegistration
@@ -31,7 +34,6 @@ from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.qr_code import QRCode, half_block_lines
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.title_bar import TitleBar
-from qmfa_tui.widgets.type_ahead import FormScreen
 
 # The header and the footer take a row each.
 CHROME_ROWS = 2
@@ -98,8 +100,9 @@ class RegisterDeviceScreen(ButtonKeys, FormScreen[bool]):
         enrollment: Enrollment
 
     @dataclass
-    class Refused(Message):
-        error: QmfaError
+    class Skipped(Message):
+        actor: Actor
+        grace_deadline: datetime | None
 
     def __init__(self, who: Actor | PendingLogin) -> None:
         super().__init__()
@@ -227,16 +230,13 @@ class RegisterDeviceScreen(ButtonKeys, FormScreen[bool]):
 
     @work(thread=True, exclusive=True)
     def offer(self) -> None:
-        try:
-            who = self.who
-            registration = (
-                login.begin_registration(who)
-                if isinstance(who, PendingLogin)
-                else twofactor.begin_registration(who)
-            )
-            self.post_message(self.Offered(registration))
-        except QmfaError as error:
-            self.post_message(self.Refused(error))
+        who = self.who
+        begin = (
+            partial(login.begin_registration, who)
+            if isinstance(who, PendingLogin)
+            else partial(twofactor.begin_registration, who)
+        )
+        call_service(self, begin, self.Offered)
 
     async def on_register_device_screen_offered(self, message: Offered) -> None:
         registration = message.registration
@@ -280,16 +280,13 @@ class RegisterDeviceScreen(ButtonKeys, FormScreen[bool]):
 
     @work(thread=True, exclusive=True)
     def confirm_code(self, registration: PendingRegistration, code: str) -> None:
-        try:
-            who = self.who
-            enrollment = (
-                login.confirm_registration(who, registration, code)
-                if isinstance(who, PendingLogin)
-                else twofactor.confirm_registration(who, registration, code)
-            )
-            self.post_message(self.Confirmed(enrollment))
-        except QmfaError as error:
-            self.post_message(self.Refused(error))
+        who = self.who
+        confirm = (
+            partial(login.confirm_registration, who, registration, code)
+            if isinstance(who, PendingLogin)
+            else partial(twofactor.confirm_registration, who, registration, code)
+        )
+        call_service(self, confirm, self.Confirmed)
 
     def on_register_device_screen_confirmed(self, message: Confirmed) -> None:
         from qmfa_tui.screens.recovery_codes import RecoveryCodesScreen
@@ -309,14 +306,14 @@ class RegisterDeviceScreen(ButtonKeys, FormScreen[bool]):
             finished,
         )
 
-    def on_register_device_screen_refused(self, message: Refused) -> None:
+    def on_service_failed(self, failed: ServiceFailed) -> None:
         self.keys.drop_keys()
         self._set_busy(False)
         field = self.query_one("#code", Input)
         field.value = ""
         if self.registration is not None:
             self.move_to(field)
-        self._show_status(message.error, error=True)
+        self._show_status(failed.error, error=True)
 
     def _set_busy(self, busy: bool) -> None:
         for widget in self.query("#code, #confirm"):
@@ -337,15 +334,13 @@ class RegisterDeviceScreen(ButtonKeys, FormScreen[bool]):
 
     @work(thread=True, exclusive=True)
     def skip_for_now(self, pending: PendingLogin) -> None:
-        try:
-            actor = login.skip_registration(pending)
-        except QmfaError as error:
-            self.post_message(self.Refused(error))
-            return
-        deadline = pending.grace_deadline
-        self.app.call_from_thread(
-            qmfa_app(self).log_in,
-            actor,
+        skip = partial(login.skip_registration, pending)
+        call_service(self, skip, lambda actor: self.Skipped(actor, pending.grace_deadline))
+
+    def on_register_device_screen_skipped(self, message: Skipped) -> None:
+        deadline = message.grace_deadline
+        qmfa_app(self).log_in(
+            message.actor,
             notice=f"Set up two-step verification before {deadline:%Y-%m-%d %H:%M} UTC.",
             warning=True,
         )

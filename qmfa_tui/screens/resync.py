@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import ClassVar
 
 from textual import on, work
@@ -13,14 +14,14 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 
-from qmfa_tui.errors import QmfaError
+from qmfa_tui.screens.base import FormModal
+from qmfa_tui.screens.service_call import ServiceFailed, call_service
 from qmfa_tui.services import twofactor
 from qmfa_tui.services.session import Actor
 from qmfa_tui.services.twofactor import ResyncResult
 from qmfa_tui.widgets.key_bar import MODAL_HELP_KEY, KeyBar
 from qmfa_tui.widgets.ordered_input import OrderedInput
 from qmfa_tui.widgets.status_line import StatusLine
-from qmfa_tui.widgets.type_ahead import FormModal
 
 
 class ResyncScreen(FormModal[ResyncResult | None]):
@@ -31,10 +32,6 @@ class ResyncScreen(FormModal[ResyncResult | None]):
     )
     AUTO_FOCUS = "#first"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel"), MODAL_HELP_KEY]
-
-    @dataclass
-    class Refused(Message):
-        error: QmfaError
 
     @dataclass
     class Learned(Message):
@@ -84,22 +81,19 @@ class ResyncScreen(FormModal[ResyncResult | None]):
 
     @work(thread=True, exclusive=True)
     def resync(self, first: str, second: str) -> None:
-        try:
-            self.post_message(self.Learned(twofactor.resync(self.actor, first, second)))
-        except QmfaError as error:
-            self.post_message(self.Refused(error))
+        call_service(self, partial(twofactor.resync, self.actor, first, second), self.Learned)
 
     def on_resync_screen_learned(self, message: Learned) -> None:
         self.keys.drop_keys()
         self.dismiss(message.result)
 
-    def on_resync_screen_refused(self, message: Refused) -> None:
+    def on_service_failed(self, failed: ServiceFailed) -> None:
         self.keys.drop_keys()
         self.query_one("#resync", Button).disabled = False
         for field in self.query(Input):
             field.value = ""
         self.move_to(self.query_one("#first"))
-        self.query_one(StatusLine).show_error(message.error)
+        self.query_one(StatusLine).show_error(failed.error)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

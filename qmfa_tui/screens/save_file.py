@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
@@ -27,8 +28,8 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from qmfa_tui.errors import QmfaError
 from qmfa_tui.private_files import create_private_file, create_private_file_in, what_is_at
+from qmfa_tui.screens.service_call import ServiceFailed, call_service
 from qmfa_tui.text import SAFE_TEXT_PATTERN
 from qmfa_tui.widgets.key_bar import MODAL_HELP_KEY, KeyBar
 from qmfa_tui.widgets.literal import literal
@@ -125,37 +126,41 @@ class SaveFileScreen(ModalScreen[Path | None]):
 
     @work(thread=True, exclusive=True, group="save-file")
     def write(self, path: Path, renaming: bool) -> None:
+        # What `contents` (it calls services) refuses is a ServiceFailed; what the file
+        # system refuses, a Written without a path.
+        call_service(self, partial(self._write, path, renaming), lambda written: written)
+
+    def _write(self, path: Path, renaming: bool) -> Written:
         try:
             if path.parent == self.default.parent:  # the downloads folder, made 0700
                 path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             elif not path.parent.is_dir():
-                self.post_message(self.Written(None, f"There is no folder {path.parent}."))
-                return
+                return self.Written(None, f"There is no folder {path.parent}.")
             if not renaming and (found := what_is_at(path)) is not None:
-                self.post_message(self.Written(None, f"{path} {found}: give another name."))
-                return
+                return self.Written(None, f"{path} {found}: give another name.")
             data = self.contents()
             if renaming:
                 path = create_private_file_in(path.parent, path.name, data)
             else:
                 create_private_file(path, data)
         except FileExistsError:  # taken since the look above
-            self.post_message(self.Written(None, f"{path} already exists: give another name."))
-        except QmfaError as error:
-            self.post_message(self.Written(None, error.message))
+            return self.Written(None, f"{path} already exists: give another name.")
         except OSError as error:
-            self.post_message(
-                self.Written(None, f"Could not save {path}: {error.strerror or error}.")
-            )
-        else:
-            self.post_message(self.Written(path, None))
+            return self.Written(None, f"Could not save {path}: {error.strerror or error}.")
+        return self.Written(path, None)
 
     def on_save_file_screen_written(self, message: Written) -> None:
         if message.path is not None:
             self.dismiss(message.path)
             return
+        self._not_saved(message.error or "Not saved.")
+
+    def on_service_failed(self, failed: ServiceFailed) -> None:
+        self._not_saved(failed.message or "Not saved.")
+
+    def _not_saved(self, error: str) -> None:
         self._set_busy(False)
-        self.query_one(StatusLine).show_error(message.error or "Not saved.")
+        self.query_one(StatusLine).show_error(error)
         self.query_one("#path", Input).focus()
 
     def _set_busy(self, busy: bool) -> None:

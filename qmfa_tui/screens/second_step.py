@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import partial
 from typing import ClassVar
 
 from textual import on, work
@@ -14,7 +14,8 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from qmfa_tui.errors import QmfaError
+from qmfa_tui.screens.base import FormScreen
+from qmfa_tui.screens.service_call import ServiceFailed, call_service
 from qmfa_tui.services.session import PendingLogin
 from qmfa_tui.widgets.demo_hint import DemoHint
 from qmfa_tui.widgets.form_button import FormButton
@@ -23,7 +24,6 @@ from qmfa_tui.widgets.ordered_input import OrderedInput
 from qmfa_tui.widgets.qmfa_app import qmfa_app
 from qmfa_tui.widgets.status_line import StatusLine
 from qmfa_tui.widgets.title_bar import TitleBar
-from qmfa_tui.widgets.type_ahead import FormScreen
 
 
 class SecondStepScreen(FormScreen[None]):
@@ -36,10 +36,6 @@ class SecondStepScreen(FormScreen[None]):
     TITLE_TEXT = ""
     PLACEHOLDER = ""
     MAX_LENGTH = 0
-
-    @dataclass
-    class Refused(Message):
-        error: QmfaError
 
     def __init__(self, pending: PendingLogin) -> None:
         super().__init__()
@@ -94,22 +90,20 @@ class SecondStepScreen(FormScreen[None]):
 
     @work(thread=True, exclusive=True)
     def check(self, code: str) -> None:
-        try:
-            self.succeed(code)
-        except QmfaError as error:
-            self.post_message(self.Refused(error))
+        # The subclass's succeed makes the message of its own step's success.
+        call_service(self, partial(self.succeed, code), lambda passed: passed)
 
-    def succeed(self, code: str) -> None:
-        """Run in a worker thread: call the service, then post the outcome."""
+    def succeed(self, code: str) -> Message:
+        """Run in a worker thread: call the service, return the message of its success."""
         raise NotImplementedError
 
-    def on_second_step_screen_refused(self, message: Refused) -> None:
+    def on_service_failed(self, failed: ServiceFailed) -> None:
         self.keys.drop_keys()
         self._set_busy(False)
         field = self.query_one("#code", Input)
         field.value = ""
         self.move_to(field)
-        self.query_one(StatusLine).show_error(message.error)
+        self.query_one(StatusLine).show_error(failed.error)
 
     def _set_busy(self, busy: bool) -> None:
         self.query_one("#code", Input).disabled = busy

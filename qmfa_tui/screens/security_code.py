@@ -45,8 +45,8 @@ class SecurityCodeScreen(SecondStepScreen):
     def compose_extra(self) -> ComposeResult:
         yield ActionLink("Login with Recovery Code", id="use-recovery")
 
-    def succeed(self, code: str) -> None:
-        self.post_message(self.Passed(login.with_security_code(self.pending, code)))
+    def succeed(self, code: str) -> Passed:
+        return self.Passed(login.with_security_code(self.pending, code))
 
     def on_security_code_screen_passed(self, message: Passed) -> None:
         qmfa_app(self).log_in(message.actor)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import ClassVar
 
 from textual import on, work
@@ -28,19 +29,20 @@ from textual.widgets import Button, ContentSwitcher, Static, Switch
 
 from qmfa_tui.errors import Conflict, NotFound, NotPermitted, QmfaError
 from qmfa_tui.screens.opening import read_then_push
+from qmfa_tui.screens.profile_panel import ProfilePanel
 from qmfa_tui.screens.recovery_codes import COPY_SENT, SavesRecoveryCodes, show_plain_codes
+from qmfa_tui.screens.security_panel import GuardedUse, SecurityPanel
+from qmfa_tui.screens.service_call import ServiceFailed, call_service
 from qmfa_tui.services import accounts, audit, guard, policy, recovery, twofactor
 from qmfa_tui.services.accounts import UserInfo
 from qmfa_tui.services.policy import InstanceInfo
 from qmfa_tui.services.session import Actor
 from qmfa_tui.text import visible
+from qmfa_tui.textual_compat import StyledOnMount
 from qmfa_tui.widgets.key_bar import ButtonKeys, KeyBar
 from qmfa_tui.widgets.literal import literal
-from qmfa_tui.widgets.profile_panel import ProfilePanel
 from qmfa_tui.widgets.qmfa_app import qmfa_app
-from qmfa_tui.widgets.security_panel import GuardedUse, SecurityPanel
 from qmfa_tui.widgets.status_line import StatusLine
-from qmfa_tui.widgets.styled_once import StyledOnMount
 from qmfa_tui.widgets.tab_strip import TabStrip
 from qmfa_tui.widgets.title_bar import TitleBar
 
@@ -126,11 +128,6 @@ class UserEditScreen(StyledOnMount, SavesRecoveryCodes, ButtonKeys, Screen[None]
         notice: str
         warning: bool = False
 
-    @dataclass
-    class Failed(Message):
-        error: QmfaError
-        by_action: bool = False  # Remove or Show, not the reading of the user
-
     def __init__(
         self,
         actor: Actor,
@@ -192,10 +189,8 @@ class UserEditScreen(StyledOnMount, SavesRecoveryCodes, ButtonKeys, Screen[None]
 
     @work(thread=True, exclusive=True, group="load")
     def load(self) -> None:
-        try:
-            self.post_message(self.Loaded(*read_user(self.actor, self.username)))
-        except QmfaError as error:
-            self.post_message(self.Failed(error))
+        read = partial(read_user, self.actor, self.username)
+        call_service(self, read, lambda answers: self.Loaded(*answers), name="load")
 
     async def on_user_edit_screen_loaded(self, message: Loaded) -> None:
         self.user, self.instance = message.user, message.instance
@@ -284,15 +279,13 @@ class UserEditScreen(StyledOnMount, SavesRecoveryCodes, ButtonKeys, Screen[None]
 
     @work(thread=True, exclusive=True, group="change")
     def remove_device(self) -> None:
-        try:
-            removal = twofactor.remove_device(self.actor, self.username)
-        except QmfaError as error:
-            self.post_message(self.Failed(error, by_action=True))
-            return
-        notice = f"Two-step verification removed for {removal.username}."
-        if removal.registration_required_next_login:
-            notice += " The next login will require registering a device."
-        self.post_message(self.Done(notice, warning=removal.registration_required_next_login))
+        def removed(removal: twofactor.Removal) -> Message:
+            notice = f"Two-step verification removed for {removal.username}."
+            if removal.registration_required_next_login:
+                notice += " The next login will require registering a device."
+            return self.Done(notice, warning=removal.registration_required_next_login)
+
+        call_service(self, partial(twofactor.remove_device, self.actor, self.username), removed)
 
     @on(Button.Pressed, "#unlock")
     def ask_unlock(self) -> None:
@@ -303,19 +296,15 @@ class UserEditScreen(StyledOnMount, SavesRecoveryCodes, ButtonKeys, Screen[None]
         """Clear the user's login throttles (audited by the service)."""
         from qmfa_tui.services import throttle
 
-        try:
-            unlocked = throttle.unlock(self.actor, self.username)
-        except QmfaError as error:
-            self.post_message(self.Failed(error, by_action=True))
-            return
-        name = unlocked.username
-        self.post_message(
-            self.Done(
+        def unlocked(done: throttle.Unlocked) -> Message:
+            name = done.username
+            return self.Done(
                 f"Failed logins cleared for {name}: no place is held now."
-                if unlocked.cleared
+                if done.cleared
                 else f"{name} was not throttled; nothing to clear."
             )
-        )
+
+        call_service(self, partial(throttle.unlock, self.actor, self.username), unlocked)
 
     @on(Button.Pressed, "#resync")
     def ask_resync(self) -> None:
@@ -333,10 +322,8 @@ class UserEditScreen(StyledOnMount, SavesRecoveryCodes, ButtonKeys, Screen[None]
 
     @work(thread=True, exclusive=True, group="change")
     def reveal(self) -> None:
-        try:
-            self.post_message(self.Revealed(recovery.reveal_codes(self.actor, self.username)))
-        except QmfaError as error:
-            self.post_message(self.Failed(error, by_action=True))
+        reveal = partial(recovery.reveal_codes, self.actor, self.username)
+        call_service(self, reveal, self.Revealed)
 
     @on(Button.Pressed, "#download-codes")
     def download_codes(self) -> None:
@@ -371,9 +358,10 @@ class UserEditScreen(StyledOnMount, SavesRecoveryCodes, ButtonKeys, Screen[None]
         self._status().show_info(message.notice, success=True)
         self.load()
 
-    def on_user_edit_screen_failed(self, message: Failed) -> None:
-        self._status().show_error(message.error)
-        if message.by_action and isinstance(message.error, NotFound | Conflict | NotPermitted):
+    def on_service_failed(self, failed: ServiceFailed) -> None:
+        self._status().show_error(failed.error)
+        by_action = failed.name != "load"  # a change or a reveal, not the reading of the user
+        if by_action and isinstance(failed.error, NotFound | Conflict | NotPermitted):
             # The user changed meanwhile (device removed, made an admin elsewhere): show them now.
             self.load()
 
@@ -407,13 +395,12 @@ class UserEditScreen(StyledOnMount, SavesRecoveryCodes, ButtonKeys, Screen[None]
 
     @work(thread=True, exclusive=True, group="change")
     def change_active(self, active: bool) -> None:
-        try:
-            user = accounts.set_active(self.actor, self.username, active)
-        except QmfaError as error:
-            self.post_message(self.Failed(error, by_action=True))
-            return
-        self.post_message(
-            self.Done(f"{user.username} is {'active' if user.active else 'inactive'} now.")
+        call_service(
+            self,
+            partial(accounts.set_active, self.actor, self.username, active),
+            lambda user: self.Done(
+                f"{user.username} is {'active' if user.active else 'inactive'} now."
+            ),
         )
 
     @on(Button.Pressed, "#edit-profile")
@@ -467,13 +454,11 @@ class UserEditScreen(StyledOnMount, SavesRecoveryCodes, ButtonKeys, Screen[None]
 
     @work(thread=True, exclusive=True, group="change")
     def reset_password(self) -> None:
-        try:
-            done = accounts.set_password(self.actor, self.username)
-        except QmfaError as error:
-            self.post_message(self.Failed(error, by_action=True))
-            return
-        assert done.generated is not None  # none was given: one was generated
-        self.post_message(self.PasswordReset(done.username, done.generated))
+        def reset(done: accounts.PasswordSet) -> Message:
+            assert done.generated is not None  # none was given: one was generated
+            return self.PasswordReset(done.username, done.generated)
+
+        call_service(self, partial(accounts.set_password, self.actor, self.username), reset)
 
     def on_user_edit_screen_password_reset(self, message: PasswordReset) -> None:
         from qmfa_tui.screens.password import TemporaryPasswordModal

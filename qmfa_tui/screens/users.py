@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import ClassVar
 
 from textual import on, work
@@ -27,9 +28,9 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
-from qmfa_tui.errors import QmfaError
 from qmfa_tui.kinds import AuthSource
 from qmfa_tui.screens.opening import read_then_push
+from qmfa_tui.screens.service_call import ServiceFailed, call_service
 from qmfa_tui.services import directory
 from qmfa_tui.services.directory import (
     BY_USERNAME,
@@ -43,12 +44,12 @@ from qmfa_tui.services.directory import (
 from qmfa_tui.services.session import Actor
 from qmfa_tui.services.user_filter import FEW_LEFT, UserFilter
 from qmfa_tui.text import SAFE_TEXT_PATTERN
+from qmfa_tui.textual_compat import StyledOnMount
 from qmfa_tui.widgets.cycle_button import CycleButton
 from qmfa_tui.widgets.key_bar import KeyBar
 from qmfa_tui.widgets.literal import literal
 from qmfa_tui.widgets.ordered_input import OrderedInput
 from qmfa_tui.widgets.qmfa_app import qmfa_app
-from qmfa_tui.widgets.styled_once import StyledOnMount
 from qmfa_tui.widgets.title_bar import TitleBar
 from qmfa_tui.widgets.user_table import UserTable
 
@@ -90,7 +91,7 @@ class FirstAnswers:
 def open_users(
     host: DOMNode, actor: Actor, user_filter: UserFilter | None = None, *, origin: str | None = None
 ) -> None:
-    """Read the first page and the count (1-10 ms of SQL) in a thread worker of ``host``,
+    """Read the first page and the count in a thread worker of ``host``,
     then push the Users screen drawn whole (``opening.read_then_push``). A failure opens
     the screen all the same: it asks again and shows what failed.
 
@@ -121,6 +122,12 @@ def open_users(
     read_then_push(
         host, actor, read, screen, if_failed=lambda error: screen(None), group="open-users"
     )
+
+
+def _unless_cancelled(message: Message) -> Message | None:
+    """In a worker: its answer, unless a newer count or page replaced the worker (the
+    request numbers drop an answer that arrives late all the same)."""
+    return None if get_current_worker().is_cancelled else message
 
 
 class UsersScreen(StyledOnMount, Screen[None]):
@@ -155,10 +162,6 @@ class UsersScreen(StyledOnMount, Screen[None]):
     class Counted(Message):
         request: int
         total: int
-
-    @dataclass
-    class Failed(Message):
-        error: QmfaError
 
     def __init__(
         self,
@@ -264,13 +267,8 @@ class UsersScreen(StyledOnMount, Screen[None]):
 
     @work(thread=True, exclusive=True, group="users-count")
     def count(self, request: int, user_filter: UserFilter) -> None:
-        try:
-            total = directory.count_users(self.actor, user_filter)
-        except QmfaError as error:
-            self.post_message(self.Failed(error))
-            return
-        if not get_current_worker().is_cancelled:
-            self.post_message(self.Counted(request, total))
+        count = partial(directory.count_users, self.actor, user_filter)
+        call_service(self, count, lambda total: _unless_cancelled(self.Counted(request, total)))
 
     @work(thread=True, exclusive=True, group="users-page")
     def fetch_page(
@@ -282,20 +280,16 @@ class UsersScreen(StyledOnMount, Screen[None]):
         before: Position | None,
         starting_at: Position | None,
     ) -> None:
-        try:
-            page = directory.page_users(
-                self.actor,
-                user_filter,
-                sort=sort,
-                after=after,
-                before=before,
-                starting_at=starting_at,
-            )
-        except QmfaError as error:
-            self.post_message(self.Failed(error))
-            return
-        if not get_current_worker().is_cancelled:
-            self.post_message(self.PageLoaded(request, page))
+        read = partial(
+            directory.page_users,
+            self.actor,
+            user_filter,
+            sort=sort,
+            after=after,
+            before=before,
+            starting_at=starting_at,
+        )
+        call_service(self, read, lambda page: _unless_cancelled(self.PageLoaded(request, page)))
 
     def on_users_screen_page_loaded(self, message: PageLoaded) -> None:
         if message.request != self.page_request:
@@ -317,12 +311,13 @@ class UsersScreen(StyledOnMount, Screen[None]):
             self.shown_count = message.request
             self._show_summary()
 
-    def on_users_screen_failed(self, message: Failed) -> None:
-        self.failure = message.error.message  # kept in the summary until the next count
+    def on_service_failed(self, failed: ServiceFailed) -> None:
+        # From the count or the page worker, a cancelled one too.
+        self.failure = failed.message  # kept in the summary until the next count
         self.shown_page = self.page_request  # a failed read is not waited for
         self._queued.clear()
         self._show_summary()
-        self.notify(message.error.message, severity="error")
+        self.notify(failed.message, severity="error")
 
     def _show_summary(self) -> None:
         described = self.user_filter.describe()
