@@ -107,7 +107,8 @@ MAX_HOST_LENGTH = 253
 
 @dataclass(frozen=True)
 class GuardedLogin:
-    """The fields of a guarded login's origin (``guard.Origin.describe``)."""
+    """Where a guarded login came from, as its event's origin holds it (``describe``);
+    services.guard cleans each field and keeps commas out of them."""
 
     host: str
     service: str
@@ -115,17 +116,34 @@ class GuardedLogin:
     tty: str = ""
     key_fingerprint: str = ""
 
+    def describe(self) -> str:
+        """``host web1, sshd from 10.0.0.5, tty ssh, key SHA256:...``: the event's origin."""
+        parts = [f"host {self.host}", self.service]
+        if self.remote_host:
+            parts[1] += f" from {self.remote_host}"
+        if self.tty:
+            parts.append(f"tty {self.tty}")
+        if self.key_fingerprint:
+            parts.append(f"key {self.key_fingerprint}")
+        return ", ".join(parts)
+
+    @classmethod
+    def parse(cls, origin: str) -> GuardedLogin | None:
+        """The fields ``describe`` wrote into ``origin``; None for another kind of origin."""
+        if not origin.startswith("host "):
+            return None
+        fields = origin.split(", ")
+        host = fields[0].removeprefix("host ")
+        service, _, remote_host = (fields[1] if len(fields) > 1 else "").partition(" from ")
+        tagged = {name: value for name, _, value in (field.partition(" ") for field in fields[2:])}
+        return cls(host, service, remote_host, tagged.get("tty", ""), tagged.get("key", ""))
+
 
 def guarded_login(action: str, origin: str) -> GuardedLogin | None:
-    """The fields of ``origin`` when ``action`` is a guarded login's: ``host web1, sshd
-    from 10.0.0.5, tty ssh, key SHA256:...`` (the guard keeps commas out of every field)."""
-    if action not in GUARDED_LOGIN_EVENTS or not origin.startswith("host "):
+    """The fields of ``origin`` when ``action`` is a guarded login's."""
+    if action not in GUARDED_LOGIN_EVENTS:
         return None
-    fields = origin.split(", ")
-    host = fields[0].removeprefix("host ")
-    service, _, remote_host = (fields[1] if len(fields) > 1 else "").partition(" from ")
-    tagged = {name: value for name, _, value in (field.partition(" ") for field in fields[2:])}
-    return GuardedLogin(host, service, remote_host, tagged.get("tty", ""), tagged.get("key", ""))
+    return GuardedLogin.parse(origin)
 
 
 def _os_account() -> str:

@@ -22,10 +22,7 @@ from qmfa_tui.services import audit, clock, identity, login, policy, recovery
 from qmfa_tui.services.session import Actor
 from qmfa_tui.storage import Account, AuditEvent, Device, db, is_sqlite, translate_errors
 
-VERIFIED = "pam.verified"
-REFUSED = "pam.refused"
-EXEMPTED = "pam.exempted"
-FAILED = "pam.failed"
+VERIFIED, REFUSED, EXEMPTED, FAILED = audit.GUARDED_LOGIN_EVENTS
 
 # Bounds of what an Origin keeps of each value (they come from the environment).
 MAX_HOST = 253  # a DNS name
@@ -46,14 +43,8 @@ def clean(text: str, limit: int) -> str:
 
 
 @dataclass(frozen=True)
-class Origin:
+class Origin(audit.GuardedLogin):
     """Where a guarded login comes from; each value is cleaned and bounded (``of``)."""
-
-    host: str
-    service: str
-    remote_host: str = ""
-    tty: str = ""
-    key_fingerprint: str = ""
 
     @classmethod
     def of(
@@ -71,17 +62,6 @@ class Origin:
             clean(tty, MAX_TTY),
             clean(key_fingerprint, MAX_FINGERPRINT),
         )
-
-    def describe(self) -> str:
-        """``host web1, sshd from 10.0.0.5, tty ssh, key SHA256:...``: the audit's origin."""
-        parts = [f"host {self.host}", self.service]
-        if self.remote_host:
-            parts[1] += f" from {self.remote_host}"
-        if self.tty:
-            parts.append(f"tty {self.tty}")
-        if self.key_fingerprint:
-            parts.append(f"key {self.key_fingerprint}")
-        return ", ".join(parts)
 
     def events(self) -> login.CodeEvents:
         return login.CodeEvents(
@@ -248,7 +228,5 @@ def last_verified(viewer: Actor, username: str) -> LastUse | None:
     )
     if event is None:
         return None
-    fields = event.origin.split(", ")
-    host = fields[0].removeprefix("host ") if fields else ""
-    service = fields[1].split(" from ")[0] if len(fields) > 1 else ""
-    return LastUse(event.at, host, service)
+    where = audit.GuardedLogin.parse(event.origin)
+    return LastUse(event.at, where.host, where.service) if where is not None else None
