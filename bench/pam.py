@@ -303,7 +303,7 @@ def bench_hosts(args: argparse.Namespace) -> None:
 
 
 def bench_ssh(pairs: int) -> None:
-    """Two sshds of this machine on loopback, set up as tests/test_pam_sshd.py does (a
+    """Two sshds of this machine on loopback, set up as tests/pam/test_pam_sshd.py does (a
     root-owned venv, a service account, `qmfa pam setup`): one guarded, one whose
     configuration asks a key alone; ``pairs`` people, each logging in to both, in
     alternating order. The code step's cost is the median of each pair's difference."""

@@ -44,7 +44,8 @@ from qmfa_tui.services.session import shell_actor
 # The mark is the first frame Textual composes for the terminal (App._display; headless it
 # writes nothing, alike for both apps): the first paint, whatever runs after it. Textual's
 # private App._display, outside textual_compat: the bare app must not import qmfa
-# (tests/test_private_names.py lists it, tests/test_textual_contract.py checks it).
+# (tests/codebase/test_private_names.py lists it, tests/codebase/test_textual_contract.py
+# checks it).
 STARTUP = """
 import sys, time
 import asyncio

@@ -138,7 +138,7 @@ def skip_unused_drivers(url: str) -> None:
 
     No private name, but it leans on how peewee (written against 4.5.3, as
     ``textual_compat.PEEWEE_WRITTEN_FOR``) imports its drivers: each in a ``try``
-    that takes an ImportError as "not installed" (tests/test_textual_contract.py).
+    that takes an ImportError as "not installed" (tests/codebase/test_textual_contract.py).
     """
     backend = backend_of(url)
     if backend is None or "peewee" in sys.modules:

@@ -22,8 +22,8 @@ import re
 # nothing: C0, DEL and C1 control characters, the line and paragraph separators, and every
 # format character (Unicode category Cf: the bidi controls, zero-width space and joiners,
 # soft hyphen, word joiner, BOM, invisible operators, tags), listed here rather than found
-# by scanning all of Unicode at start-up (tests/test_invisible_characters.py checks the list
-# against the running Python's Unicode database).
+# by scanning all of Unicode at start-up (tests/services/test_invisible_characters.py
+# checks the list against the running Python's Unicode database).
 _NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 _SEPARATORS = (0x2028, 0x2029)
 _FORMAT_CHARACTERS: tuple[int, ...] = (

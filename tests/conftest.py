@@ -79,15 +79,16 @@ def fixed_clock() -> Iterator[FakeClock]:
 
 # Set by .ci/run (which starts a throw-away PostgreSQL); see the README to run it locally.
 POSTGRES_URL = os.environ.get("QMFA_TEST_POSTGRES_URL")
-# Modules about SQLite files or driving screens and subprocesses run on SQLite only.
-SQLITE_ONLY = ("test_storage", "test_tui_", "test_cli", "test_rfc_vectors", "test_snapshots")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """The ``backend`` fixture: SQLite, and PostgreSQL too when the run has one, except for
+    tests marked ``sqlite_only``: about SQLite files, or driving screens and subprocesses
+    (whole folders mark theirs in their conftest.py, single modules with ``pytestmark``)."""
     if "backend" not in metafunc.fixturenames:
         return
     backends = ["sqlite"]
-    if POSTGRES_URL and not metafunc.module.__name__.startswith(SQLITE_ONLY):
+    if POSTGRES_URL and metafunc.definition.get_closest_marker("sqlite_only") is None:
         backends.append("postgresql")
     metafunc.parametrize("backend", backends, scope="function")
 

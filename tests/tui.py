@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import suppress
+from typing import Any
 
+from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input
 from textual.worker import WorkerCancelled
@@ -83,3 +85,25 @@ async def wait_until(pilot: Pilot, condition: Callable[[], bool], *, tries: int 
         await settle(pilot)
         await pilot.pause(0.02)
     assert condition(), "the app never reached the expected state"
+
+
+def shown(app: App[Any], selector: str) -> bool:
+    """The widget is on the current screen and laid out in sight: a click on it lands on it
+    (a screen may move it into sight a refresh after its worker's answer arrives)."""
+    from textual.css.query import NoMatches
+
+    try:
+        widget = app.screen.query_one(selector)
+    except NoMatches:
+        return False
+    region = widget.region
+    if not region or not app.screen.size.region.contains_point(region.offset):
+        return False
+    under, _ = app.get_widget_at(*region.offset)
+    return under is widget or widget in under.ancestors
+
+
+async def click_shown(pilot: Pilot, selector: str) -> None:
+    """Click ``selector`` once it is in sight on the current screen."""
+    await wait_until(pilot, lambda: shown(pilot.app, selector))
+    await pilot.click(selector)

@@ -56,7 +56,7 @@ class Prepared:
 
     def sql_with(self, *args: Argument) -> tuple[str, list[Any]]:
         """The SQL and parameters ``execute`` sends for ``args``: what peewee renders for
-        ``build(*args)`` (tests/test_prepared.py checks it for every hot statement)."""
+        ``build(*args)`` (tests/storage/test_prepared.py checks it for every hot statement)."""
         if len(args) != len(self.kinds):
             raise TypeError(f"expected {len(self.kinds)} arguments, got {len(args)}")
         sql, rendered, slots = self._render()

@@ -3,15 +3,15 @@
 Each piece below says what it replaces and why, and was written against Textual
 ``TEXTUAL_WRITTEN_FOR`` (peewee ``PEEWEE_WRITTEN_FOR`` for the one reliance on peewee,
 in ``database_url.skip_unused_drivers``: a documented ``None`` entry in ``sys.modules``,
-no private name). tests/test_textual_contract.py checks that each name still exists and
+no private name). tests/codebase/test_textual_contract.py checks that each name still exists and
 still behaves as assumed, so an upgrade fails there, by name, first; nothing outside
 this package reads or writes a leading-underscore attribute of Textual
-(tests/test_private_names.py). The rest of qmfa keeps to Textual's public API; where a
+(tests/codebase/test_private_names.py). The rest of qmfa keeps to Textual's public API; where a
 class must override a private hook (``_handle_exception``, ``_on_screen_resume``,
 ``_on_key``), the override is a thin method or a base class defined here.
 
 Reading the terminal (the Linux driver and the escape-sequence parser) is ``terminal``.
-One private name stays outside, listed in tests/test_private_names.py: bench/perf.py
+One private name stays outside, listed in tests/codebase/test_private_names.py: bench/perf.py
 wraps ``App._display`` in the program it spawns to time the first frame, for a bare
 Textual app too, which must not import qmfa.
 """

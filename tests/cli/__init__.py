@@ -1,0 +1,1 @@
+"""The `qmfa` commands, run as subprocesses (on SQLite only: see conftest.py)."""

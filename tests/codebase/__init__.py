@@ -1,0 +1,1 @@
+"""Rules about the code itself: layering, private names, Textual's contract, test isolation."""

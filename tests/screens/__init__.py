@@ -1,0 +1,1 @@
+"""Screens driven through Pilot at 80x24 (on SQLite only: see conftest.py)."""
