@@ -254,3 +254,41 @@ def test_the_database_opens_without_migrating_only_at_this_schema(database_url, 
     storage.close_database()
     with pytest.raises(StorageError, match="newer qmfa"):  # the migrating open says the same
         storage.open_database(database_url, create=False)
+
+
+def test_last_verified_seeks_one_accounts_newest_event_whatever_the_logs_size(
+    alice, fixed_clock, backend
+):
+    """Migration 0016: the query walks back from the account's newest ``pam.verified``
+    entry of one index, not every user's events read and sorted."""
+    if backend != "sqlite":
+        pytest.skip("SQLite's query plan; PostgreSQL plans by its own statistics")
+    guard.verify("alice", code_at(alice.secret, fixed_clock.t), ORIGIN)
+    sent: list[str] = []
+    connection = storage.db.connection()
+    connection.set_trace_callback(sent.append)
+    try:
+        assert guard.last_verified(shell_actor(), "alice") is not None
+    finally:
+        connection.set_trace_callback(None)
+    [query] = [sql for sql in sent if "audit_event" in sql and sql.lstrip().startswith("SELECT")]
+    plan = " ".join(str(step[-1]) for step in storage.db.execute_sql(f"EXPLAIN QUERY PLAN {query}"))
+    assert "audit_event_target_id_action_at_id" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_the_last_use_index_comes_and_goes_with_its_migration(alice, database):
+    from services.test_codes_left_rank import runner
+
+    url = database.url
+    storage.close_database()
+    migrations, raw = runner(url)
+    with raw:
+        migrations.down(target="0015_codes_left_rank")
+        assert "audit_event_target_id_action_at_id" not in {
+            index.name for index in raw.get_indexes("audit_event")
+        }
+    if hasattr(raw, "close_all"):  # PostgreSQL's pool
+        raw.close_all()
+    storage.open_database(url)  # runs 0016 again
+    indexes = {index.name: index.columns for index in storage.db.get_indexes("audit_event")}
+    assert indexes["audit_event_target_id_action_at_id"] == ["target_id", "action", "at", "id"]
