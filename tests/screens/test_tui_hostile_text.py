@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
-from tui import SIZE, log_in_and_press, settle
+from tui import SIZE, log_in_and_press, settle, wait_until
 
 from qmfa_tui.app import QmfaApp
 from qmfa_tui.screens.audit_event import AuditEventScreen
@@ -132,11 +132,9 @@ async def test_markup_in_the_search_box_is_searched_for_not_parsed(database, fix
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_users(pilot, boss)
         await pilot.press("slash", *"[/]")
-        await pilot.pause(0.4)  # the search waits for typing to stop
-        await settle(pilot)
-        assert shown(screen.query_one("#summary", Static)).startswith(
-            "Active users matching '[/]': 0 · page 1 of 1"
-        )
+        summary = screen.query_one("#summary", Static)
+        await wait_until(pilot, lambda: "matching '[/]'" in shown(summary))  # after typing stops
+        assert shown(summary).startswith("Active users matching '[/]': 0 · page 1 of 1")
         screen.query_one("#search", Input).value = "[contractor]"
         await pilot.press("enter")
         await settle(pilot)
