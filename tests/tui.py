@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
@@ -103,7 +104,22 @@ def shown(app: App[Any], selector: str) -> bool:
     return under is widget or widget in under.ancestors
 
 
+async def laid_out(pilot: Pilot) -> None:
+    """The current screen has run what it asked to run after its next refresh (a dialog
+    fitting itself to its worker's answer) and drawn what that changed.
+
+    A screen runs its after-refresh callbacks in order, once nothing is left to lay out or
+    paint: the first wait lets the callbacks queued before it run, the second lets the
+    layout they changed be drawn. Bounded: a screen that never settles fails the test."""
+    screen = pilot.app.screen
+    for _ in range(2):
+        await asyncio.wait_for(screen.wait_for_refresh(), timeout=60)
+
+
 async def click_shown(pilot: Pilot, selector: str) -> None:
-    """Click ``selector`` once it is in sight on the current screen."""
+    """Click ``selector`` once it is in sight on the current screen and laid out for good:
+    a click aimed at where a widget was before a pending layout lands on what moved there."""
     await wait_until(pilot, lambda: shown(pilot.app, selector))
-    await pilot.click(selector)
+    await laid_out(pilot)
+    await wait_until(pilot, lambda: shown(pilot.app, selector))
+    assert await pilot.click(selector), f"the click meant for {selector} landed elsewhere"
