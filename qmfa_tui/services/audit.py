@@ -41,10 +41,11 @@ _EVENT_COLUMNS = (
     AuditEvent.detail,
     AuditEvent.actor_kind,
     AuditEvent.origin,
+    AuditEvent.host,
 )
 _INSERT_EVENT = Prepared(
     lambda *values: AuditEvent.insert(dict(zip(_EVENT_COLUMNS, values, strict=True))),
-    *(datetime, str, int, str, int, str, str, str, str),
+    *(datetime, str, int, str, int, str, str, str, str, str),
 )
 
 
@@ -103,6 +104,12 @@ class AuditEntry:
 GUARDED_LOGIN_EVENTS = ("pam.verified", "pam.refused", "pam.exempted", "pam.failed")
 # The longest host name an origin keeps (services.guard.MAX_HOST: a DNS name).
 MAX_HOST_LENGTH = 253
+
+
+def host_key(host: str) -> str:
+    """How a guarded login's host is stored and sought (AuditEvent.host): any case, and
+    never longer than the column (lower-casing may lengthen a name)."""
+    return host.strip().lower()[:MAX_HOST_LENGTH]
 
 
 @dataclass(frozen=True)
@@ -256,6 +263,7 @@ def record(
     operator = isinstance(actor, Actor) and actor.is_shell
     if origin is None:
         origin = operator_origin() if operator else person_origin()
+    guarded = GuardedLogin.parse(origin) if action in GUARDED_LOGIN_EVENTS else None
     _INSERT_EVENT.execute(
         clock.utc(clock.now()),
         actor_name,
@@ -266,6 +274,7 @@ def record(
         detail,
         OPERATOR if operator else PERSON,
         origin,
+        host_key(guarded.host) if guarded is not None else None,
     )
 
 
@@ -327,11 +336,7 @@ def list_events(
         # A LIKE 'text%' whose text peewee escapes (ESCAPE '\\'): no wildcard of the user's.
         query = query.where(AuditEvent.action.startswith(action))
     if host:
-        # The origin's first field whole: "host web1, ..." (escaped as the action is).
-        query = query.where(
-            AuditEvent.action.in_(GUARDED_LOGIN_EVENTS)
-            & AuditEvent.origin.startswith(f"host {host}, ")
-        )
+        query = query.where(AuditEvent.host == host_key(host))
     query = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit).offset(offset)
     return [
         AuditEntry(e.at, e.actor, e.target, e.action, e.detail, e.actor_kind, e.origin)

@@ -141,6 +141,9 @@ class AuditEvent(BaseModel):
     # (migration 0006).
     actor_kind = CharField(max_length=10, default="person", constraints=[SQL("DEFAULT 'person'")])
     origin = TextField(default="", constraints=[SQL("DEFAULT ''")])
+    # A guarded login's host (``pam.*`` events), lower-cased; NULL for other events
+    # (migration 0017, its partial index on host, at, id).
+    host = CharField(max_length=253, null=True)
 
 
 class Throttle(BaseModel):

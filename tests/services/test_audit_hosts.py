@@ -155,3 +155,84 @@ def test_qmfa_audit_host_says_what_is_wrong_with_a_bad_host(tmp_path):
     assert bad.returncode != 0
     assert bad.stderr.strip().count("\n") == 0 and "no comma" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_a_host_is_found_in_any_case_beyond_ascii(database, fixed_clock):
+    boss = admin()
+    pam_event(guard.VERIFIED, guard.Origin.of("WÉB-Ünï", "sshd"))
+    assert hosts(audit.list_events(boss, host="wéb-ünï")) == ["WÉB-Ünï"]
+    assert hosts(audit.list_events(boss, host="WÉB-ÜNÏ")) == ["WÉB-Ünï"]
+
+
+def test_a_page_of_one_host_walks_its_index(database, fixed_clock, backend):
+    """Migration 0017: the events of one host are read from a partial index on (host, at,
+    id), not every guarded login read and sorted."""
+    if backend != "sqlite":
+        pytest.skip("SQLite's query plan; PostgreSQL plans by its own statistics")
+    boss = admin()
+    pam_event(guard.VERIFIED, WEB1)
+    sent: list[str] = []
+    connection = db.connection()
+    connection.set_trace_callback(sent.append)
+    try:
+        assert hosts(audit.list_events(boss, host="Web1")) == ["web1"]
+    finally:
+        connection.set_trace_callback(None)
+    [query] = [sql for sql in sent if '"audit_event"' in sql and "SELECT" in sql]
+    plan = " ".join(str(step[-1]) for step in db.execute_sql(f"EXPLAIN QUERY PLAN {query}"))
+    assert "audit_event_host_at_id" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_the_migration_fills_the_host_of_guarded_logins_only(database, fixed_clock):
+    from qmfa_tui import storage
+    from services.test_codes_left_rank import runner
+
+    url = database.url
+    storage.close_database()
+    migrations, raw = runner(url)
+    written = [
+        ("pam.verified", "host WEB1, sshd from 10.0.0.5, tty ssh"),
+        ("pam.failed", "host Ünï, sudo"),
+        ("pam.refused", "host db2"),  # no other field
+        ("user.created", "host web1, sshd"),  # not a guarded login, whatever it says
+        ("login.failed", "host from 10.0.0.9"),  # an OS account named "host"
+        ("pam.exempted", f"host {'H' * 300}, sshd"),  # longer than any host written since
+    ]
+    with raw:
+        migrations.down(target="0016_audit_last_use_index")
+        for action, origin in written:
+            raw.execute_sql(
+                "INSERT INTO audit_event (at, actor, action, detail, actor_kind, origin) "
+                "VALUES ('2026-12-08 00:00:00', 'alice', %s, '', 'person', %s)".replace(
+                    "%s", raw.param
+                ),
+                (action, origin),
+            )
+    if hasattr(raw, "close_all"):  # PostgreSQL's pool
+        raw.close_all()
+    storage.open_database(url)  # runs 0017 again
+    stored = dict(
+        db.execute_sql("SELECT origin, host FROM audit_event WHERE actor = 'alice'").fetchall()
+    )
+    assert stored == {
+        "host WEB1, sshd from 10.0.0.5, tty ssh": "web1",
+        "host Ünï, sudo": "ünï",
+        "host db2": "db2",
+        "host web1, sshd": None,
+        "host from 10.0.0.9": None,
+        f"host {'H' * 300}, sshd": "h" * 253,
+    }
+    boss = shell_actor()
+    assert [e.origin for e in audit.list_events(boss, host="WEB1")] == [written[0][1]]
+
+
+def test_an_origin_with_a_longer_host_than_the_column_is_still_recorded(database, fixed_clock):
+    """The guard bounds the host (253); an origin written another way is cut to fit, so
+    the event and the change it describes are never lost to the column's size."""
+    boss = admin()
+    person = Account.select().order_by(Account.id).first()
+    with db.atomic():
+        audit.record(person, guard.REFUSED, target=person, origin=f"host {'İ' * 200}, sudo")
+    [stored] = db.execute_sql("SELECT host FROM audit_event WHERE action = 'pam.refused'")
+    assert stored[0] == ("İ".lower() * 200)[:253]
+    assert len(audit.list_events(boss, host="İ" * 200)) == 1

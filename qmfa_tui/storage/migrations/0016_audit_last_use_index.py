@@ -6,7 +6,7 @@ account. With only the action index, SQLite read every ``pam.verified`` event of
 user and sorted them, a read that grew with the whole log; PostgreSQL walked the ``at``
 index back until it met one of the user's. With this index both seek to the account
 and action and take its newest entry, whatever the log's size (the figures:
-docs/performance.md, bench/audit_last_use.py).
+docs/performance.md, bench/audit_reads.py).
 """
 
 from peewee import Database
