@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyotp
@@ -87,3 +88,20 @@ def confirmed(actor: Actor, password: str = PASSWORD) -> Actor:
     device, revealing their own codes or switching mandatory 2FA go ahead for a while."""
     accounts.confirm_password(actor, password)
     return actor
+
+
+def sqlite_plan(table: str, call: Callable[[], object]) -> tuple[str, object]:
+    """SQLite's query plan of the one SELECT on ``table`` that ``call`` sends (caught with
+    sqlite3's trace callback, parameters in place), and what ``call`` returned."""
+    from qmfa_tui.storage import db
+
+    sent: list[str] = []
+    connection = db.connection()
+    connection.set_trace_callback(sent.append)
+    try:
+        result = call()
+    finally:
+        connection.set_trace_callback(None)
+    [query] = [sql for sql in sent if f'"{table}"' in sql and sql.lstrip().startswith("SELECT")]
+    plan = " ".join(str(step[-1]) for step in db.execute_sql(f"EXPLAIN QUERY PLAN {query}"))
+    return plan, result

@@ -7,7 +7,7 @@ import json
 
 import pytest
 from cli.test_cli import qmfa
-from helpers import add_user, admin, code_at, register
+from helpers import add_user, admin, code_at, register, sqlite_plan
 
 from qmfa_tui.errors import BadInput
 from qmfa_tui.services import audit, guard
@@ -171,15 +171,8 @@ def test_a_page_of_one_host_walks_its_index(database, fixed_clock, backend):
         pytest.skip("SQLite's query plan; PostgreSQL plans by its own statistics")
     boss = admin()
     pam_event(guard.VERIFIED, WEB1)
-    sent: list[str] = []
-    connection = db.connection()
-    connection.set_trace_callback(sent.append)
-    try:
-        assert hosts(audit.list_events(boss, host="Web1")) == ["web1"]
-    finally:
-        connection.set_trace_callback(None)
-    [query] = [sql for sql in sent if '"audit_event"' in sql and "SELECT" in sql]
-    plan = " ".join(str(step[-1]) for step in db.execute_sql(f"EXPLAIN QUERY PLAN {query}"))
+    plan, found = sqlite_plan("audit_event", lambda: audit.list_events(boss, host="Web1"))
+    assert isinstance(found, list) and hosts(found) == ["web1"]
     assert "audit_event_host_at_id" in plan and "TEMP B-TREE" not in plan, plan
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from helpers import PASSWORD, add_user, admin, code_at, register
+from helpers import PASSWORD, add_user, admin, code_at, register, sqlite_plan
 
 from qmfa_tui import storage
 from qmfa_tui.errors import (
@@ -264,15 +264,8 @@ def test_last_verified_seeks_one_accounts_newest_event_whatever_the_logs_size(
     if backend != "sqlite":
         pytest.skip("SQLite's query plan; PostgreSQL plans by its own statistics")
     guard.verify("alice", code_at(alice.secret, fixed_clock.t), ORIGIN)
-    sent: list[str] = []
-    connection = storage.db.connection()
-    connection.set_trace_callback(sent.append)
-    try:
-        assert guard.last_verified(shell_actor(), "alice") is not None
-    finally:
-        connection.set_trace_callback(None)
-    [query] = [sql for sql in sent if "audit_event" in sql and sql.lstrip().startswith("SELECT")]
-    plan = " ".join(str(step[-1]) for step in storage.db.execute_sql(f"EXPLAIN QUERY PLAN {query}"))
+    plan, last = sqlite_plan("audit_event", lambda: guard.last_verified(shell_actor(), "alice"))
+    assert last is not None
     assert "audit_event_target_id_action_at_id" in plan and "TEMP B-TREE" not in plan, plan
 
 
